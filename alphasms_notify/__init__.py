@@ -1,0 +1,74 @@
+"""alphasms-notify: the AlphaSMS (alphasms.ua) JSON API from Python, the CLI, Apprise and Telegram.
+
+The public API is what ``__all__`` lists; modules with a leading name are
+free to change. Importing this package registers the ``alphasms://`` Apprise
+scheme when Apprise is installed (see ``alphasms_notify.apprise``).
+"""
+
+from ._version import __version__
+from .client import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, AlphaSMS, AsyncAlphaSMS
+from .errors import (
+    AccessDenied,
+    AlphaSMSError,
+    APIError,
+    ItemError,
+    MessageRejected,
+    ProtocolError,
+    RequestError,
+    TransportError,
+    ValidationError,
+)
+from .hookspecs import hookimpl
+from .ids import new_message_id
+from .messages import Balance, Hlr, Sms, Status, Viber, ViberSms
+from .phone import InvalidPhone, normalize_phone
+from .results import (
+    Country,
+    HlrResult,
+    Media,
+    MessageStatus,
+    Network,
+    Outcome,
+    Reply,
+    SendResult,
+    StatusResult,
+)
+from .segments import Segments, count_segments
+
+__all__ = [
+    "__version__",
+    "AlphaSMS",
+    "AsyncAlphaSMS",
+    "DEFAULT_API_URL",
+    "DEFAULT_BATCH_SIZE",
+    "Sms",
+    "Viber",
+    "ViberSms",
+    "Hlr",
+    "Balance",
+    "Status",
+    "Outcome",
+    "SendResult",
+    "HlrResult",
+    "StatusResult",
+    "MessageStatus",
+    "Reply",
+    "Media",
+    "Network",
+    "Country",
+    "AlphaSMSError",
+    "ValidationError",
+    "MessageRejected",
+    "RequestError",
+    "APIError",
+    "AccessDenied",
+    "TransportError",
+    "ProtocolError",
+    "ItemError",
+    "InvalidPhone",
+    "normalize_phone",
+    "count_segments",
+    "Segments",
+    "new_message_id",
+    "hookimpl",
+]

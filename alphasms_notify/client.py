@@ -1,0 +1,414 @@
+"""``AlphaSMS`` and ``AsyncAlphaSMS``: batching, retries that never send twice, hooks.
+
+Both clients share one sans-I/O core (:class:`_Core`): the retry and
+idempotency logic is a generator that yields "post this body" or "sleep this
+long" and receives the HTTP answer, so the sync and async clients differ only
+in the few lines that do the I/O.
+
+Never twice: a send item's ``id`` is its idempotency key. When an attempt
+may have reached the provider (a timeout after sending, a 5xx, a dropped
+connection, a garbled answer), the retry first asks ``status`` for those ids
+and resends only the ones the provider does not know; a "duplicate id"
+answer on the resend also counts as already accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, TypeVar
+
+import httpx
+import pluggy
+
+from ._version import __version__
+from .errors import MessageRejected, ProtocolError, RequestError, TransportError, ValidationError
+from .ids import new_message_id
+from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, ViberSms, check, label_of
+from .plugins import acall_hook, call_hook
+from .results import Balance as BalanceResult
+from .results import HlrResult, Outcome, SendResult, StatusResult
+from .wire import decode_response, encode_request
+
+__all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE"]
+
+log = logging.getLogger("alphasms_notify")
+
+DEFAULT_API_URL = "https://alphasms.ua/api/json.php"
+# The provider publishes no limit. 100 items keep a request near 20 KB and a
+# few hundred ms of provider work, and bound what one retry has to reconcile.
+DEFAULT_BATCH_SIZE = 100
+SEND_TYPES = (Sms, Viber, ViberSms)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Post:
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Sleep:
+    seconds: float
+
+
+class _Retry(Exception):
+    def __init__(self, final: RequestError, maybe_sent: bool) -> None:
+        self.final, self.maybe_sent = final, maybe_sent
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class _Core:
+    """Settings, validation, and the retry/idempotency flow shared by both clients."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_url: str | None = None,
+        *,
+        sms_sender: str | None = None,
+        viber_sender: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        plugins: pluggy.PluginManager | None = None,
+        id_factory: Callable[[], int] = new_message_id,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is empty: pass it or set ALPHASMS_API_KEY")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._api_key = api_key
+        self.api_url = api_url or os.environ.get("ALPHASMS_API_URL") or DEFAULT_API_URL
+        self.sms_sender = sms_sender
+        self.viber_sender = viber_sender
+        self.batch_size = batch_size
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        self.retries = retries
+        self.backoff = backoff
+        self.plugins = plugins
+        self.id_factory = id_factory
+        self.requests_made = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={self.api_url!r}, api_key='***')"
+
+    def _http_kwargs(self, transport: Any) -> dict[str, Any]:
+        return {
+            "timeout": self.timeout,
+            "transport": transport,
+            "headers": {"Content-Type": "application/json", "User-Agent": f"alphasms-notify/{__version__}"},
+        }
+
+    # -- before sending ------------------------------------------------------
+
+    def _with_defaults(self, message: Message) -> Message:
+        if isinstance(message, SEND_TYPES) and message.id is None:
+            message.id = self.id_factory()  # in place: resending the same object is idempotent
+        if isinstance(message, Sms) and message.sender is None:
+            return replace(message, sender=self.sms_sender)
+        if isinstance(message, Viber) and message.sender is None:
+            return replace(message, sender=self.viber_sender or self.sms_sender)
+        if isinstance(message, ViberSms) and (message.sender is None or message.sms_sender is None):
+            return replace(
+                message,
+                sender=message.sender or self.viber_sender or self.sms_sender,
+                sms_sender=message.sms_sender or self.sms_sender,
+            )
+        return message
+
+    def _validated(self, messages: Iterable[Message]) -> list[Message]:
+        checked, problems = [], []
+        seen_ids: dict[int, int] = {}
+        for index, message in enumerate(messages):
+            ready, found = check(self._with_defaults(message), index)
+            problems.extend(found)
+            msg_id = getattr(ready, "id", None)
+            if msg_id is not None and isinstance(ready, SEND_TYPES):
+                if msg_id in seen_ids:
+                    problems.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {seen_ids[msg_id] + 1}"))
+                seen_ids.setdefault(msg_id, index)
+            checked.append(ready)
+        if problems:
+            raise ValidationError(problems)
+        return checked
+
+    # -- the exchange ----------------------------------------------------------
+
+    def _decode(self, reply: httpx.Response | Exception, messages: list[Message]) -> list[Outcome]:
+        self.requests_made += 1
+        if isinstance(reply, Exception):
+            kind = type(reply).__name__
+            final = TransportError(f"could not reach AlphaSMS at {self.api_url}: {kind}: {reply}")
+            raise _Retry(final, maybe_sent=not isinstance(reply, _NOT_SENT))
+        if reply.status_code >= 500:
+            final = ProtocolError(f"AlphaSMS answered HTTP {reply.status_code} at {self.api_url}")
+            raise _Retry(final, maybe_sent=True)
+        try:
+            return decode_response(reply.status_code, reply.content, messages)
+        except ProtocolError as exc:
+            raise _Retry(exc, maybe_sent=True) from None
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff * 2 ** (attempt - 1), 8.0) * random.uniform(0.8, 1.2)
+
+    def _exchange(self, batch: list[Message]) -> Generator[_Post | _Sleep, Any, list[Outcome]]:
+        pending = list(range(len(batch)))
+        done: dict[int, Outcome] = {}
+        maybe_sent, attempt = False, 0
+        while True:
+            try:
+                if maybe_sent:
+                    yield from self._reconcile(batch, pending, done)
+                    pending = [i for i in pending if i not in done]
+                if pending:
+                    items = [batch[i] for i in pending]
+                    reply = yield _Post(encode_request(self._api_key, items))
+                    for i, outcome in zip(pending, self._decode(reply, items), strict=True):
+                        if maybe_sent and not outcome.ok and "duplicate" in (outcome.error or "").lower():
+                            outcome = self._recovered(batch[i])
+                        done[i] = outcome
+                return [done[i] for i in range(len(batch))]
+            except _Retry as retry:
+                maybe_sent = maybe_sent or retry.maybe_sent
+                attempt += 1
+                if attempt > self.retries:
+                    raise retry.final from None
+                log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
+                yield _Sleep(self._backoff(attempt))
+
+    def _recovered(self, message: Message) -> Outcome:
+        return Outcome(message, True, result=SendResult(message.id, None, None, recovered=True))  # type: ignore[union-attr]
+
+    def _reconcile(self, batch: list[Message], pending: list[int], done: dict[int, Outcome]) -> Generator:
+        """Ask ``status`` for send items an earlier attempt may have delivered."""
+        to_check = [i for i in pending if isinstance(batch[i], SEND_TYPES)]
+        if not to_check:
+            return
+        queries: list[Message] = [Status(batch[i].id) for i in to_check]  # type: ignore[union-attr]
+        reply = yield _Post(encode_request(self._api_key, queries))
+        for i, outcome in zip(to_check, self._decode(reply, queries), strict=True):
+            if outcome.ok:
+                done[i] = self._recovered(batch[i])
+
+    @staticmethod
+    def _batch(messages: SendMessage | Iterable[SendMessage]) -> list[SendMessage]:
+        return [messages] if isinstance(messages, SEND_TYPES) else list(messages)
+
+    @staticmethod
+    def _rejected(message: Message, index: int, exc: MessageRejected) -> Outcome:
+        """A plugin stopped this message: it fails alone, the others still go out."""
+        log.info("%s rejected by a plugin: %s", label_of(message, index), exc.reason)
+        return Outcome(message, False, error=f"rejected: {exc.reason}")
+
+    @staticmethod
+    def _merge(batch: list[Message], rejected: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
+        it = iter(sent)
+        return [rejected[i] if i in rejected else next(it) for i in range(len(batch))]
+
+    def _plan(self, messages: Iterable[Message]) -> list[list[Message]]:
+        checked = self._validated(messages)
+        return [list(chunk) for chunk in _chunks(checked, self.batch_size)]
+
+
+def _partial(exc: RequestError, outcomes: list[Outcome]) -> RequestError:
+    exc.partial = outcomes  # type: ignore[attr-defined]
+    return exc
+
+
+class AlphaSMS(_Core):
+    """The synchronous client. One instance holds one connection pool: reuse it.
+
+    >>> with AlphaSMS("KEY", sms_sender="Shop") as sms:            # doctest: +SKIP
+    ...     [outcome] = sms.send(Sms("+380 97 123 45 67", "Hello"))
+    ...     outcome.ok, outcome.result.msg_id
+    """
+
+    def __init__(self, api_key: str, api_url: str | None = None, *, transport: httpx.BaseTransport | None = None, **options: Any) -> None:
+        super().__init__(api_key, api_url, **options)
+        self._http = httpx.Client(**self._http_kwargs(transport))
+
+    def __enter__(self) -> AlphaSMS:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _drive(self, flow: Generator[_Post | _Sleep, Any, list[Outcome]]) -> list[Outcome]:
+        try:
+            action = next(flow)
+            while True:
+                if isinstance(action, _Sleep):
+                    time.sleep(action.seconds)
+                    action = flow.send(None)
+                    continue
+                try:
+                    reply: Any = self._http.post(self.api_url, content=action.body)
+                except httpx.TransportError as exc:
+                    reply = exc
+                action = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value
+
+    def request(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Send already-built messages in requests of ``batch_size``; no hooks."""
+        outcomes: list[Outcome] = []
+        for chunk in self._plan(messages):
+            try:
+                outcomes.extend(self._drive(self._exchange(chunk)))
+            except RequestError as exc:
+                raise _partial(exc, outcomes) from exc.__cause__
+        return outcomes
+
+    def send(self, messages: SendMessage | Iterable[SendMessage]) -> list[Outcome[SendResult]]:
+        """Send SMS/Viber messages; every message gets its own Outcome, in order.
+
+        Raises ValidationError (nothing sent) if any message is invalid, and a
+        RequestError if a whole request fails (``exc.partial`` holds the
+        outcomes of earlier requests that did go out).
+        """
+        batch = self._batch(messages)
+        rejected: dict[int, Outcome] = {}
+        for index, message in enumerate(batch):
+            try:
+                call_hook(self.plugins, "alphasms_prepare_message", message=message)
+            except MessageRejected as exc:
+                rejected[index] = self._rejected(message, index, exc)
+        outcomes: list[Outcome] = []
+        for chunk in self._plan(m for i, m in enumerate(batch) if i not in rejected):
+            try:
+                chunk_outcomes = self._drive(self._exchange(chunk))
+            except RequestError as exc:
+                raise _partial(exc, outcomes) from exc.__cause__
+            for outcome in chunk_outcomes:
+                call_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
+            outcomes.extend(chunk_outcomes)
+        return self._merge(batch, rejected, outcomes)
+
+    def balance(self) -> BalanceResult:
+        return self.request([Balance()])[0].unwrap()
+
+    def hlr(self, phone: str | int) -> HlrResult:
+        return self.request([Hlr(phone)])[0].unwrap()
+
+    def hlr_many(self, phones: Iterable[str | int]) -> list[Outcome[HlrResult]]:
+        return self.request([Hlr(p) for p in phones])
+
+    def status(self, ids: int | Iterable[int]) -> list[Outcome[StatusResult]]:
+        """Status of one or many message ids, ``batch_size`` ids a request."""
+        return self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
+
+
+class AsyncAlphaSMS(_Core):
+    """The asyncio client; batches go out ``max_concurrency`` requests at a time."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_concurrency: int = 4,
+        **options: Any,
+    ) -> None:
+        super().__init__(api_key, api_url, **options)
+        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        self._http = httpx.AsyncClient(limits=limits, **self._http_kwargs(transport))
+        self.max_concurrency = max_concurrency
+
+    async def __aenter__(self) -> AsyncAlphaSMS:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _drive(self, flow: Generator[_Post | _Sleep, Any, list[Outcome]]) -> list[Outcome]:
+        try:
+            action = next(flow)
+            while True:
+                if isinstance(action, _Sleep):
+                    await asyncio.sleep(action.seconds)
+                    action = flow.send(None)
+                    continue
+                try:
+                    reply: Any = await self._http.post(self.api_url, content=action.body)
+                except httpx.TransportError as exc:
+                    reply = exc
+                action = flow.send(reply)
+        except StopIteration as stop:
+            return stop.value
+
+    async def _run_chunks(self, chunks: list[list[Message]], after: Callable | None = None) -> list[Outcome]:
+        gate = asyncio.Semaphore(self.max_concurrency)
+        results: list[list[Outcome] | None] = [None] * len(chunks)
+        failure: list[RequestError] = []
+
+        async def one(position: int, chunk: list[Message]) -> None:
+            async with gate:
+                if failure:
+                    return  # a request already failed as a whole: send no more
+                try:
+                    results[position] = await self._drive(self._exchange(chunk))
+                except RequestError as exc:
+                    failure.append(exc)
+                    return
+            if after is not None:
+                await after(results[position])
+
+        await asyncio.gather(*(one(i, c) for i, c in enumerate(chunks)))
+        outcomes = [o for chunk in results if chunk for o in chunk]
+        if failure:
+            raise _partial(failure[0], outcomes)
+        return outcomes
+
+    async def request(self, messages: Sequence[Message]) -> list[Outcome]:
+        return await self._run_chunks(self._plan(messages))
+
+    async def send(self, messages: SendMessage | Iterable[SendMessage]) -> list[Outcome[SendResult]]:
+        """As :meth:`AlphaSMS.send`, with up to ``max_concurrency`` requests in flight."""
+        batch = self._batch(messages)
+        rejected: dict[int, Outcome] = {}
+        for index, message in enumerate(batch):
+            try:
+                await acall_hook(self.plugins, "alphasms_prepare_message", message=message)
+            except MessageRejected as exc:
+                rejected[index] = self._rejected(message, index, exc)
+
+        async def notify(chunk_outcomes: list[Outcome]) -> None:
+            for outcome in chunk_outcomes:
+                await acall_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
+
+        plan = self._plan(m for i, m in enumerate(batch) if i not in rejected)
+        outcomes = await self._run_chunks(plan, notify if self.plugins else None)
+        return self._merge(batch, rejected, outcomes)
+
+    async def balance(self) -> BalanceResult:
+        return (await self.request([Balance()]))[0].unwrap()
+
+    async def hlr(self, phone: str | int) -> HlrResult:
+        return (await self.request([Hlr(phone)]))[0].unwrap()
+
+    async def hlr_many(self, phones: Iterable[str | int]) -> list[Outcome[HlrResult]]:
+        return await self.request([Hlr(p) for p in phones])
+
+    async def status(self, ids: int | Iterable[int]) -> list[Outcome[StatusResult]]:
+        return await self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
+

@@ -1,0 +1,102 @@
+"""One exception family for everything this package raises.
+
+Catching :class:`AlphaSMSError` catches all of them; the tree says which
+failures happened before anything was sent (safe to fix and resend) and which
+happened on the wire::
+
+    AlphaSMSError
+    ├── ValidationError        bad input, found before any request was made
+    │   └── MessageRejected    a plugin's alphasms_prepare_message refused it
+    ├── RequestError           the request as a whole failed: no item results
+    │   ├── APIError           the provider answered {"success": false, "error": ...}
+    │   │   └── AccessDenied   ... with "Access denied" (wrong or blocked key)
+    │   ├── TransportError     network failure or timeout, after every retry
+    │   └── ProtocolError      an answer that is not the documented JSON
+    └── ItemError              one item of a batch failed (raised by unwrap())
+
+Per-item failures inside a successful request are *not* raised by batch calls:
+each item gets its own :class:`~alphasms_notify.results.Outcome`, so one bad
+item never hides the others. Exception texts never contain the API key.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlphaSMSError",
+    "ValidationError",
+    "MessageRejected",
+    "RequestError",
+    "APIError",
+    "AccessDenied",
+    "TransportError",
+    "ProtocolError",
+    "ItemError",
+]
+
+
+class AlphaSMSError(Exception):
+    """Base of every error raised by alphasms_notify."""
+
+
+class ValidationError(AlphaSMSError, ValueError):
+    """A message cannot be sent as given; nothing of its batch was sent.
+
+    ``problems`` lists every ``(message_label, field, reason)`` found, so a
+    caller can report them all at once instead of fixing one per run.
+    """
+
+    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{label}: {field}: {reason}" for label, field, reason in problems]
+        super().__init__("; ".join(lines) if lines else "invalid message")
+
+    @property
+    def field(self) -> str:
+        return self.problems[0][1] if self.problems else ""
+
+    @property
+    def reason(self) -> str:
+        return self.problems[0][2] if self.problems else ""
+
+
+class MessageRejected(ValidationError):
+    """Raised by a plugin's ``alphasms_prepare_message`` to stop one message.
+
+    Plugins raise it with just their reason; the core adds which message it was.
+    """
+
+    def __init__(self, reason: str, *, field: str = "message", label: str = "message") -> None:
+        super().__init__([(label, field, reason)])
+
+
+class RequestError(AlphaSMSError):
+    """The request as a whole failed; no item of it has a result."""
+
+
+class APIError(RequestError):
+    """The provider refused the whole request; ``error`` is its own text."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+        super().__init__(f"AlphaSMS refused the request: {error}")
+
+
+class AccessDenied(APIError):
+    """The API key was not accepted."""
+
+
+class TransportError(RequestError):
+    """The provider could not be reached or did not answer in time."""
+
+
+class ProtocolError(RequestError):
+    """The provider's answer is not the JSON the reference documents."""
+
+
+class ItemError(AlphaSMSError):
+    """One item failed; ``error`` is the provider's text for it."""
+
+    def __init__(self, error: str, *, label: str = "item") -> None:
+        self.error = error
+        self.label = label
+        super().__init__(f"{label}: {error}")

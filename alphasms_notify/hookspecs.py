@@ -1,0 +1,86 @@
+"""The hooks a plugin can implement. Each is documented in docs/plugins.md.
+
+Implementations may be plain functions or ``async def``; the core awaits what
+needs awaiting. A plugin that raises in a notification hook is logged by name
+and the others still run; only ``MessageRejected`` from
+``alphasms_prepare_message`` changes what is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    import click
+
+    from .messages import SendMessage
+    from .results import MessageStatus, Outcome, Reply, StatusResult
+
+__all__ = ["hookspec", "hookimpl", "PROJECT_NAME"]
+
+PROJECT_NAME = "alphasms_notify"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def alphasms_prepare_message(message: SendMessage) -> None:
+    """Change or refuse an outgoing message before it is validated and sent.
+
+    :param message: an ``Sms``, ``Viber`` or ``ViberSms``; change its fields in
+        place (text, phone, sender, ``meta``). Raise
+        ``alphasms_notify.errors.MessageRejected("reason")`` to stop this
+        message: the caller gets the reason, and nothing of its batch is sent.
+    """
+
+
+@hookspec
+def alphasms_message_sent(message: SendMessage, result: Outcome) -> None:
+    """Called once for every item after its request was answered.
+
+    :param message: the message as it was sent (phone normalized, id set).
+    :param result: its ``Outcome``: ``result.ok`` and ``result.result`` (a
+        ``SendResult``) on success, ``result.error`` with the provider's text on failure.
+    """
+
+
+@hookspec
+def alphasms_status_changed(
+    message_id: int, old: MessageStatus | str | None, new: MessageStatus | str, status: StatusResult
+) -> None:
+    """A tracked message changed status.
+
+    :param message_id: the message's ``id``.
+    :param old: the status before (None the first time one is seen).
+    :param new: the status now; a ``MessageStatus`` or the provider's raw text.
+    :param status: the whole ``StatusResult``, replies included.
+    """
+
+
+@hookspec
+def alphasms_reply_received(message_id: int, reply: Reply) -> None:
+    """A two-way Viber reply arrived for a tracked message; called exactly once per reply.
+
+    :param message_id: the ``id`` of the message that was answered.
+    :param reply: its ``Reply`` (datetime, message text, media).
+    """
+
+
+@hookspec
+def alphasms_register_bot_commands(register: Callable[..., Any]) -> None:
+    """Add Telegram bot commands.
+
+    :param register: call ``register(name, callback, description)``; the
+        callback is a python-telegram-bot handler callback ``(update, context)``.
+    """
+
+
+@hookspec
+def alphasms_register_cli_commands(cli: click.Group) -> None:
+    """Add ``alphasms`` subcommands.
+
+    :param cli: the top-level click group; use ``@cli.command()``.
+    """

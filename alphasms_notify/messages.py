@@ -1,0 +1,234 @@
+"""What can be sent or asked, and the rules a message must meet before it goes out.
+
+Every front end (library, CLI, Apprise, Telegram) builds these objects and
+hands them to the client; the rules live here once. Messages are plain
+mutable dataclasses so that ``alphasms_prepare_message`` plugins can change
+them; :func:`check` returns a normalized copy (phone as an integer) or the list
+of problems, each naming the message, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from .phone import InvalidPhone, normalize_phone
+
+__all__ = [
+    "Sms",
+    "Viber",
+    "ViberSms",
+    "Hlr",
+    "Balance",
+    "Status",
+    "Message",
+    "SendMessage",
+    "ViberType",
+    "check",
+    "label_of",
+    "SMS_SENDER_MAX",
+    "VIBER_SENDER_MAX",
+    "VIBER_TEXT_MAX",
+    "VIBER_BUTTON_MAX",
+]
+
+SMS_SENDER_MAX = 11  # alphanumeric originator limit of GSM (TP-OA)
+VIBER_SENDER_MAX = 28  # Viber business sender names
+VIBER_TEXT_MAX = 1000
+VIBER_BUTTON_MAX = 30
+
+ViberType = Literal["text", "image", "text+link", "text+image+link"]
+
+
+@dataclass
+class _Viberish:
+    """Fields shared by Viber and Viber-with-SMS-fallback messages."""
+
+    def viber_type(self) -> ViberType | None:
+        """The reference's ``viber_type`` that the given fields make, or None if none fits.
+
+        text -> "text"; image alone -> "image"; text, link and button ->
+        "text+link"; text, image, link and button -> "text+image+link".
+        """
+        has = (bool(self.text), bool(self.image), bool(self.link or self.button))  # type: ignore[attr-defined]
+        return {
+            (True, False, False): "text",
+            (False, True, False): "image",
+            (True, False, True): "text+link",
+            (True, True, True): "text+image+link",
+        }.get(has)
+
+
+@dataclass
+class Sms:
+    """An SMS. ``sender`` is the alpha-name (``sms_signature``); None means the client default."""
+
+    phone: str | int
+    text: str
+    sender: str | None = None
+    id: int | None = None
+    lifetime: int | None = None  # sms_lifetime, seconds; sent only when given
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "sms"
+
+
+@dataclass
+class Viber(_Viberish):
+    """A Viber message; the fields given choose the ``viber_type`` (see :meth:`viber_type`)."""
+
+    phone: str | int
+    text: str | None = None
+    image: str | None = None
+    link: str | None = None
+    button: str | None = None
+    sender: str | None = None
+    id: int | None = None
+    lifetime: int | None = None  # viber_lifetime, seconds; sent only when given
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "viber"
+
+
+@dataclass
+class ViberSms(_Viberish):
+    """Viber first; if it cannot be delivered, the provider sends ``sms_text`` by SMS."""
+
+    phone: str | int
+    text: str | None = None
+    sms_text: str | None = None  # None: the Viber text
+    image: str | None = None
+    link: str | None = None
+    button: str | None = None
+    sender: str | None = None  # Viber alpha-name
+    sms_sender: str | None = None
+    id: int | None = None
+    viber_lifetime: int | None = None
+    sms_lifetime: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "viber+sms"
+
+
+@dataclass
+class Hlr:
+    """Ask the network about a number: is it live, which operator, ported or not."""
+
+    phone: str | int
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "hlr"
+
+
+@dataclass
+class Balance:
+    """Ask for the account balance."""
+
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "balance"
+
+
+@dataclass
+class Status:
+    """Ask for the delivery status (and Viber replies) of a message by its ``id``."""
+
+    id: int
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "status"
+
+
+SendMessage = Sms | Viber | ViberSms
+Message = Sms | Viber | ViberSms | Hlr | Balance | Status
+
+
+def label_of(message: Message, index: int | None = None) -> str:
+    """A short name for a message in errors: its position, type and recipient."""
+    parts = [f"message {index + 1}" if index is not None else "message"]
+    detail = message.type
+    phone = getattr(message, "phone", None)
+    if phone not in (None, ""):
+        detail += f" to {phone}"
+    if getattr(message, "id", None) is not None:
+        detail += f", id {message.id}"  # type: ignore[union-attr]
+    return f"{parts[0]} ({detail})"
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _check_sender(value: str | None, field_name: str, limit: int, problems: list) -> None:
+    if value is None or not value.strip():
+        problems.append((field_name, "sender name is empty (pass one or set a default sender)"))
+    elif len(value) > limit:
+        problems.append((field_name, f"sender name {value!r} is longer than {limit} characters"))
+
+
+def _check_lifetime(value: int | None, field_name: str, problems: list) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        problems.append((field_name, f"must be a positive number of seconds, not {value!r}"))
+
+
+def _check_viber(message: Viber | ViberSms, problems: list) -> None:
+    text = message.text
+    if text is not None and not text.strip():
+        problems.append(("text", "Viber text is empty"))
+    elif text and len(text) > VIBER_TEXT_MAX:
+        problems.append(("text", f"Viber text is {len(text)} characters, over the limit of {VIBER_TEXT_MAX}"))
+    if message.image is not None and not _is_http_url(message.image):
+        problems.append(("image", f"image must be an http(s) URL, not {message.image!r}"))
+    if message.link is not None and not _is_http_url(message.link):
+        problems.append(("link", f"link must be an http(s) URL, not {message.link!r}"))
+    if message.link and not message.button:
+        problems.append(("button", "a link needs a button text"))
+    if message.button and not message.link:
+        problems.append(("link", "a button needs a link"))
+    if message.button and len(message.button) > VIBER_BUTTON_MAX:
+        problems.append(("button", f"button text is longer than {VIBER_BUTTON_MAX} characters"))
+    if not problems and message.viber_type() is None:
+        if not text and (message.image or message.link):
+            problems.append(("text", "text+image+link and text+link need a text"))
+        elif message.image and not message.link:
+            problems.append(("link", "an image with text needs a link and a button (text+image+link)"))
+        else:
+            problems.append(("text", "a Viber message needs a text or an image"))
+
+
+def check(message: Message, index: int | None = None) -> tuple[Message, list[tuple[str, str, str]]]:
+    """Validate ``message``; return a normalized copy and the problems found.
+
+    Problems are ``(label, field, reason)``; an empty list means it can be sent.
+    """
+    problems: list[tuple[str, str]] = []
+    updates: dict[str, Any] = {}
+    if hasattr(message, "phone"):
+        try:
+            updates["phone"] = normalize_phone(message.phone)  # type: ignore[union-attr]
+        except InvalidPhone as exc:
+            problems.append(("phone", str(exc)))
+    msg_id = getattr(message, "id", None)
+    if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or msg_id <= 0):
+        problems.append(("id", f"must be a positive integer, not {msg_id!r}"))
+    if isinstance(message, Sms):
+        if not message.text or not message.text.strip():
+            problems.append(("text", "SMS text is empty"))
+        _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems)
+        _check_lifetime(message.lifetime, "lifetime", problems)
+    elif isinstance(message, Viber | ViberSms):
+        _check_viber(message, problems)
+        _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems)
+        if isinstance(message, ViberSms):
+            sms_text = message.sms_text if message.sms_text is not None else message.text
+            if not sms_text or not sms_text.strip():
+                problems.append(("sms_text", "the SMS fallback text is empty"))
+            _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems)
+            _check_lifetime(message.viber_lifetime, "viber_lifetime", problems)
+            _check_lifetime(message.sms_lifetime, "sms_lifetime", problems)
+        else:
+            _check_lifetime(message.lifetime, "lifetime", problems)
+    label = label_of(message, index)
+    if problems:
+        return message, [(label, f, r) for f, r in problems]
+    return dataclasses.replace(message, **updates) if updates else message, []

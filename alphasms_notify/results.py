@@ -1,0 +1,198 @@
+"""What comes back from the provider, as typed values.
+
+Every item of a request gets an :class:`Outcome`: either ``ok`` with a typed
+``result`` or failed with the provider's own ``error`` text. Status strings the
+reference does not list are kept as the raw text rather than crashing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from .errors import ItemError
+
+__all__ = [
+    "MessageStatus",
+    "Balance",
+    "SendResult",
+    "Country",
+    "Network",
+    "HlrResult",
+    "Media",
+    "Reply",
+    "StatusResult",
+    "Outcome",
+]
+
+
+class MessageStatus(str, enum.Enum):
+    """The 18 statuses of the reference's section 11.
+
+    ``is_final``: the delivery outcome will not change any more. DELIVERED,
+    READ and REPLIED are final for delivery, but a Viber message can still go
+    on to READ and gather replies, which is why trackers keep polling Viber
+    messages for a while after delivery (see ``can_get_replies``).
+    """
+
+    ACCEPTED = "ACCEPTED"
+    DELETED = "DELETED"
+    DELIVERED = "DELIVERED"
+    EXPIRED = "EXPIRED"
+    FILTERED = "FILTERED"
+    INVALID_DESTINATION_ADDRESS = "INVALID DESTINATION ADDRESS"
+    INVALID_SOURCE_ADDRESS = "INVALID SOURCE ADDRESS"
+    NO_ROUTE = "NO ROUTE"
+    PARTIALLY_DELIVERED = "PARTIALLY DELIVERED"
+    QUEUED = "QUEUED"
+    READ = "READ"
+    REJECTED = "REJECTED"
+    REPLIED = "REPLIED"
+    ROUTING = "ROUTING"
+    SIM_FULL = "SIM FULL"
+    UNDELIVERABLE = "UNDELIVERABLE"
+    UNKNOWN = "UNKNOWN"
+    WAIT = "WAIT"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in _PENDING
+
+    @property
+    def is_failure(self) -> bool:
+        """Final and not delivered: the recipient did not get the message."""
+        return self in _FAILED
+
+    @property
+    def can_get_replies(self) -> bool:
+        """A Viber message in this state may still be read or answered."""
+        return self in (MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.REPLIED)
+
+    @classmethod
+    def parse(cls, text: str) -> MessageStatus | str:
+        """The enum member for ``text``, or ``text`` itself if the reference doesn't list it."""
+        try:
+            return cls(text)
+        except ValueError:
+            return text
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_PENDING = frozenset({MessageStatus.QUEUED, MessageStatus.ROUTING, MessageStatus.WAIT})
+_FAILED = frozenset(
+    {
+        MessageStatus.DELETED,
+        MessageStatus.EXPIRED,
+        MessageStatus.FILTERED,
+        MessageStatus.INVALID_DESTINATION_ADDRESS,
+        MessageStatus.INVALID_SOURCE_ADDRESS,
+        MessageStatus.NO_ROUTE,
+        MessageStatus.REJECTED,
+        MessageStatus.SIM_FULL,
+        MessageStatus.UNDELIVERABLE,
+        MessageStatus.UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    amount: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """An accepted sms/viber/viber+sms item.
+
+    ``recovered`` is True when a retry found the message already accepted by
+    an earlier attempt (so it was not sent twice); ``msg_id`` and ``parts``
+    are then unknown (None), since ``status`` does not report them.
+    """
+
+    id: int
+    msg_id: int | None
+    parts: int | None
+    data: Any = None
+    recovered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Country:
+    name: str
+    prefix: int
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    name: str
+    prefix: int | None
+    country: Country | None
+
+
+@dataclass(frozen=True, slots=True)
+class HlrResult:
+    phone: int
+    status: MessageStatus | str
+    imsi: int | None
+    mccmnc: int | None
+    ported: bool
+    origin: Network | None
+    ported_network: Network | None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    url: str
+    filename: str | None
+    filesize: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    datetime: datetime
+    message: str | None = None
+    media: Media | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    id: int
+    type: str
+    status: MessageStatus | str
+    replies: tuple[Reply, ...] = ()
+
+    @property
+    def is_final(self) -> bool:
+        """Unknown status texts count as not final, so they keep being polled."""
+        return isinstance(self.status, MessageStatus) and self.status.is_final
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """One item's result: ``ok`` with ``result``, or not ``ok`` with the provider's ``error``."""
+
+    message: Any
+    ok: bool
+    result: R | None = None
+    error: str | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+    def unwrap(self) -> R:
+        """The result, or :class:`~alphasms_notify.errors.ItemError` with the provider's text."""
+        if not self.ok:
+            from .messages import label_of
+
+            raise ItemError(self.error or "failed", label=label_of(self.message))
+        return self.result  # type: ignore[return-value]

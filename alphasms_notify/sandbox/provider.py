@@ -1,0 +1,271 @@
+"""The simulated provider: accepts items, keeps messages, moves them through statuses.
+
+Pure state, no HTTP: the server in ``server.py`` feeds it decoded requests.
+Statuses are computed from the time since sending (``step`` seconds a stage)
+instead of by timers, so a million messages cost nothing while they wait.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from ..messages import SMS_SENDER_MAX, VIBER_BUTTON_MAX, VIBER_SENDER_MAX, VIBER_TEXT_MAX
+from ..segments import count_segments
+from .numbers import final_status, hlr_data, is_valid_phone
+
+__all__ = ["Provider", "SentMessage", "ItemRejected", "Prices"]
+
+_SMS_NAME = re.compile(r"^[A-Za-z0-9 .\-_&'!+]{1,%d}$" % SMS_SENDER_MAX)
+_VIBER_FIELDS = {
+    "text": ("viber_message",),
+    "image": ("viber_image",),
+    "text+link": ("viber_message", "viber_link", "viber_button"),
+    "text+image+link": ("viber_message", "viber_image", "viber_link", "viber_button"),
+}
+_ALL_VIBER = {"viber_message", "viber_image", "viber_link", "viber_button"}
+_BASE_FIELDS = {
+    "sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime"},
+    "viber": {"type", "id", "phone", "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,
+    "viber+sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime",
+                  "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,
+    "hlr": {"type", "phone"},
+    "balance": {"type"},
+    "status": {"type", "id"},
+}
+try:
+    from zoneinfo import ZoneInfo
+
+    _KYIV: Any = ZoneInfo("Europe/Kyiv")
+except Exception:  # no tz database on this machine: a fixed +02:00 still shows an offset
+    _KYIV = timezone(timedelta(hours=2))
+
+
+class ItemRejected(Exception):
+    """An item the provider refuses; the text is what the provider answers."""
+
+
+@dataclass
+class Prices:
+    sms_part: Decimal = Decimal("1.50")
+    viber: Decimal = Decimal("1.20")
+    hlr: Decimal = Decimal("0.05")
+
+
+@dataclass
+class SentMessage:
+    id: int
+    msg_id: int
+    type: str
+    phone: int
+    item: dict[str, Any]
+    parts: int
+    sent_at: float
+    channel: str  # "sms" or "viber": what the message goes out as first
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+    def current(self, step: float, now: float) -> tuple[str, str]:
+        """(type, status) now: QUEUED, ROUTING, then the outcome; Viber goes on to READ."""
+        stage = (now - self.sent_at) / step if step > 0 else 99
+        if self.replies:
+            return "viber", "REPLIED"
+        if stage < 1:
+            return self.channel, "QUEUED"
+        if stage < 2:
+            return self.channel, "ROUTING"
+        outcome = final_status(self.phone, self.channel)
+        if self.type == "viber+sms" and outcome != "DELIVERED" and self.channel == "viber":
+            # Viber failed: the provider moves on to SMS, so nothing final shows in between
+            return ("sms", "ROUTING") if stage < 3 else ("sms", final_status(self.phone, "sms"))
+        if self.channel == "viber" and outcome == "DELIVERED" and stage >= 3:
+            return "viber", "READ"
+        return self.channel, outcome
+
+    def to_json(self, step: float, now: float) -> dict[str, Any]:
+        kind, status = self.current(step, now)
+        return {"id": self.id, "msg_id": self.msg_id, "type": self.type, "phone": self.phone,
+                "status": status, "status_type": kind, "parts": self.parts, "item": self.item,
+                "replies": self.replies}
+
+
+def _as_int(item: dict[str, Any], key: str, what: str) -> int:
+    """Integers, and numeric strings as published third-party clients send them."""
+    value = item.get(key)
+    if isinstance(value, bool) or value is None:
+        raise ItemRejected(f"Invalid {what}")
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and value > 0:
+        return value
+    raise ItemRejected(f"Invalid {what}")
+
+
+def _text(item: dict[str, Any], key: str, limit: int | None = None) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ItemRejected(f"Empty {key}")
+    if limit is not None and len(value) > limit:
+        raise ItemRejected(f"{key} is longer than {limit} characters")
+    return value
+
+
+def _url(item: dict[str, Any], key: str) -> None:
+    value = item.get(key)
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
+        raise ItemRejected(f"Invalid {key}")
+
+
+class Provider:
+    """What the sandbox knows: key, balance, messages, replies and media."""
+
+    def __init__(self, key: str, *, balance: Decimal = Decimal("1000.00"), step: float = 1.0,
+                 prices: Prices | None = None, senders: set[str] | None = None, strict: bool = True) -> None:
+        self.key = key
+        self.balance = Decimal(balance)
+        self.step = step
+        self.prices = prices or Prices()
+        self.senders = senders  # registered alpha-names; None accepts any well-formed one
+        self.strict = strict  # refuse keys the reference does not show for the type
+        self.messages: dict[int, SentMessage] = {}
+        self.media: dict[str, tuple[str, str, bytes]] = {}
+        self._msg_ids = itertools.count(123456789)
+
+    # -- the API ----------------------------------------------------------------
+
+    def handle_items(self, items: list[Any], base_url: str) -> list[dict[str, Any]]:
+        """One answer item per request item, in order; one bad item never spoils the others."""
+        seen: set[int] = set()
+        answers = []
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise ItemRejected("Invalid message format")
+                answers.append({"success": True, "data": self._handle(item, seen, base_url)})
+            except ItemRejected as exc:
+                data = {"id": item["id"]} if isinstance(item, dict) and "id" in item else {}
+                answers.append({"success": False, "error": str(exc), "data": data})
+        return answers
+
+    def _handle(self, item: dict[str, Any], seen: set[int], base_url: str) -> dict[str, Any]:
+        kind = item.get("type")
+        if kind not in _BASE_FIELDS:
+            raise ItemRejected(f"Unknown message type: {kind!r}" if kind else "Missing message type")
+        if self.strict:
+            extra = sorted(set(item) - _BASE_FIELDS[kind])
+            if extra:
+                raise ItemRejected(f"Unexpected field {extra[0]} for type {kind}")
+        if kind == "balance":
+            return {"amount": float(self.balance), "currency": "UAH"}
+        if kind == "status":
+            return self._status(_as_int(item, "id", "id"), base_url)
+        phone = _as_int(item, "phone", "phone number")
+        if not is_valid_phone(phone):
+            raise ItemRejected("Invalid phone number")
+        if kind == "hlr":
+            self._charge(self.prices.hlr)
+            return hlr_data(phone)
+        msg_id = _as_int(item, "id", "id")
+        if msg_id in self.messages or msg_id in seen:
+            raise ItemRejected("Duplicate message id")
+        parts, price = self._check_send(kind, item)
+        self._charge(price)
+        seen.add(msg_id)
+        message = SentMessage(msg_id, next(self._msg_ids), kind, phone, item, parts, time.monotonic(),
+                              "sms" if kind == "sms" else "viber")
+        self.messages[msg_id] = message
+        return {"id": msg_id, "msg_id": message.msg_id, "data": 1, "parts": parts}
+
+    def _check_send(self, kind: str, item: dict[str, Any]) -> tuple[int, Decimal]:
+        parts, price = 1, Decimal(0)
+        if kind in ("sms", "viber+sms"):
+            name = item.get("sms_signature")
+            if not isinstance(name, str) or not _SMS_NAME.match(name) or not name.strip() or (
+                self.senders is not None and name not in self.senders
+            ):
+                raise ItemRejected("Error in sms alphaname")
+            parts = count_segments(_text(item, "sms_message")).parts
+            price = self.prices.sms_part * parts
+        if kind in ("viber", "viber+sms"):
+            name = item.get("viber_signature")
+            if not isinstance(name, str) or not name.strip() or len(name) > VIBER_SENDER_MAX or (
+                self.senders is not None and name not in self.senders
+            ):
+                raise ItemRejected("Error in viber alphaname")
+            viber_type = item.get("viber_type")
+            if viber_type not in _VIBER_FIELDS:
+                raise ItemRejected(f"Invalid viber_type: {viber_type!r}")
+            wanted = _VIBER_FIELDS[viber_type]
+            for key in sorted(_ALL_VIBER - set(wanted)):
+                if key in item:
+                    raise ItemRejected(f"{key} does not fit viber_type {viber_type}")
+            if "viber_message" in wanted:
+                _text(item, "viber_message", VIBER_TEXT_MAX)
+            if "viber_image" in wanted:
+                _url(item, "viber_image")
+            if "viber_link" in wanted:
+                _url(item, "viber_link")
+                _text(item, "viber_button", VIBER_BUTTON_MAX)
+            price = self.prices.viber  # viber+sms is charged the SMS only if it falls back
+            if kind == "viber+sms" and final_status(_as_int(item, "phone", "phone"), "viber") != "DELIVERED":
+                price += self.prices.sms_part * parts
+            else:
+                parts = 1
+        for key in ("sms_lifetime", "viber_lifetime"):
+            if key in item:
+                _as_int(item, key, key)
+        return parts, price
+
+    def _charge(self, price: Decimal) -> None:
+        if price > self.balance:
+            raise ItemRejected("Insufficient funds")
+        self.balance -= price
+
+    def _status(self, msg_id: int, base_url: str) -> dict[str, Any]:
+        message = self.messages.get(msg_id)
+        if message is None:
+            raise ItemRejected("Message not found")
+        kind, status = message.current(self.step, time.monotonic())
+        data: dict[str, Any] = {"id": msg_id, "type": kind, "status": status}
+        if message.replies:
+            data["replies"] = [self._public_reply(r, base_url) for r in message.replies]
+        return data
+
+    @staticmethod
+    def _public_reply(reply: dict[str, Any], base_url: str) -> dict[str, Any]:
+        out = {"datetime": reply["datetime"]}
+        if reply.get("message") is not None:
+            out["message"] = reply["message"]
+        if reply.get("media"):
+            media = reply["media"]
+            out["media"] = {"url": f"{base_url}/home/vibermedia/?url={media['token']}",
+                            "filename": media["filename"], "filesize": media["filesize"]}
+        return out
+
+    # -- playing the recipient ---------------------------------------------------
+
+    def add_reply(self, msg_id: int, text: str | None, media: tuple[str, str, bytes] | None) -> dict[str, Any]:
+        """A recipient answers a Viber message (text, a file, or both)."""
+        message = self.messages.get(msg_id)
+        if message is None:
+            raise KeyError(f"no message with id {msg_id}")
+        if message.channel != "viber":
+            raise ValueError(f"message {msg_id} went out as SMS: only Viber messages can be replied to")
+        if not text and not media:
+            raise ValueError("a reply needs a message or media")
+        reply: dict[str, Any] = {"datetime": datetime.now(_KYIV).isoformat(timespec="seconds"), "message": text}
+        if media:
+            token = secrets.token_urlsafe(12)
+            self.media[token] = media
+            reply["media"] = {"token": token, "filename": media[0], "filesize": len(media[2])}
+        message.replies.append(reply)
+        return reply
+
+    def snapshot(self, phone: int | None = None) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        return [m.to_json(self.step, now) for m in self.messages.values() if phone in (None, m.phone)]

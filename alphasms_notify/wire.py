@@ -1,0 +1,282 @@
+"""The codec: messages to the reference's JSON items, and JSON answers to results.
+
+Pure functions with no I/O, shared by the sync and async clients (and
+property-tested on arbitrary input): whatever the server sends, decoding
+returns outcomes or raises :class:`~alphasms_notify.errors.ProtocolError` /
+:class:`~alphasms_notify.errors.APIError`, never a KeyError or TypeError.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import AccessDenied, APIError, ProtocolError
+from .messages import Balance, Hlr, Message, Sms, Status, Viber, ViberSms
+from .results import (
+    Balance as BalanceResult,
+)
+from .results import (
+    Country,
+    HlrResult,
+    Media,
+    MessageStatus,
+    Network,
+    Outcome,
+    Reply,
+    SendResult,
+    StatusResult,
+)
+
+__all__ = ["encode_item", "encode_request", "decode_response", "parse_json"]
+
+
+def _viber_fields(message: Viber | ViberSms) -> dict[str, Any]:
+    viber_type = message.viber_type()
+    item: dict[str, Any] = {"viber_type": viber_type, "viber_signature": message.sender}
+    if viber_type != "image":
+        item["viber_message"] = message.text
+    if viber_type in ("image", "text+image+link"):
+        item["viber_image"] = message.image
+    if viber_type in ("text+link", "text+image+link"):
+        item["viber_link"] = message.link
+        item["viber_button"] = message.button
+    return item
+
+
+def encode_item(message: Message) -> dict[str, Any]:
+    """The reference's item for a checked message (phone an int, id and senders set)."""
+    if isinstance(message, Sms):
+        item = {
+            "type": "sms",
+            "id": message.id,
+            "phone": message.phone,
+            "sms_signature": message.sender,
+            "sms_message": message.text,
+        }
+        if message.lifetime is not None:
+            item["sms_lifetime"] = message.lifetime
+        return item
+    if isinstance(message, Viber):
+        item = {"type": "viber", "id": message.id, "phone": message.phone, **_viber_fields(message)}
+        if message.lifetime is not None:
+            item["viber_lifetime"] = message.lifetime
+        return item
+    if isinstance(message, ViberSms):
+        sms_text = message.sms_text if message.sms_text is not None else message.text
+        item = {
+            "type": "viber+sms",
+            "id": message.id,
+            "phone": message.phone,
+            "sms_signature": message.sms_sender,
+            "sms_message": sms_text,
+            **_viber_fields(message),
+        }
+        if message.sms_lifetime is not None:
+            item["sms_lifetime"] = message.sms_lifetime
+        if message.viber_lifetime is not None:
+            item["viber_lifetime"] = message.viber_lifetime
+        return item
+    if isinstance(message, Hlr):
+        return {"type": "hlr", "phone": message.phone}
+    if isinstance(message, Balance):
+        return {"type": "balance"}
+    if isinstance(message, Status):
+        return {"type": "status", "id": message.id}
+    raise TypeError(f"not a message: {message!r}")
+
+
+def encode_request(api_key: str, messages: list[Message]) -> bytes:
+    """The UTF-8 JSON body ``{"auth": KEY, "data": [item, ...]}``."""
+    body = {"auth": api_key, "data": [encode_item(m) for m in messages]}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# -- decoding ---------------------------------------------------------------
+
+
+def _describe(raw: bytes, limit: int = 120) -> str:
+    text = raw[:limit].decode("utf-8", "replace").replace("\n", " ").strip()
+    return repr(text + ("..." if len(raw) > limit else ""))
+
+
+def parse_json(status_code: int, content: bytes) -> Any:
+    """Parse the body, or raise ProtocolError saying what came instead of JSON."""
+    try:
+        return json.loads(content)
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError(
+            f"expected JSON from AlphaSMS, got HTTP {status_code} with {_describe(content)}"
+        ) from None
+
+
+def _field(obj: Any, key: str, kinds: type | tuple[type, ...], where: str, *, optional: bool = False) -> Any:
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"{where}: expected an object, got {type(obj).__name__}")
+    if key not in obj or obj[key] is None:
+        if optional:
+            return None
+        raise ProtocolError(f"{where}: missing key {key!r}")
+    value = obj[key]
+    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        raise ProtocolError(f"{where}: {key!r} should not be a boolean")
+    if not isinstance(value, kinds):
+        raise ProtocolError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _int(obj: Any, key: str, where: str, *, optional: bool = False) -> int | None:
+    """An integer field; numeric strings are accepted as the provider's PHP may send them."""
+    value = _field(obj, key, (int, str), where, optional=optional)
+    if value is None or isinstance(value, int):
+        return value
+    if not value.strip().isdigit():
+        raise ProtocolError(f"{where}: {key!r} is not a number: {value!r}")
+    return int(value)
+
+
+def _country(obj: Any, where: str) -> Country | None:
+    if obj is None:
+        return None
+    return Country(_field(obj, "name", str, where), _int(obj, "prefix", where))  # type: ignore[arg-type]
+
+
+def _network(obj: Any, where: str) -> Network | None:
+    if obj is None or obj == {} or obj == []:
+        return None
+    return Network(
+        _field(obj, "name", str, where),
+        _int(obj, "prefix", where, optional=True),
+        _country(_field(obj, "country", dict, where, optional=True), where + ".country"),
+    )
+
+
+def _decode_balance(data: Any, where: str) -> BalanceResult:
+    amount = _field(data, "amount", (int, float, str), where)
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise ProtocolError(f"{where}: amount is not a number: {amount!r}") from None
+    if not value.is_finite():
+        raise ProtocolError(f"{where}: amount is not a finite number: {amount!r}")
+    return BalanceResult(value, _field(data, "currency", str, where))
+
+
+def _decode_send(data: Any, where: str) -> SendResult:
+    return SendResult(
+        id=_int(data, "id", where),  # type: ignore[arg-type]
+        msg_id=_int(data, "msg_id", where),
+        parts=_int(data, "parts", where, optional=True),
+        data=data.get("data"),
+    )
+
+
+def _decode_hlr(data: Any, where: str) -> HlrResult:
+    network = _field(data, "network", dict, where, optional=True) or {}
+    return HlrResult(
+        phone=_int(data, "phone", where),  # type: ignore[arg-type]
+        status=MessageStatus.parse(_field(data, "status", str, where)),
+        imsi=_int(data, "imsi", where, optional=True),
+        mccmnc=_int(data, "mccmnc", where, optional=True),
+        ported=bool(_field(data, "ported", (bool, int), where, optional=True)),
+        origin=_network(network.get("origin"), where + ".network.origin"),
+        ported_network=_network(network.get("ported"), where + ".network.ported"),
+    )
+
+
+def _decode_reply(obj: Any, where: str) -> Reply:
+    stamp = _field(obj, "datetime", str, where)
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise ProtocolError(f"{where}: datetime is not ISO 8601: {stamp!r}") from None
+    media_obj = _field(obj, "media", dict, where, optional=True)
+    media = None
+    if media_obj is not None:
+        media = Media(
+            url=_field(media_obj, "url", str, where + ".media"),
+            filename=_field(media_obj, "filename", str, where + ".media", optional=True),
+            filesize=_int(media_obj, "filesize", where + ".media", optional=True),
+        )
+    return Reply(when, _field(obj, "message", str, where, optional=True), media)
+
+
+def _decode_status(data: Any, where: str) -> StatusResult:
+    replies = _field(data, "replies", list, where, optional=True) or []
+    return StatusResult(
+        id=_int(data, "id", where),  # type: ignore[arg-type]
+        type=_field(data, "type", str, where),
+        status=MessageStatus.parse(_field(data, "status", str, where)),
+        replies=tuple(_decode_reply(r, f"{where}.replies[{i}]") for i, r in enumerate(replies)),
+    )
+
+
+_DECODERS = {
+    "balance": _decode_balance,
+    "sms": _decode_send,
+    "viber": _decode_send,
+    "viber+sms": _decode_send,
+    "hlr": _decode_hlr,
+    "status": _decode_status,
+}
+
+
+def _item_id(item: Any) -> int | None:
+    data = item.get("data") if isinstance(item, dict) else None
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def _order(items: list[Any], messages: list[Message]) -> list[Any]:
+    """Put answer items in request order, matching by ``id`` where both sides have one."""
+    by_id: dict[int, Any] = {}
+    for item in items:
+        item_id = _item_id(item)
+        if item_id is not None:
+            by_id.setdefault(item_id, item)
+    ordered = []
+    for position, (message, item) in enumerate(zip(messages, items, strict=True)):
+        wanted = getattr(message, "id", None)
+        if wanted is None or _item_id(item) in (None, wanted):
+            ordered.append(item)
+        elif wanted in by_id:
+            ordered.append(by_id[wanted])
+        else:
+            raise ProtocolError(f"answer item {position + 1} is for id {_item_id(item)}, not {wanted}")
+    return ordered
+
+
+def decode_response(status_code: int, content: bytes, messages: list[Message]) -> list[Outcome]:
+    """Turn the HTTP answer to ``messages`` into one Outcome per message, in request order."""
+    body = parse_json(status_code, content)
+    if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
+        raise ProtocolError(f"expected an object with 'success', got {_describe(content)}")
+    if body["success"] is False:
+        error = body.get("error")
+        error = error if isinstance(error, str) and error else "unspecified error"
+        raise (AccessDenied if error.strip().lower() == "access denied" else APIError)(error)
+    if status_code >= 400:
+        raise ProtocolError(f"HTTP {status_code} with a success answer: {_describe(content)}")
+    items = body.get("data")
+    if not isinstance(items, list):
+        raise ProtocolError("answer has no 'data' list")
+    if len(items) != len(messages):
+        raise ProtocolError(f"sent {len(messages)} items but the answer has {len(items)}")
+    outcomes: list[Outcome] = []
+    for position, (message, item) in enumerate(zip(messages, _order(items, messages), strict=True)):
+        where = f"answer item {position + 1} ({message.type})"
+        ok = _field(item, "success", bool, where)
+        if not ok:
+            error = item.get("error")
+            text = error if isinstance(error, str) and error else "unspecified error"
+            outcomes.append(Outcome(message, False, error=text, raw=item))
+            continue
+        result = _DECODERS[message.type](_field(item, "data", dict, where), where + ".data")
+        outcomes.append(Outcome(message, True, result=result, raw=item))
+    return outcomes
