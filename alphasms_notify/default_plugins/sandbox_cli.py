@@ -14,7 +14,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
     @click.option("--port", default=8025, show_default=True, type=int)
     @click.option("--key", default="sandbox-key", show_default=True, help="The API key the sandbox accepts.")
     @click.option("--step", default=1.0, show_default=True, type=float, help="Seconds per status stage.")
-    @click.option("--balance", default="1000.00", show_default=True, help="Starting balance, UAH.")
+    @click.option("--balance", default="100000.00", show_default=True, help="Starting balance, UAH.")
     def sandbox(host: str, port: int, key: str, step: float, balance: str) -> None:
         """Run a local AlphaSMS simulator (see docs/sandbox.md)."""
         import asyncio

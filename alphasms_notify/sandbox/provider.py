@@ -124,7 +124,7 @@ def _url(item: dict[str, Any], key: str) -> None:
 class Provider:
     """What the sandbox knows: key, balance, messages, replies and media."""
 
-    def __init__(self, key: str, *, balance: Decimal = Decimal("1000.00"), step: float = 1.0,
+    def __init__(self, key: str, *, balance: Decimal = Decimal("100000.00"), step: float = 1.0,
                  prices: Prices | None = None, senders: set[str] | None = None, strict: bool = True) -> None:
         self.key = key
         self.balance = Decimal(balance)

@@ -33,7 +33,7 @@ class Sandbox:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, key: str = DEFAULT_KEY,
-                 step: float = 1.0, balance: Decimal | str = "1000.00", senders: set[str] | None = None,
+                 step: float = 1.0, balance: Decimal | str = "100000.00", senders: set[str] | None = None,
                  strict: bool = True, fault_seed: int | None = None) -> None:
         self.host, self.port, self.key = host, port, key
         self.provider = Provider(key, balance=Decimal(balance), step=step, senders=senders, strict=strict)

@@ -1,0 +1,215 @@
+"""The real client over real HTTP against the sandbox: shapes, batches, errors, retries."""
+
+from __future__ import annotations
+
+import logging
+import math
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from alphasms_notify import (
+    AccessDenied,
+    AlphaSMS,
+    AsyncAlphaSMS,
+    MessageStatus,
+    ProtocolError,
+    Sms,
+    TransportError,
+    ValidationError,
+    Viber,
+    ViberSms,
+)
+
+IMG = "https://example.com/promo.png"
+
+
+def sent_items(sandbox):
+    return [item for request in sandbox.requests() for item in request.get("data", [])]
+
+
+def test_every_send_type_goes_out_in_the_reference_shape(client, alphasms_sandbox):
+    messages = [
+        Sms("+380 97 123 45 67", "Hello"),
+        Viber("0971234567", "Text only"),
+        Viber("0971234567", image=IMG),
+        Viber("0971234567", "With link", link="https://example.com", button="Open"),
+        Viber("0971234567", "All", image=IMG, link="https://example.com", button="Open"),
+        ViberSms("0971234567", "Viber text", sms_text="SMS text", image=IMG, link="https://example.com",
+                 button="Open"),
+    ]
+    outcomes = client.send(messages)
+    assert [o.ok for o in outcomes] == [True] * 6
+    items = sent_items(alphasms_sandbox)
+    assert len(alphasms_sandbox.requests()) == 1
+    ids = [m.id for m in messages]
+    assert items[0] == {"type": "sms", "id": ids[0], "phone": 380971234567, "sms_signature": "Shop",
+                        "sms_message": "Hello"}
+    base = {"type": "viber", "phone": 380971234567, "viber_signature": "ShopViber"}
+    assert items[1] == {**base, "id": ids[1], "viber_type": "text", "viber_message": "Text only"}
+    assert items[2] == {**base, "id": ids[2], "viber_type": "image", "viber_image": IMG}
+    assert items[3] == {**base, "id": ids[3], "viber_type": "text+link", "viber_message": "With link",
+                        "viber_link": "https://example.com", "viber_button": "Open"}
+    assert items[4] == {**base, "id": ids[4], "viber_type": "text+image+link", "viber_message": "All",
+                        "viber_image": IMG, "viber_link": "https://example.com", "viber_button": "Open"}
+    assert items[5] == {"type": "viber+sms", "id": ids[5], "phone": 380971234567, "sms_signature": "Shop",
+                        "sms_message": "SMS text", "viber_type": "text+image+link",
+                        "viber_signature": "ShopViber", "viber_message": "Viber text", "viber_image": IMG,
+                        "viber_link": "https://example.com", "viber_button": "Open"}
+    assert [o.result.id for o in outcomes] == ids
+    assert len(set(o.result.msg_id for o in outcomes)) == 6
+
+
+def test_balance_hlr_status(client, alphasms_sandbox):
+    assert str(client.balance()) == "100000.0 UAH"
+    hlr = client.hlr("0971111111")
+    assert hlr.ported and hlr.origin.name == "Kyivstar" and hlr.ported_network.prefix == 66
+    [outcome] = client.send(Sms("0971234567", "Hi"))
+    [status] = client.status(outcome.result.id)
+    assert status.result.status in (MessageStatus.QUEUED, MessageStatus.ROUTING, MessageStatus.DELIVERED)
+    assert client.balance().amount == Decimal("100000") - Decimal("0.05") - Decimal("1.50")  # hlr + 1 part
+
+
+def test_one_bad_item_does_not_hide_the_others(client, alphasms_sandbox):
+    messages = [Sms("0971234567", "one"), Sms("0971234568", "two", sender="Шоп"), Sms("0971234569", "three")]
+    outcomes = client.send(messages)
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert outcomes[1].error == "Error in sms alphaname" and outcomes[1].message.phone == 380971234568
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380971234567, 380971234569]
+
+
+def test_invalid_input_sends_nothing(client, alphasms_sandbox):
+    with pytest.raises(ValidationError) as info:
+        client.send([Sms("0971234567", "fine"), Sms("12", "bad phone"), Viber("0971234567", "x", link="https://a.b")])
+    text = str(info.value)
+    assert "message 2 (sms to 12" in text and "phone" in text and "message 3" in text and "button" in text
+    assert alphasms_sandbox.requests() == []
+
+
+def test_duplicate_ids_in_one_call_are_refused_before_sending(client, alphasms_sandbox):
+    with pytest.raises(ValidationError, match="id 5 is also used by message 1"):
+        client.send([Sms("0971234567", "a", id=5), Sms("0971234568", "b", id=5)])
+    assert alphasms_sandbox.requests() == []
+
+
+def test_access_denied_raises_with_the_server_text(alphasms_sandbox):
+    with AlphaSMS("wrong-key", alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        with pytest.raises(AccessDenied, match="Access denied"):
+            sms.send(Sms("0971234567", "Hi"))
+    assert alphasms_sandbox.messages() == []
+
+
+@pytest.mark.parametrize("batch_size", [100, 37])
+def test_1000_sms_go_out_in_ceil_n_over_batch_size_requests(alphasms_sandbox, batch_size):
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", batch_size=batch_size) as sms:
+        outcomes = sms.send([Sms(380970000000 + i, f"n{i}") for i in range(1000)])
+    assert all(o.ok for o in outcomes)
+    assert len(alphasms_sandbox.requests()) == math.ceil(1000 / batch_size) == sms.requests_made
+    assert len(alphasms_sandbox.messages()) == 1000
+
+
+async def test_async_client_batches_with_bounded_concurrency(alphasms_sandbox):
+    async with AsyncAlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop",
+                             batch_size=50, max_concurrency=3) as sms:
+        outcomes = await sms.send([Sms(380970000000 + i, "hi") for i in range(1000)])
+        statuses = await sms.status([o.result.id for o in outcomes])
+        assert (await sms.balance()).currency == "UAH"
+    assert [o.message.phone for o in outcomes] == [380970000000 + i for i in range(1000)]
+    assert all(s.ok for s in statuses) and [s.result.id for s in statuses] == [o.result.id for o in outcomes]
+    assert len(alphasms_sandbox.requests()) == 20 + 20 + 1
+
+
+def test_status_of_many_ids_is_batched(client, alphasms_sandbox):
+    outcomes = client.send([Sms(380670000000 + i, "x") for i in range(250)])
+    before = len(alphasms_sandbox.requests())
+    statuses = client.status([o.result.id for o in outcomes] + [999])
+    assert len(alphasms_sandbox.requests()) - before == 3
+    assert all(s.ok for s in statuses[:-1]) and statuses[-1].error == "Message not found"
+
+
+@pytest.mark.parametrize("kind", ["http500", "invalid_json", "delay", "drop"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_retries_after_each_fault_never_send_twice(alphasms_sandbox, kind, when):
+    alphasms_sandbox.fault(kind, count=2, when=when, seconds=1.0)
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", timeout=0.4,
+                  backoff=0.01, retries=4) as sms:
+        messages = [Sms(380971000000 + i, f"m{i}") for i in range(5)]
+        outcomes = sms.send(messages)
+    assert all(o.ok for o in outcomes)
+    received = alphasms_sandbox.messages()
+    assert sorted(m["id"] for m in received) == sorted(m.id for m in messages)  # each exactly once
+    assert alphasms_sandbox.faults()["injected"] == {kind: 2}
+    if when == "after":
+        assert all(o.result.recovered for o in outcomes)  # found by status, not sent again
+
+
+async def test_async_retries_never_send_twice(alphasms_sandbox):
+    alphasms_sandbox.fault("drop", count=1)
+    async with AsyncAlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop",
+                             backoff=0.01, batch_size=10) as sms:
+        outcomes = await sms.send([Sms(380971000000 + i, "x") for i in range(30)])
+    assert all(o.ok for o in outcomes)
+    assert len(alphasms_sandbox.messages()) == 30
+
+
+def test_resending_the_same_messages_after_a_request_failure_is_idempotent(client, alphasms_sandbox):
+    messages = [Sms(380971000000 + i, "x") for i in range(3)]
+    alphasms_sandbox.fault("access_denied", count=1)
+    with pytest.raises(AccessDenied):
+        client.send(messages)
+    assert all(m.id for m in messages)  # ids were assigned in place
+    client.send(messages)
+    client.send(messages)  # a careless second resend: the provider refuses duplicates
+    assert len(alphasms_sandbox.messages()) == 3
+
+
+def test_retries_give_up_with_a_clear_error(alphasms_sandbox):
+    alphasms_sandbox.fault("http500", count=None)
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, retries=2, backoff=0.01) as sms:
+        with pytest.raises(ProtocolError, match="HTTP 500"):
+            sms.balance()
+    assert len(alphasms_sandbox.requests()) == 3
+
+
+def test_unreachable_provider_is_a_transport_error_without_the_key(caplog):
+    secret = "s3cr3t-key-value"
+    caplog.set_level(logging.DEBUG)
+    with AlphaSMS(secret, "http://127.0.0.1:9/api/json.php", retries=1, backoff=0.01) as sms:
+        assert secret not in repr(sms)
+        with pytest.raises(TransportError, match="could not reach AlphaSMS") as info:
+            sms.balance()
+    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert secret not in caplog.text
+
+
+def test_key_never_in_logs_of_a_successful_send(alphasms_sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        sms.send(Sms("0971234567", "Hi"))
+    assert caplog.records and alphasms_sandbox.key not in caplog.text
+
+
+def test_one_connection_is_reused(alphasms_sandbox):
+    connections = []
+
+    class Counting(httpx.HTTPTransport):
+        def handle_request(self, request):
+            response = super().handle_request(request)
+            connections.append(len(self._pool.connections))
+            return response
+
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, transport=Counting()) as sms:
+        for _ in range(5):
+            sms.balance()
+    assert connections == [1] * 5
+
+
+def test_codec_unit_with_mock_transport():
+    def handler(request):
+        assert request.headers["content-type"] == "application/json"
+        return httpx.Response(200, json={"success": True, "data": [{"success": True,
+                                                                    "data": {"amount": 5, "currency": "UAH"}}]})
+
+    with AlphaSMS("k", "http://provider.test/api/json.php", transport=httpx.MockTransport(handler)) as sms:
+        assert str(sms.balance()) == "5 UAH"
