@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pluggy
@@ -138,7 +138,8 @@ class _Core:
             msg_id = getattr(ready, "id", None)
             if msg_id is not None and isinstance(ready, SEND_TYPES):
                 if msg_id in seen_ids:
-                    problems.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {seen_ids[msg_id] + 1}"))
+                    other = seen_ids[msg_id] + 1
+                    problems.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {other}"))
                 seen_ids.setdefault(msg_id, index)
             checked.append(ready)
         if problems:
@@ -236,7 +237,9 @@ class AlphaSMS(_Core):
     ...     outcome.ok, outcome.result.msg_id
     """
 
-    def __init__(self, api_key: str, api_url: str | None = None, *, transport: httpx.BaseTransport | None = None, **options: Any) -> None:
+    def __init__(
+        self, api_key: str, api_url: str | None = None, *, transport: httpx.BaseTransport | None = None, **options: Any
+    ) -> None:
         super().__init__(api_key, api_url, **options)
         self._http = httpx.Client(**self._http_kwargs(transport))
 

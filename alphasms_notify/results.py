@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-class MessageStatus(str, enum.Enum):
+class MessageStatus(enum.StrEnum):
     """The 18 statuses of the reference's section 11.
 
     ``is_final``: the delivery outcome will not change any more. DELIVERED,
@@ -79,8 +79,6 @@ class MessageStatus(str, enum.Enum):
         except ValueError:
             return text
 
-    def __str__(self) -> str:
-        return self.value
 
 
 _PENDING = frozenset({MessageStatus.QUEUED, MessageStatus.ROUTING, MessageStatus.WAIT})

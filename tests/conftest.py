@@ -10,6 +10,8 @@ import pytest
 
 from alphasms_notify import AlphaSMS, AsyncAlphaSMS
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def client(alphasms_sandbox):

@@ -22,7 +22,7 @@ from .numbers import final_status, hlr_data, is_valid_phone
 
 __all__ = ["Provider", "SentMessage", "ItemRejected", "Prices"]
 
-_SMS_NAME = re.compile(r"^[A-Za-z0-9 .\-_&'!+]{1,%d}$" % SMS_SENDER_MAX)
+_SMS_NAME = re.compile(rf"^[A-Za-z0-9 .\-_&'!+]{{1,{SMS_SENDER_MAX}}}$")
 _VIBER_FIELDS = {
     "text": ("viber_message",),
     "image": ("viber_image",),

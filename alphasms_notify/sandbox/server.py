@@ -121,8 +121,10 @@ async def control_index(request: web.Request) -> web.Response:
         "control": {
             "GET /_sandbox/messages[?phone=N]": "messages received, with their status now and replies",
             "GET /_sandbox/requests": "every API request received (items, fault injected), key left out",
-            "POST /_sandbox/replies": '{"id": ID, "message": "text", "media": {"filename", "content_type", "content_base64"}}',
-            "POST /_sandbox/faults": '{"kind": one of ' + ", ".join(FAULT_KINDS) + ', "count": 1, "rate": 1.0, "when": "after", "seconds": 30}',
+            "POST /_sandbox/replies": '{"id": ID, "message": "text", '
+                                      '"media": {"filename", "content_type", "content_base64"}}',
+            "POST /_sandbox/faults": '{"kind": one of ' + ", ".join(FAULT_KINDS)
+                                     + ', "count": 1, "rate": 1.0, "when": "after", "seconds": 30}',
             "GET /_sandbox/faults": "active fault rules and counts injected",
             "DELETE /_sandbox/faults": "clear fault rules",
             "GET|POST /_sandbox/balance": '{"amount": "100.00"}',
