@@ -27,7 +27,16 @@ from .plugins import PluginManager, call_hook, get_plugin_manager, plugin_info
 from .results import Outcome
 from .segments import count_segments
 
-__all__ = ["cli", "main", "EXIT_OK", "EXIT_ITEM_FAILED", "EXIT_INVALID", "EXIT_REQUEST_FAILED"]
+__all__ = [
+    "cli",
+    "main",
+    "call_provider",
+    "report_outcomes",
+    "EXIT_OK",
+    "EXIT_ITEM_FAILED",
+    "EXIT_INVALID",
+    "EXIT_REQUEST_FAILED",
+]
 
 EXIT_OK, EXIT_ITEM_FAILED, EXIT_INVALID, EXIT_REQUEST_FAILED = 0, 1, 2, 3
 ENV_PLUGINS_DIR = "ALPHASMS_NOTIFY_PLUGINS_DIR"
@@ -82,8 +91,11 @@ def cli(ctx: click.Context, config_path: str | None, as_json: bool, plugins_dir:
     ctx.obj = Context(settings, as_json, pm)
 
 
-def _run(ctx: Context, action: Callable[[Any], Any]) -> Any:
-    """Call the provider; turn whole-request failures into exit status 3."""
+def call_provider(ctx: Context, action: Callable[[Any], Any]) -> Any:
+    """Call the provider with a client from the settings; invalid input exits 2, request failures 3.
+
+    Public for plugins that add commands (see plugins/templates.py).
+    """
     client = ctx.client()
     try:
         with client:
@@ -126,7 +138,8 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     return row
 
 
-def _report(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> NoReturn:
+def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> NoReturn:
+    """Print each outcome (``describe`` for successes) or the --json document; exit 0, or 1 if any failed."""
     failed = [o for o in outcomes if not o.ok]
     if ctx.json:
         click.echo(json.dumps({"ok": not failed, "results": [_outcome_json(o) for o in outcomes]},
@@ -145,8 +158,8 @@ def _report(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome],
 @click.pass_obj
 def balance(ctx: Context) -> None:
     """Show the account balance."""
-    result = _run(ctx, lambda c: c.request([Balance()]))
-    _report(ctx, result, lambda o: str(o.result))
+    result = call_provider(ctx, lambda c: c.request([Balance()]))
+    report_outcomes(ctx, result, lambda o: str(o.result))
 
 
 def _build_messages(to: Sequence[str], channel: str, text: str, opts: dict[str, Any]) -> list:
@@ -188,8 +201,8 @@ def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any
     if not ctx.json and channel != "viber" and text:
         click.echo(f"Sending to {len(to)} recipient(s), SMS {count_segments(opts['sms_text'] or text)} each",
                    err=True)
-    outcomes = _run(ctx, lambda c: c.send(messages))
-    _report(ctx, outcomes, lambda o: f"sent {o.message.phone}: id {o.result.id}, msg_id {o.result.msg_id}, "
+    outcomes = call_provider(ctx, lambda c: c.send(messages))
+    report_outcomes(ctx, outcomes, lambda o: f"sent {o.message.phone}: id {o.result.id}, msg_id {o.result.msg_id}, "
                                      f"{o.result.parts} part(s)")
 
 
@@ -205,7 +218,7 @@ def hlr(ctx: Context, phones: tuple[str, ...]) -> None:
         ported = f", ported to {r.ported_network.name}" if r.ported and r.ported_network else ""
         return f"{r.phone}: {r.status}, {origin}{ported} (mccmnc {r.mccmnc})"
 
-    _report(ctx, _run(ctx, lambda c: c.hlr_many(phones)), line)
+    report_outcomes(ctx, call_provider(ctx, lambda c: c.hlr_many(phones)), line)
 
 
 @cli.command()
@@ -222,16 +235,17 @@ def status(ctx: Context, ids: tuple[int, ...]) -> None:
             lines.append(f"  reply {reply.datetime.isoformat()}: {reply.message or ''}{media}")
         return "\n".join(lines)
 
-    _report(ctx, _run(ctx, lambda c: c.status(ids)), line)
+    report_outcomes(ctx, call_provider(ctx, lambda c: c.status(ids)), line)
 
 
 @cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include the built-in default plugins.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def plugins(ctx: Context, show_all: bool) -> None:
+def plugins(ctx: Context, show_all: bool, as_json: bool) -> None:
     """List loaded plugins, their versions and the hooks each implements."""
     rows = plugin_info(ctx.plugins, include_defaults=show_all)
-    if ctx.json:
+    if ctx.json or as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:

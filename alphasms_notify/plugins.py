@@ -225,6 +225,8 @@ def plugin_info(pm: PluginManager, *, include_defaults: bool = False) -> list[di
             row["version"] = pm.plugin_dists[name].split(" ", 1)[1]
             row["package"] = pm.plugin_dists[name].split(" ", 1)[0]
         if name in DEFAULT_PLUGINS:
-            row["default"] = True
+            from ._version import __version__
+
+            row.update(default=True, package="alphasms-notify", version=__version__)
         rows.append(row)
     return sorted(rows, key=lambda r: r["name"])
