@@ -72,3 +72,8 @@ __all__ = [
     "new_message_id",
     "hookimpl",
 ]
+
+# Last, so the package is complete when Apprise (if already imported) loads our plugin.
+from .apprise import install_import_hook as _install_apprise_hook  # noqa: E402
+
+_install_apprise_hook()

@@ -41,7 +41,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PLUGINS = ("alphasms_notify.default_plugins.sandbox_cli",)
+DEFAULT_PLUGINS = (
+    "alphasms_notify.default_plugins.sandbox_cli",
+    "alphasms_notify.default_plugins.apprise_cli",
+)
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
 
 

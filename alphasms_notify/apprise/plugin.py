@@ -1,0 +1,262 @@
+"""``NotifyAlphaSMS``: Apprise's ``alphasms://`` URLs, sent through this project's client.
+
+URLs::
+
+    alphasms://{apikey}@{sender}/{phone}/{phone}/...
+    alphasms://{apikey}/{phone}/...?from={sender}&to={phone},{phone}
+
+Arguments: ``mode=sms|viber|viber+sms`` (default sms), ``from`` (SMS
+alpha-name), ``viber_from`` (Viber alpha-name, default ``from``), ``image``,
+``link``, ``button`` (Viber; the viber type follows from what is given),
+``batch=yes|no`` (one request per ``batch_size`` targets, or one per target),
+``endpoint`` (another API URL such as the sandbox; env ``ALPHASMS_API_URL``
+is the fallback).
+
+Every send goes through the project's client with the plugin hooks loaded,
+so ``alphasms_prepare_message`` and ``alphasms_message_sent`` fire for
+Apprise sends too; targets go out ``batch_size`` to a request with no
+throttle between them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from apprise.common import NotifyType, OverflowMode
+from apprise.exception import AppriseImproperlyConfigured
+from apprise.locale import gettext_lazy as _
+from apprise.plugins.base import NotifyBase
+from apprise.url import PrivacyMode
+from apprise.utils.parse import parse_bool, parse_phone_no
+
+from ..client import DEFAULT_BATCH_SIZE, AlphaSMS
+from ..errors import RequestError, ValidationError
+from ..messages import SMS_SENDER_MAX, VIBER_TEXT_MAX, Sms, Viber, ViberSms
+from ..phone import InvalidPhone, normalize_phone
+from ..segments import GSM7_MULTI
+
+__all__ = ["NotifyAlphaSMS", "register"]
+
+MODES = ("sms", "viber", "viber+sms")
+SMS_MAX_PARTS = 6  # a long SMS still arrives as one message; beyond this, split or truncate
+
+
+class NotifyAlphaSMS(NotifyBase):
+    """Send SMS and Viber through AlphaSMS (alphasms.ua)."""
+
+    service_name = _("AlphaSMS")
+    service_url = "https://alphasms.ua"
+    secure_protocol = "alphasms"
+    setup_url = "https://alphasms.ua/api/"
+    # We batch many targets into one request ourselves: no throttle between them.
+    request_rate_per_sec = 0
+    # SMS: multipart GSM-7 (153 a part); Viber: 1000 characters (set per instance).
+    body_maxlen = GSM7_MULTI * SMS_MAX_PARTS
+    title_maxlen = 0  # SMS and Viber have no title: Apprise merges it into the body
+    attachment_support = True  # a remote http(s) attachment can be the Viber image
+
+    templates = ("{schema}://{apikey}@{sender}/{targets}", "{schema}://{apikey}/{targets}")
+    template_tokens = dict(
+        NotifyBase.template_tokens,
+        **{
+            "apikey": {"name": _("API Key"), "type": "string", "required": True, "private": True},
+            "sender": {"name": _("Sender"), "type": "string", "map_to": "source"},
+            "target_phone": {"name": _("Target Phone No"), "type": "string", "prefix": "+",
+                             "regex": (r"^[0-9\s)(+-]+$", "i"), "map_to": "targets"},
+            "targets": {"name": _("Targets"), "type": "list:string", "required": True},
+        },
+    )
+    template_args = dict(
+        NotifyBase.template_args,
+        **{
+            "to": {"alias_of": "targets"},
+            "from": {"alias_of": "sender"},
+            "source": {"alias_of": "sender"},
+            "viber_from": {"name": _("Viber Sender"), "type": "string"},
+            "mode": {"name": _("Mode"), "type": "choice:string", "values": MODES, "default": "sms"},
+            "image": {"name": _("Viber Image URL"), "type": "string"},
+            "link": {"name": _("Viber Button Link"), "type": "string"},
+            "button": {"name": _("Viber Button Text"), "type": "string"},
+            "batch": {"name": _("Batch Mode"), "type": "bool", "default": True},
+            "endpoint": {"name": _("API URL"), "type": "string"},
+        },
+    )
+
+    def __init__(self, apikey: str, targets: Any = None, source: str | None = None, viber_from: str | None = None,
+                 mode: str | None = None, image: str | None = None, link: str | None = None,
+                 button: str | None = None, batch: bool | None = None, endpoint: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.apikey = (apikey or "").strip()
+        if not self.apikey:
+            raise AppriseImproperlyConfigured("An AlphaSMS API key is required (alphasms://KEY@Sender/PHONE).")
+        self.mode = (mode or "sms").strip().lower()
+        if self.mode not in MODES:
+            raise AppriseImproperlyConfigured(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+        self.source = (source or "").strip() or os.environ.get("ALPHASMS_SMS_SENDER") or None
+        self.viber_from = (viber_from or "").strip() or os.environ.get("ALPHASMS_VIBER_SENDER") or None
+        if not self.source and not (self.mode == "viber" and self.viber_from):
+            raise AppriseImproperlyConfigured("An AlphaSMS sender (alpha-name) is required: KEY@Sender or ?from=.")
+        if self.source and len(self.source) > SMS_SENDER_MAX and self.mode != "viber":
+            raise AppriseImproperlyConfigured(f"The SMS sender {self.source!r} is longer than {SMS_SENDER_MAX}.")
+        self.image, self.link, self.button = image or None, link or None, button or None
+        self.batch = self.template_args["batch"]["default"] if batch is None else bool(batch)
+        self.endpoint = endpoint or None
+        self.batch_size = DEFAULT_BATCH_SIZE if self.batch else 1
+        if self.mode != "sms":
+            self.body_maxlen = VIBER_TEXT_MAX
+            if "overflow" not in kwargs:  # Viber refuses over 1000 characters: split rather than fail
+                self.overflow_mode = OverflowMode.SPLIT
+        elif "overflow" not in kwargs:
+            self.overflow_mode = OverflowMode.UPSTREAM  # long SMS go as one multipart message
+
+        self.targets: list[int] = []
+        self.invalid_targets: list[str] = []
+        for target in parse_phone_no(targets):
+            try:
+                self.targets.append(normalize_phone(target))
+            except InvalidPhone as exc:
+                self.logger.warning(f"Dropped invalid phone # ({target}) specified: {exc}.")
+                self.invalid_targets.append(target)
+
+    @property
+    def url_identifier(self) -> tuple[str, str]:
+        return (self.secure_protocol, self.apikey)
+
+    def __len__(self) -> int:
+        """The number of requests a notify makes: one per ``batch_size`` targets."""
+        return max(1, math.ceil(len(self.targets) / self.batch_size))
+
+    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
+        params: dict[str, str] = {"mode": self.mode, "batch": "yes" if self.batch else "no"}
+        for key in ("viber_from", "image", "link", "button", "endpoint"):
+            if getattr(self, key):
+                params[key] = getattr(self, key)
+        params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
+        key = self.pprint(self.apikey, privacy, mode=PrivacyMode.Secret, safe="")
+        sender = f"@{self.quote(self.source, safe='')}" if self.source else ""
+        targets = [str(t) for t in self.targets] + [self.quote(t, safe="") for t in self.invalid_targets]
+        return "{schema}://{key}{sender}/{targets}/?{params}".format(
+            schema=self.secure_protocol, key=key, sender=sender, targets="/".join(targets),
+            params=self.urlencode(params))
+
+    def _image(self, attach: Any) -> str | None:
+        if self.image or not attach:
+            return self.image
+        for attachment in attach:
+            url = getattr(attachment, "url", None)
+            location = url(privacy=False) if callable(url) else ""
+            if location.startswith(("http://", "https://")):
+                return _without_apprise_args(location)
+            self.logger.warning("AlphaSMS: only a remote http(s) attachment can be the Viber image; ignoring one.")
+        return None
+
+    def _messages(self, body: str, attach: Any) -> list[Any]:
+        targets = [t for t in self.targets if not self._done(t)]
+        if self.mode == "sms":
+            return [Sms(t, body, sender=self.source) for t in targets]
+        image, text = self._image(attach), body or None
+        viber = {"link": self.link, "button": self.button, "sender": self.viber_from or self.source}
+        if image and text and not self.link:
+            # The reference has no "text+image" type: without a link, the picture and the text
+            # go as two Viber messages (image, then text) so neither is lost.
+            if self.mode == "viber":
+                return [m for t in targets for m in (Viber(t, image=image, **viber), Viber(t, text, **viber))]
+            self.logger.warning("AlphaSMS viber+sms: an image needs link= and button=; sending the text only.")
+            image = None
+        if self.mode == "viber":
+            return [Viber(t, text, image=image, **viber) for t in targets]
+        return [ViberSms(t, text, sms_text=body, sms_sender=self.source, image=image, **viber) for t in targets]
+
+    def _done(self, target: int) -> bool:
+        return bool(getattr(self, "is_delivered", None) and self.is_delivered(target))
+
+    def send(self, body: str, title: str = "", notify_type: NotifyType = NotifyType.INFO, attach: Any = None,
+             **kwargs: Any) -> bool:
+        if not self.targets:
+            self.logger.warning("There are no valid AlphaSMS targets to notify.")
+            return False
+        from ..plugins import get_plugin_manager
+
+        messages = self._messages(body, attach)
+        if not messages:
+            return True  # a retry after every target was delivered
+        api_url = self.endpoint or os.environ.get("ALPHASMS_API_URL") or None
+        timeout = float(self.socket_read_timeout or 10)
+        client = AlphaSMS(self.apikey, api_url, batch_size=self.batch_size, timeout=timeout,
+                          plugins=get_plugin_manager())
+        self.logger.debug(f"AlphaSMS POST URL: {client.api_url} ({len(messages)} {self.mode} message(s))")
+        try:
+            with client:
+                outcomes = client.send(messages)
+        except ValidationError as exc:
+            self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
+            return False
+        except RequestError as exc:
+            partial = getattr(exc, "partial", [])
+            failed_phones = {o.message.phone for o in partial if not o.ok}
+            for outcome in partial:
+                if outcome.ok and outcome.message.phone not in failed_phones:
+                    self._delivered(outcome.message.phone)
+            self.logger.warning(f"Failed to send AlphaSMS notification: {exc}")
+            return False
+        failed_phones = {o.message.phone for o in outcomes if not o.ok}
+        for outcome in outcomes:
+            if not outcome.ok:
+                self.logger.warning(f"Failed to send AlphaSMS notification to {outcome.message.phone}: "
+                                    f"{outcome.error}")
+            elif outcome.message.phone not in failed_phones:
+                self._delivered(outcome.message.phone)
+                self.logger.info(f"Sent AlphaSMS {self.mode} notification to {outcome.message.phone}.")
+        return not failed_phones
+
+    def _delivered(self, target: int) -> None:
+        if hasattr(self, "mark_delivered"):
+            self.mark_delivered(target)
+
+    @staticmethod
+    def parse_url(url: str) -> dict[str, Any] | None:
+        results = NotifyBase.parse_url(url, verify_host=False)
+        if not results:
+            return results
+        qsd = results["qsd"]
+        if results.get("user"):
+            results["apikey"] = NotifyAlphaSMS.unquote(results["user"])
+            results["source"] = NotifyAlphaSMS.unquote(results["host"])
+        else:
+            results["apikey"] = NotifyAlphaSMS.unquote(results["host"])
+        results["targets"] = NotifyAlphaSMS.split_path(results["fullpath"])
+        if qsd.get("to"):
+            results["targets"] += NotifyAlphaSMS.parse_phone_no(qsd["to"])
+        for name in ("from", "source"):
+            if qsd.get(name):
+                results["source"] = NotifyAlphaSMS.unquote(qsd[name])
+        for name in ("viber_from", "mode", "image", "link", "button", "endpoint"):
+            if qsd.get(name):
+                results[name] = NotifyAlphaSMS.unquote(qsd[name])
+        if "batch" in qsd and qsd["batch"]:
+            results["batch"] = parse_bool(qsd["batch"], True)
+        return results
+
+
+_ATTACH_ARGS = {"cache", "mime", "name", "verify", "rto", "cto"}
+
+
+def _without_apprise_args(url: str) -> str:
+    """The attachment's own URL, without the arguments Apprise adds to it (cache=, mime=, ...)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k not in _ATTACH_ARGS and not k.startswith(("+", "-", ":"))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def register() -> None:
+    """Add ``alphasms://`` to Apprise's plugin manager (once; safe to call again)."""
+    from apprise.manager_plugins import NotificationManager
+
+    manager = NotificationManager()
+    if NotifyAlphaSMS.secure_protocol not in manager.schemas():
+        manager.add(NotifyAlphaSMS)
