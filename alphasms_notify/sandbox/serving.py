@@ -1,0 +1,113 @@
+"""Run an aiohttp app on 127.0.0.1 in-process: on its own thread and loop, or in the caller's loop.
+
+The AlphaSMS sandbox and the Telegram Bot API stand-in share this: ``start()``
+binds (port 0 picks a free port) and returns once connections are accepted,
+so a test can use ``.url`` at once; ``stop()`` shuts down cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from typing import Any
+
+import httpx
+
+__all__ = ["ServedApp"]
+
+
+class ServedApp:
+    """Base for an in-process server; subclasses implement ``make_app()``."""
+
+    thread_name = "alphasms-served-app"
+    control_prefix = ""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self._runner: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._http: httpx.Client | None = None
+
+    def make_app(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r})"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def astart(self) -> Any:
+        """Start in the running event loop."""
+        from aiohttp import web
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        return self
+
+    async def astop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self) -> Any:
+        """Start on a background thread; returns when the port accepts connections."""
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def serve() -> None:
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.astart())
+            except BaseException as exc:
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.astop())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name=self.thread_name, daemon=True)
+        self._thread.start()
+        ready.wait()
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._thread = self._loop = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call one of the server's control endpoints over HTTP, as any client would."""
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.url + self.control_prefix, timeout=10)
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                text = response.json().get("error", response.text)
+            except ValueError:
+                text = response.text
+            raise RuntimeError(f"{type(self).__name__} {method} {path}: {text}")
+        return response.json()
