@@ -202,6 +202,13 @@ def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any
         click.echo(f"Sending to {len(to)} recipient(s), SMS {count_segments(opts['sms_text'] or text)} each",
                    err=True)
     outcomes = call_provider(ctx, lambda c: c.send(messages))
+    store_path = ctx.settings.section("store").get("path")
+    if store_path:  # the bot (same [store]) follows these too; replies go to [telegram] replies_chat
+        from .store import Store
+
+        store = Store(store_path)
+        store.track(outcomes, source="cli")
+        store.close()
     report_outcomes(ctx, outcomes, lambda o: f"sent {o.message.phone}: id {o.result.id}, msg_id {o.result.msg_id}, "
                                      f"{o.result.parts} part(s)")
 

@@ -219,6 +219,13 @@ class _Core:
         it = iter(sent)
         return [rejected[i] if i in rejected else next(it) for i in range(len(batch))]
 
+    def validate(self, messages: Iterable[Message]) -> list[Message]:
+        """Normalized copies with this client's defaults, or ValidationError; sends nothing.
+
+        For previews ("2 recipients, 1 part each") before asking to confirm a send.
+        """
+        return self._validated(messages)
+
     def _plan(self, messages: Iterable[Message]) -> list[list[Message]]:
         checked = self._validated(messages)
         return [list(chunk) for chunk in _chunks(checked, self.batch_size)]

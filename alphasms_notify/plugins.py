@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "alphasms_notify.default_plugins.sandbox_cli",
     "alphasms_notify.default_plugins.apprise_cli",
+    "alphasms_notify.default_plugins.bot_cli",
 )
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
 

@@ -86,7 +86,8 @@ def test_load_plugins_env_selects_external_plugins(alphasms_sandbox, tmp_path):
     with_all = run_cli(alphasms_sandbox, "plugins", "--all", "--json",
                        env={"PYTHONPATH": str(site), "ALPHASMS_NOTIFY_LOAD_PLUGINS": ""})
     names = [row["name"] for row in json.loads(with_all.stdout)]
-    assert names == ["alphasms_notify.default_plugins.apprise_cli", "alphasms_notify.default_plugins.sandbox_cli"]
+    assert names == ["alphasms_notify.default_plugins.apprise_cli", "alphasms_notify.default_plugins.bot_cli",
+                     "alphasms_notify.default_plugins.sandbox_cli"]
 
 
 def test_rejecting_plugin_stops_that_message_with_its_text_and_exit_1(alphasms_sandbox, tmp_path):

@@ -1,0 +1,123 @@
+"""Viber replies into Telegram, and undelivered messages reported: a plugin of the core hooks.
+
+``alphasms_reply_received`` only wakes the forwarder; what is sent comes
+from the store (every reply not yet ``forwarded``), so a reply Telegram
+refused, or one that arrived while the bot was down, goes out on a later
+run, and the ``forwarded`` flag written right after Telegram accepts it
+means it goes out once. A lock keeps two wake-ups of one process from
+sending the same row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+from telegram import Bot, ReplyParameters
+from telegram.error import TelegramError
+
+from ..hookspecs import hookimpl
+from ..results import MessageStatus, Reply
+from ..store import Store, StoredReply, TrackedMessage
+
+__all__ = ["TelegramForwarder", "format_reply"]
+
+log = logging.getLogger(__name__)
+MEDIA_LIMIT = 20 * 1024 * 1024  # what a bot may upload comfortably; larger media go as a link
+
+
+def format_reply(message: TrackedMessage, reply: Reply) -> str:
+    when = reply.datetime.strftime("%Y-%m-%d %H:%M:%S %z")
+    lines = [f"💬 Viber reply from +{message.phone} at {when} (to message {message.id})"]
+    if reply.message:
+        lines.append(reply.message)
+    if reply.media is not None:
+        lines.append(f"📎 {reply.media.filename or 'file'} ({reply.media.filesize or '?'} bytes)")
+    lines.append("Answer this message to reply by Viber.")
+    return "\n".join(lines)
+
+
+class TelegramForwarder:
+    """Forwards replies to the chat a message was sent from (or ``replies_chat``)."""
+
+    def __init__(self, bot: Bot, store: Store, replies_chat: int | None) -> None:
+        self.bot, self.store, self.replies_chat = bot, store, replies_chat
+        self._lock = asyncio.Lock()
+        self._http = httpx.AsyncClient(timeout=20, follow_redirects=True)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @hookimpl
+    async def alphasms_reply_received(self, message_id: int, reply: Reply) -> None:
+        await self.forward_pending()
+
+    @hookimpl
+    async def alphasms_status_changed(self, message_id: int, old: Any, new: Any, status: Any) -> None:
+        if not (isinstance(new, MessageStatus) and new.is_failure):
+            return
+        tracked = self.store.message(message_id)
+        chat_id = self._chat(tracked)
+        if tracked is None or chat_id is None:
+            return
+        text = f"❌ Message {message_id} to +{tracked.phone} was not delivered: {new} ({status.type})"
+        try:
+            await self.bot.send_message(chat_id, text, reply_parameters=self._anchor(tracked))
+        except TelegramError as exc:
+            log.warning("could not report undelivered message %s: %s", message_id, exc)
+
+    def _chat(self, tracked: TrackedMessage | None) -> int | None:
+        if tracked is not None and tracked.chat_id is not None:
+            return tracked.chat_id
+        return self.replies_chat
+
+    @staticmethod
+    def _anchor(tracked: TrackedMessage) -> ReplyParameters | None:
+        if tracked.anchor_id is None:
+            return None
+        return ReplyParameters(message_id=tracked.anchor_id, allow_sending_without_reply=True)
+
+    async def forward_pending(self) -> int:
+        """Send every stored reply not yet forwarded; return how many went out."""
+        sent = 0
+        async with self._lock:
+            for stored in self.store.unforwarded_replies():
+                tracked = self.store.message(stored.message_id)
+                chat_id = self._chat(tracked)
+                if tracked is None or chat_id is None:
+                    log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)",
+                                stored.message_id)
+                    continue
+                try:
+                    posted = await self._post(chat_id, tracked, stored)
+                except TelegramError as exc:
+                    self.store.forward_failed(stored.message_id, stored.seq, str(exc))
+                    log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
+                    break  # Telegram is unhappy: keep the order, try again on the next cycle
+                self.store.mark_forwarded(stored.message_id, stored.seq, chat_id, posted.message_id)
+                sent += 1
+        return sent
+
+    async def _post(self, chat_id: int, tracked: TrackedMessage, stored: StoredReply) -> Any:
+        text, anchor = format_reply(tracked, stored.reply), self._anchor(tracked)
+        media = stored.reply.media
+        if media is not None:
+            content = await self._fetch(media.url, media.filesize)
+            if content is not None:
+                return await self.bot.send_document(chat_id, content, filename=media.filename or "file",
+                                                    caption=text[:1024], reply_parameters=anchor)
+            text += f"\n🔗 {media.url}"
+        return await self.bot.send_message(chat_id, text, reply_parameters=anchor)
+
+    async def _fetch(self, url: str, size: int | None) -> bytes | None:
+        if size is not None and size > MEDIA_LIMIT:
+            return None
+        try:
+            response = await self._http.get(url)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("could not fetch reply media %s: %s", url, exc)
+            return None
+        return response.content if len(response.content) <= MEDIA_LIMIT else None

@@ -1,0 +1,377 @@
+"""A local stand-in for the Telegram Bot API, for the bot's tests and the demo.
+
+python-telegram-bot talks to it through ``api_url`` exactly as to Telegram:
+form-encoded or multipart POSTs to ``/bot<TOKEN>/<method>``, long-polling
+``getUpdates``. Tests play the users through control calls under
+``/_telegram/``: a user sends a message or presses a button, and every
+message the bot sent can be read back per chat. Faults (429 with
+``retry_after``, 5xx) can be injected per method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+from aiohttp import web
+
+from .serving import ServedApp
+
+__all__ = ["TelegramStandIn", "BOT_USER"]
+
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "AlphaSMS", "username": "alphasms_test_bot"}
+_INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id"}
+_JSON_FIELDS = {"reply_markup", "reply_parameters", "entities", "commands", "allowed_updates",
+                "link_preview_options", "scope", "caption_entities"}
+
+
+class _State:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.updates: list[dict[str, Any]] = []
+        self.update_ids = itertools.count(1)
+        self.message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
+        self.chats: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.documents: dict[str, tuple[str, bytes]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.faults: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+        self.callback_answers: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] = {}
+        self.new_update = asyncio.Event()
+
+    def message_id(self, chat_id: int) -> int:
+        return next(self.message_ids[chat_id])
+
+    def find(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        return next((m for m in self.chats[chat_id] if m["message_id"] == message_id), None)
+
+    def push(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": next(self.update_ids), kind: payload}
+        self.updates.append(update)
+        self.new_update.set()
+        return update
+
+    def fault_for(self, method: str) -> dict[str, Any] | None:
+        for fault in self.faults:
+            if fault["method"] in (method, "*"):
+                fault["count"] -= 1
+                if fault["count"] <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+
+STATE = web.AppKey("state", _State)
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _fail(code: int, description: str, **parameters: Any) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
+
+
+async def _params(request: web.Request) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """Bot API parameters from a form, multipart or JSON body; nested values arrive as JSON text."""
+    params: dict[str, Any] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    if request.content_type == "application/json":
+        params = await request.json()
+    elif request.can_read_body:
+        form = await request.post()
+        for key, value in form.items():
+            if hasattr(value, "file"):
+                files[key] = (value.filename or key, value.file.read())
+            else:
+                params[key] = value
+    for key in list(params):
+        value = params[key]
+        if key in _INT_FIELDS and isinstance(value, str) and value.lstrip("-").isdigit():
+            params[key] = int(value)
+        elif key in _JSON_FIELDS and isinstance(value, str):
+            params[key] = json.loads(value)
+    return params, files
+
+
+def _reply_target(params: dict[str, Any]) -> int | None:
+    if isinstance(params.get("reply_parameters"), dict):
+        return params["reply_parameters"].get("message_id")
+    return params.get("reply_to_message_id")
+
+
+class _Methods:
+    """The Bot API methods the bot uses; each returns the ``result`` object."""
+
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    def getMe(self, p: dict, files: dict) -> Any:  # noqa: N802 - Bot API names
+        return BOT_USER
+
+    def deleteWebhook(self, p: dict, files: dict) -> Any:  # noqa: N802
+        self.s.webhook = {}
+        return True
+
+    def setWebhook(self, p: dict, files: dict) -> Any:  # noqa: N802
+        self.s.webhook = {k: v for k, v in p.items() if k != "certificate"}
+        return True
+
+    def getWebhookInfo(self, p: dict, files: dict) -> Any:  # noqa: N802
+        return {"url": self.s.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+
+    def setMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
+        self.s.commands = list(p.get("commands", []))
+        return True
+
+    def getMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
+        return self.s.commands
+
+    def deleteMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
+        self.s.commands = []
+        return True
+
+    def sendChatAction(self, p: dict, files: dict) -> Any:  # noqa: N802
+        return True
+
+    def _bot_message(self, p: dict, extra: dict[str, Any]) -> dict[str, Any]:
+        chat_id = p["chat_id"]
+        message = {"message_id": self.s.message_id(chat_id), "date": int(time.time()), "from": BOT_USER,
+                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}, **extra}
+        target = _reply_target(p)
+        if target is not None:
+            original = self.s.find(chat_id, target)
+            if original is None:
+                raise web.HTTPBadRequest(text="message to be replied not found")
+            message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        self.s.chats[chat_id].append(message)
+        return message
+
+    def sendMessage(self, p: dict, files: dict) -> Any:  # noqa: N802
+        if not str(p.get("text", "")).strip():
+            raise web.HTTPBadRequest(text="message text is empty")
+        return self._bot_message(p, {"text": p["text"]})
+
+    def sendDocument(self, p: dict, files: dict) -> Any:  # noqa: N802
+        if "document" not in files:
+            raise web.HTTPBadRequest(text="there is no document in the request")
+        filename, content = files["document"]
+        file_id = f"doc{len(self.s.documents) + 1}"
+        self.s.documents[file_id] = (filename, content)
+        extra: dict[str, Any] = {"document": {"file_id": file_id, "file_unique_id": file_id, "file_name": filename,
+                                              "file_size": len(content)}}
+        if p.get("caption"):
+            extra["caption"] = p["caption"]
+        return self._bot_message(p, extra)
+
+    def editMessageText(self, p: dict, files: dict) -> Any:  # noqa: N802
+        message = self.s.find(p["chat_id"], p["message_id"])
+        if message is None:
+            raise web.HTTPBadRequest(text="message to edit not found")
+        message["text"] = p["text"]
+        message["edit_date"] = int(time.time())
+        if "reply_markup" in p:
+            message["reply_markup"] = p["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    def editMessageReplyMarkup(self, p: dict, files: dict) -> Any:  # noqa: N802
+        message = self.s.find(p["chat_id"], p["message_id"])
+        if message is None:
+            raise web.HTTPBadRequest(text="message to edit not found")
+        message["reply_markup"] = p.get("reply_markup")
+        return message
+
+    def answerCallbackQuery(self, p: dict, files: dict) -> Any:  # noqa: N802
+        self.s.callback_answers.append(p)
+        return True
+
+
+async def bot_api(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    if request.match_info["token"] != state.token:
+        return _fail(401, "Unauthorized")
+    method = request.match_info["method"]
+    state.calls.append(method)
+    fault = state.fault_for(method)
+    if fault is not None:
+        if fault["status"] == 429:
+            return _fail(429, f"Too Many Requests: retry after {fault['retry_after']}",
+                         retry_after=fault["retry_after"])
+        return _fail(fault["status"], "Bad Gateway" if fault["status"] == 502 else "Internal Server Error")
+    params, files = await _params(request)
+    if method == "getUpdates":
+        return _ok(await _get_updates(state, params))
+    handler = getattr(_Methods(state), method, None)
+    if handler is None or method.startswith("_"):
+        return _fail(404, "Not Found: method not found")
+    try:
+        return _ok(handler(params, files))
+    except web.HTTPBadRequest as exc:
+        return _fail(400, f"Bad Request: {exc.text}")
+    except KeyError as exc:
+        return _fail(400, f"Bad Request: parameter {exc.args[0]} is required")
+
+
+async def _get_updates(state: _State, params: dict[str, Any]) -> list[dict[str, Any]]:
+    offset = params.get("offset") or 0
+    if offset:
+        state.updates = [u for u in state.updates if u["update_id"] >= offset]  # confirmed ones are gone
+    deadline = time.monotonic() + float(params.get("timeout") or 0)
+    while True:
+        pending = [u for u in state.updates if u["update_id"] >= offset]
+        if pending or time.monotonic() >= deadline:
+            return pending[: int(params.get("limit") or 100)]
+        state.new_update.clear()
+        try:
+            await asyncio.wait_for(state.new_update.wait(), timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            pass
+
+
+# -- control calls: play the users ------------------------------------------------
+
+
+def _user(body: dict[str, Any]) -> dict[str, Any]:
+    user_id = int(body.get("user_id", body.get("chat_id", 1)))
+    return {"id": user_id, "is_bot": False, "first_name": body.get("first_name", f"User{user_id}"),
+            "username": body.get("username", f"user{user_id}")}
+
+
+async def user_message(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await request.json()
+    chat_id = int(body["chat_id"])
+    message: dict[str, Any] = {"message_id": state.message_id(chat_id), "date": int(time.time()),
+                               "from": _user(body), "text": body["text"],
+                               "chat": {"id": chat_id, "type": body.get("chat_type", "private" if chat_id > 0
+                                                                        else "group")}}
+    if body["text"].startswith("/"):
+        command = body["text"].split()[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    if body.get("reply_to_message_id"):
+        original = state.find(chat_id, int(body["reply_to_message_id"]))
+        if original is None:
+            return web.json_response({"error": "no such message to reply to"}, status=404)
+        message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
+    state.chats[chat_id].append(message)
+    state.push("message", message)
+    return web.json_response(message, status=201)
+
+
+async def user_callback(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await request.json()
+    chat_id = int(body["chat_id"])
+    message = state.find(chat_id, int(body["message_id"]))
+    if message is None:
+        return web.json_response({"error": "no such message"}, status=404)
+    query = {"id": str(next(state.update_ids) + 10**6), "from": _user(body), "chat_instance": str(chat_id),
+             "message": message, "data": body["data"]}
+    state.push("callback_query", query)
+    return web.json_response(query, status=201)
+
+
+async def chat_messages(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE].chats.get(int(request.match_info["chat_id"]), []))
+
+
+async def documents(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response({fid: {"file_name": name, "size": len(data), "content": data.decode("latin-1")}
+                              for fid, (name, data) in state.documents.items()})
+
+
+async def faults(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await request.json()
+    fault = {"method": body.get("method", "*"), "status": int(body.get("status", 429)),
+             "count": int(body.get("count", 1)), "retry_after": int(body.get("retry_after", 1))}
+    if fault["status"] not in (429, 500, 502):
+        return web.json_response({"error": "status must be 429, 500 or 502"}, status=400)
+    state.faults.append(fault)
+    return web.json_response(fault, status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    request.app[STATE].faults.clear()
+    return web.json_response({"faults": []})
+
+
+async def info(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response({"commands": state.commands, "calls": state.calls, "webhook": state.webhook,
+                              "callback_answers": state.callback_answers,
+                              "pending_updates": len(state.updates)})
+
+
+class TelegramStandIn(ServedApp):
+    """A running Bot API stand-in; ``api_url`` is what the bot's ``[telegram] api_url`` takes."""
+
+    thread_name = "telegram-stand-in"
+    control_prefix = "/_telegram"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str = "123456:TEST-TOKEN") -> None:
+        super().__init__(host, port)
+        self.token = token
+        self.state: _State | None = None
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/bot"
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app[STATE] = self.state = _State(self.token)
+        app.router.add_post("/bot{token}/{method}", bot_api)
+        app.router.add_get("/bot{token}/{method}", bot_api)
+        p = self.control_prefix
+        app.router.add_post(p + "/messages", user_message)
+        app.router.add_post(p + "/callbacks", user_callback)
+        app.router.add_get(p + "/chats/{chat_id}", chat_messages)
+        app.router.add_get(p + "/documents", documents)
+        app.router.add_post(p + "/faults", faults)
+        app.router.add_delete(p + "/faults", clear_faults)
+        app.router.add_get(p + "/info", info)
+        return app
+
+    # -- helpers for tests and the demo ---------------------------------------------
+
+    def send(self, chat_id: int, text: str, *, user_id: int | None = None, reply_to: int | None = None,
+             **extra: Any) -> dict[str, Any]:
+        """A user writes ``text`` in ``chat_id`` (optionally as a reply to message ``reply_to``)."""
+        body = {"chat_id": chat_id, "user_id": user_id or chat_id, "text": text, "reply_to_message_id": reply_to,
+                **extra}
+        return self._control("POST", "/messages", json=body)
+
+    def press(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict[str, Any]:
+        """A user presses the inline button with callback ``data`` on ``message_id``."""
+        return self._control("POST", "/callbacks", json={"chat_id": chat_id, "message_id": message_id,
+                                                          "data": data, "user_id": user_id or chat_id})
+
+    def messages(self, chat_id: int) -> list[dict[str, Any]]:
+        return self._control("GET", f"/chats/{chat_id}")
+
+    def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.messages(chat_id) if m["from"]["id"] == BOT_USER["id"]]
+
+    def documents(self) -> dict[str, Any]:
+        return self._control("GET", "/documents")
+
+    def fault(self, method: str = "*", status: int = 429, count: int = 1, retry_after: int = 1) -> None:
+        self._control("POST", "/faults", json={"method": method, "status": status, "count": count,
+                                               "retry_after": retry_after})
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "/faults")
+
+    def info(self) -> dict[str, Any]:
+        return self._control("GET", "/info")

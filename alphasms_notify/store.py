@@ -1,0 +1,219 @@
+"""SQLite store of tracked messages and the Viber replies they received.
+
+What makes "never lose one, never forward twice" hold across restarts: a
+reply is a row keyed by (message id, its position in the provider's list),
+inserted once; ``hooked`` records that ``alphasms_reply_received`` ran,
+``forwarded`` that it reached Telegram. Each change is its own committed
+transaction (WAL mode), so a SIGKILL loses nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .results import Media, Outcome, Reply
+
+__all__ = ["Store", "TrackedMessage", "StoredReply"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    phone INTEGER NOT NULL,
+    text TEXT,
+    source TEXT NOT NULL,
+    chat_id INTEGER,
+    anchor_id INTEGER,
+    status TEXT,
+    status_type TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_active ON messages (done, created_at);
+CREATE TABLE IF NOT EXISTS replies (
+    message_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    datetime TEXT NOT NULL,
+    text TEXT,
+    media_url TEXT,
+    media_filename TEXT,
+    media_filesize INTEGER,
+    hooked INTEGER NOT NULL DEFAULT 0,
+    forwarded INTEGER NOT NULL DEFAULT 0,
+    forwarded_chat_id INTEGER,
+    forwarded_message_id INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (message_id, seq)
+);
+CREATE INDEX IF NOT EXISTS replies_forwarded ON replies (forwarded_chat_id, forwarded_message_id);
+"""
+
+
+@dataclass(frozen=True)
+class TrackedMessage:
+    id: int
+    type: str
+    phone: int
+    text: str | None
+    source: str
+    chat_id: int | None
+    anchor_id: int | None
+    status: str | None
+    status_type: str | None
+    created_at: float
+    done: bool
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    message_id: int
+    seq: int
+    reply: Reply
+    received_at: float
+    attempts: int
+
+
+class Store:
+    """One SQLite file; safe to share between threads of one process and between processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- messages --------------------------------------------------------------------
+
+    def track(self, outcomes: Iterable[Outcome], *, source: str, chat_id: int | None = None,
+              anchor_id: int | None = None) -> int:
+        """Remember every accepted send item, to poll its status and replies."""
+        rows = [
+            (o.message.id, o.message.type, o.message.phone, getattr(o.message, "text", None), source, chat_id,
+             anchor_id, time.time())
+            for o in outcomes if o.ok and getattr(o.message, "id", None) is not None
+        ]
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO messages (id, type, phone, text, source, chat_id, anchor_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def message(self, message_id: int) -> TrackedMessage | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return _message(row) if row else None
+
+    def active(self, limit: int | None = None) -> list[TrackedMessage]:
+        sql = "SELECT * FROM messages WHERE done = 0 ORDER BY created_at"
+        with self._lock:
+            rows = self._db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        return [_message(r) for r in rows]
+
+    def set_status(self, message_id: int, status: str, status_type: str, *, done: bool) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
+                       (status, status_type, time.time(), int(done), message_id))
+
+    def finish(self, message_ids: Iterable[int]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE messages SET done = 1 WHERE id = ?", [(i,) for i in message_ids])
+
+    # -- replies ---------------------------------------------------------------------
+
+    def add_replies(self, message_id: int, replies: Iterable[Reply]) -> list[StoredReply]:
+        """Store the replies not seen before (by position); return just those."""
+        now, added = time.time(), []
+        with self._tx() as db:
+            known = db.execute("SELECT COUNT(*) FROM replies WHERE message_id = ?", (message_id,)).fetchone()[0]
+            for seq, reply in enumerate(replies):
+                if seq < known:
+                    continue
+                media = reply.media
+                db.execute(
+                    "INSERT OR IGNORE INTO replies (message_id, seq, datetime, text, media_url, media_filename,"
+                    " media_filesize, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (message_id, seq, reply.datetime.isoformat(), reply.message, media.url if media else None,
+                     media.filename if media else None, media.filesize if media else None, now))
+                added.append(StoredReply(message_id, seq, reply, now, 0))
+        return added
+
+    def unhooked_replies(self) -> list[StoredReply]:
+        return self._replies("hooked = 0")
+
+    def mark_hooked(self, message_id: int, seq: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE replies SET hooked = 1 WHERE message_id = ? AND seq = ?", (message_id, seq))
+
+    def unforwarded_replies(self) -> list[StoredReply]:
+        return self._replies("forwarded = 0")
+
+    def mark_forwarded(self, message_id: int, seq: int, chat_id: int, telegram_message_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE replies SET forwarded = 1, forwarded_chat_id = ?, forwarded_message_id = ?,"
+                       " last_error = NULL WHERE message_id = ? AND seq = ?",
+                       (chat_id, telegram_message_id, message_id, seq))
+
+    def forward_failed(self, message_id: int, seq: int, error: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE replies SET attempts = attempts + 1, last_error = ? WHERE message_id = ? AND seq = ?",
+                       (error[:500], message_id, seq))
+
+    def reply_for_telegram_message(self, chat_id: int, telegram_message_id: int) -> TrackedMessage | None:
+        """The tracked message whose reply was forwarded as ``telegram_message_id`` in ``chat_id``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT m.* FROM replies r JOIN messages m ON m.id = r.message_id"
+                " WHERE r.forwarded_chat_id = ? AND r.forwarded_message_id = ?", (chat_id, telegram_message_id)
+            ).fetchone()
+        return _message(row) if row else None
+
+    def replies_of(self, message_id: int) -> list[StoredReply]:
+        return self._replies("message_id = ?", (message_id,))
+
+    def _replies(self, where: str, args: tuple = ()) -> list[StoredReply]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM replies WHERE {where} ORDER BY received_at, message_id, seq",
+                                    args).fetchall()
+        return [_reply(r) for r in rows]
+
+
+def _message(row: sqlite3.Row) -> TrackedMessage:
+    return TrackedMessage(row["id"], row["type"], row["phone"], row["text"], row["source"], row["chat_id"],
+                          row["anchor_id"], row["status"], row["status_type"], row["created_at"], bool(row["done"]))
+
+
+def _reply(row: sqlite3.Row) -> StoredReply:
+    media = Media(row["media_url"], row["media_filename"], row["media_filesize"]) if row["media_url"] else None
+    reply = Reply(datetime.fromisoformat(row["datetime"]), row["text"], media)
+    return StoredReply(row["message_id"], row["seq"], reply, row["received_at"], row["attempts"])

@@ -1,0 +1,331 @@
+"""The real python-telegram-bot application against the Bot API stand-in and the AlphaSMS sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+import pytest
+
+from alphasms_notify import MessageStatus, hookimpl
+from alphasms_notify.bot import BotSettings, build_application, running
+from alphasms_notify.config import Settings
+from alphasms_notify.plugins import make_plugin_manager
+from alphasms_notify.sandbox.numbers import UNDELIVERABLE, VIBER_FAILS
+from alphasms_notify.sandbox.telegram import TelegramStandIn
+from alphasms_notify.store import Store
+
+OPERATOR, STRANGER, GROUP = 111, 222, -1001
+POLL = 0.3
+
+
+@pytest.fixture
+def telegram():
+    with TelegramStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def make_bot(alphasms_sandbox, telegram, tmp_path):
+    def make(*, plugins=None, confirm_above=10, store_path=None, replies_chat=None):
+        alphasms = Settings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url, sms_sender="Shop",
+                            viber_sender="ShopViber", timeout=2.0)
+        settings = BotSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
+                               poll_interval=POLL, confirm_above=confirm_above, replies_chat=replies_chat,
+                               store_path=str(store_path or tmp_path / "bot.sqlite3"))
+        return build_application(alphasms, settings, plugins=plugins or make_plugin_manager(defaults=()))
+
+    return make
+
+
+async def until(check, timeout=5.0):
+    """Wait (without blocking the bot, which runs in this loop) until ``check()`` is truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await asyncio.to_thread(check)
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {getattr(check, '__name__', check)}")
+
+
+def last_text(telegram, chat=OPERATOR, containing=""):
+    def check():
+        texts = [m.get("text") or m.get("caption") or "" for m in telegram.bot_messages(chat)]
+        return next((t for t in reversed(texts) if containing in t), None)
+
+    return check
+
+
+async def test_balance_and_commands_registered(make_bot, telegram):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/balance")
+        assert await until(last_text(telegram, containing="Balance")) == "💰 Balance: 100000.0 UAH"
+        names = [c["command"] for c in telegram.info()["commands"]]
+        assert names == ["help", "balance", "send", "viber", "vibersms", "hlr", "status"]
+        telegram.send(OPERATOR, "/help")
+        assert "/viber 0971234567 link=https://example.com" in await until(last_text(telegram, containing="/hlr"))
+
+
+async def test_stranger_is_refused_once_and_nothing_reaches_the_provider(make_bot, telegram, alphasms_sandbox, caplog):
+    async with running(make_bot()):
+        telegram.send(STRANGER, "/send 0971234567 hi")
+        refusal = await until(last_text(telegram, STRANGER, "operators only"))
+        assert f"Your Telegram user id is {STRANGER}" in refusal
+        await asyncio.sleep(0.3)
+    assert len(telegram.bot_messages(STRANGER)) == 1
+    assert alphasms_sandbox.requests() == []
+    assert f"refused {STRANGER}" in caplog.text
+
+
+async def test_in_groups_only_operators_commands_count(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(GROUP, "just chatting", user_id=STRANGER)
+        telegram.send(GROUP, "/balance", user_id=STRANGER)
+        telegram.send(GROUP, "/balance", user_id=OPERATOR)
+        await until(last_text(telegram, GROUP, "Balance"))
+    texts = [m["text"] for m in telegram.bot_messages(GROUP)]
+    assert len(texts) == 2 and "operators only" in texts[0] and "Balance" in texts[1]
+
+
+async def test_send_sms_reports_each_recipient_and_tracks(make_bot, telegram, alphasms_sandbox, tmp_path):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/send 0971234567,+380501234567 Привіт!\nДругий рядок")
+        result = await until(last_text(telegram, containing="Sent 2 of 2"))
+    assert "+380971234567: id" in result and "+380501234567: id" in result
+    items = [m["item"] for m in alphasms_sandbox.messages()]
+    assert [i["sms_message"] for i in items] == ["Привіт!\nДругий рядок"] * 2
+    store = Store(tmp_path / "bot.sqlite3")
+    assert sorted(m.phone for m in store.active()) == [380501234567, 380971234567]
+
+
+@pytest.mark.parametrize("command, needle", [
+    ("/send 0971234567,12 Hi", "message 2 (sms to 12"),
+    ("/send 0971234567", "The message text is empty"),
+    ("/send", "Usage: /send PHONE"),
+    ("/viber 0971234567 link=https://e.com Hi", "a link needs a button"),
+    ("/viber 0971234567 image=ftp://e.com/a.png", "image must be an http(s) URL"),
+    ("/send 0971234567 image=https://e.com/a.png Hi", "/send has no option image="),
+    ("/hlr", "Usage: /hlr PHONE"),
+    ("/status abc", "Usage: /status ID"),
+    ("/frobnicate", "Unknown command /frobnicate"),
+])
+async def test_invalid_input_gets_a_clear_answer_and_nothing_half_sent(make_bot, telegram, alphasms_sandbox,
+                                                                       command, needle):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, command)
+        answer = await until(last_text(telegram))
+    assert needle in answer
+    assert alphasms_sandbox.messages() == []
+
+
+async def test_viber_with_image_link_and_button(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, '/viber 0971234567 image=https://e.com/a.png link=https://e.com button="Open site" '
+                                "Sale today")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+    [message] = alphasms_sandbox.messages()
+    assert message["item"] == {"type": "viber", "id": message["id"], "phone": 380971234567,
+                               "viber_type": "text+image+link", "viber_signature": "ShopViber",
+                               "viber_message": "Sale today", "viber_image": "https://e.com/a.png",
+                               "viber_link": "https://e.com", "viber_button": "Open site"}
+
+
+async def test_vibersms_falls_back_to_sms_and_status_shows_it(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, f'/vibersms {VIBER_FAILS} sms="Order ready (SMS)" Order ready')
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        assert message["item"]["sms_message"] == "Order ready (SMS)"
+        await asyncio.sleep(0.3)
+        telegram.send(OPERATOR, f"/status {message['id']}")
+        assert await until(last_text(telegram, containing="📬")) == f"📬 {message['id']}: DELIVERED (sms)"
+
+
+async def test_hlr(make_bot, telegram):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/hlr 0971111111")
+        answer = await until(last_text(telegram, containing="📡"))
+    assert answer == ("📡 +380971111111: DELIVERED\nNetwork: Kyivstar (mccmnc 25501)\n"
+                      "Ported to: Vodafone Ukraine (fka MTS)")
+
+
+async def test_large_sends_wait_for_confirm(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot(confirm_above=2)):
+        telegram.send(OPERATOR, "/send 0971234561,0971234562,0971234563 Hi")
+        question = await until(lambda: next((m for m in telegram.bot_messages(OPERATOR) if "Send?" in m["text"]),
+                                            None))
+        assert "SMS, 1 part (GSM-7, 2 units) each to 3 recipient(s)" in question["text"]
+        assert alphasms_sandbox.messages() == []
+        buttons = question["reply_markup"]["inline_keyboard"][0]
+        telegram.press(OPERATOR, question["message_id"], buttons[0]["callback_data"])
+        await until(last_text(telegram, containing="Sent 3 of 3"))
+        assert len(alphasms_sandbox.messages()) == 3
+        telegram.send(OPERATOR, "/send 0971234561,0971234562,0971234563 Again")
+        # the first question became the results; the only open question now is the second
+        second = await until(lambda: next((m for m in telegram.bot_messages(OPERATOR) if "Send?" in m["text"]),
+                                          None))
+        cancel = second["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+        telegram.press(OPERATOR, second["message_id"], cancel, user_id=STRANGER)  # not an operator: refused
+        await asyncio.sleep(0.3)
+        assert any(m["message_id"] == second["message_id"] and "Send?" in m["text"]
+                   for m in telegram.bot_messages(OPERATOR))
+        assert telegram.info()["callback_answers"][-1]["text"] == "Only operators can do that."
+        telegram.press(OPERATOR, second["message_id"], cancel)
+        await until(last_text(telegram, containing="Cancelled"))
+        telegram.press(OPERATOR, question["message_id"], buttons[0]["callback_data"])  # a second press: no resend
+        await asyncio.sleep(0.3)
+    assert len(alphasms_sandbox.messages()) == 3
+
+
+async def test_reply_is_forwarded_once_as_an_answer_to_the_sent_message(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567 Invoice ready?")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        anchor = telegram.bot_messages(OPERATOR)[-1]
+        [message] = alphasms_sandbox.messages()
+        posted = time.monotonic()
+        alphasms_sandbox.reply(message["id"], "Yes, thanks")
+        forwarded = await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "💬" in m.get("text", "")])
+        assert time.monotonic() - posted < POLL + 2
+        await asyncio.sleep(POLL * 3)  # more polls: still once
+        again = [m for m in telegram.bot_messages(OPERATOR) if "💬" in m.get("text", "")]
+    assert len(again) == 1
+    [reply] = forwarded
+    assert reply["reply_to_message"]["message_id"] == anchor["message_id"]
+    assert "+380971234567" in reply["text"] and "Yes, thanks" in reply["text"]
+
+
+async def test_media_reply_arrives_as_a_document(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567 Send the invoice")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        alphasms_sandbox.reply(message["id"], "Here", media=("Invoice.pdf", b"%PDF-1.4 invoice"),
+                               content_type="application/pdf")
+        doc = await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "document" in m])
+    assert doc[0]["document"]["file_name"] == "Invoice.pdf" and "Here" in doc[0]["caption"]
+    [stored] = telegram.documents().values()
+    assert stored["content"].encode("latin-1") == b"%PDF-1.4 invoice"
+
+
+async def test_operator_answer_goes_back_as_viber(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567 Any questions?")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        alphasms_sandbox.reply(message["id"], "When do you open?")
+        [forwarded] = await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "💬" in m.get("text", "")])
+        telegram.send(OPERATOR, "At 9, see you!", reply_to=forwarded["message_id"])
+        await until(lambda: len(alphasms_sandbox.messages()) == 2)
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+    answer = alphasms_sandbox.messages()[1]
+    assert answer["item"]["type"] == "viber" and answer["item"]["viber_message"] == "At 9, see you!"
+    assert answer["phone"] == 380971234567
+
+
+async def test_undelivered_message_is_reported_in_its_chat(make_bot, telegram):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, f"/send {UNDELIVERABLE} Hello")
+        report = await until(last_text(telegram, containing="not delivered"))
+    assert f"to +{UNDELIVERABLE} was not delivered: UNDELIVERABLE (sms)" in report
+
+
+async def test_telegram_429_and_5xx_do_not_lose_a_reply(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567 Hi")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        telegram.fault("sendMessage", status=502, count=2)
+        telegram.fault("sendMessage", status=429, count=1, retry_after=1)
+        alphasms_sandbox.reply(message["id"], "Still there?")
+        await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "💬" in m.get("text", "")], timeout=10)
+        await asyncio.sleep(POLL * 3)
+    forwarded = [m for m in telegram.bot_messages(OPERATOR) if "💬" in m.get("text", "")]
+    assert len(forwarded) == 1
+    assert telegram.info()["calls"].count("sendMessage") >= 4  # two 502s and a 429 came first
+
+
+async def test_provider_outage_is_told_and_polling_resumes(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567 Hi")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        alphasms_sandbox.fault("http500", count=None, when="before")
+        telegram.send(OPERATOR, "/balance")
+        assert "⚠️ AlphaSMS: AlphaSMS answered HTTP 500" in await until(last_text(telegram, containing="⚠️"),
+                                                                        timeout=15)
+        alphasms_sandbox.reply(message["id"], "after the outage")
+        await asyncio.sleep(POLL * 2)
+        alphasms_sandbox.clear_faults()
+        await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "after the outage" in m.get("text", "")],
+                    timeout=10)
+
+
+async def test_replies_survive_a_restart_and_are_forwarded_once(make_bot, telegram, alphasms_sandbox, tmp_path):
+    store_path = tmp_path / "shared.sqlite3"
+    async with running(make_bot(store_path=store_path)):
+        telegram.send(OPERATOR, "/viber 0971234567 Hi")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        alphasms_sandbox.reply(message["id"], "first")
+        await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "first" in m.get("text", "")])
+    alphasms_sandbox.reply(message["id"], "while the bot was down")
+    async with running(make_bot(store_path=store_path)):
+        await until(lambda: [m for m in telegram.bot_messages(OPERATOR) if "was down" in m.get("text", "")])
+        await asyncio.sleep(POLL * 3)
+    texts = [m.get("text", "") for m in telegram.bot_messages(OPERATOR) if "💬" in m.get("text", "")]
+    assert sum("first" in t for t in texts) == 1 and sum("was down" in t for t in texts) == 1
+
+
+async def test_cli_sends_are_tracked_and_replies_go_to_replies_chat(make_bot, telegram, alphasms_sandbox, tmp_path):
+    from alphasms_notify import AlphaSMS, Viber
+
+    store = Store(tmp_path / "bot.sqlite3")
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, viber_sender="Shop") as sms:
+        store.track(sms.send(Viber("0971234567", "from a script")), source="cli")
+    store.close()
+    async with running(make_bot(replies_chat=OPERATOR)):
+        alphasms_sandbox.reply(alphasms_sandbox.messages()[0]["id"], "got it")
+        forwarded = await until(last_text(telegram, containing="got it"))
+    assert "+380971234567" in forwarded
+
+
+async def test_plugins_add_bot_commands(make_bot, telegram):
+    class Ping:
+        @hookimpl
+        def alphasms_register_bot_commands(self, register):
+            async def ping(update, context):
+                await update.effective_message.reply_text("pong")
+
+            register("ping", ping, "Check the bot is alive")
+
+    pm = make_plugin_manager(defaults=())
+    pm.register(Ping())
+    async with running(make_bot(plugins=pm)):
+        telegram.send(OPERATOR, "/ping")
+        assert await until(last_text(telegram, containing="pong")) == "pong"
+        assert {"command": "ping", "description": "Check the bot is alive"} in telegram.info()["commands"]
+        telegram.send(STRANGER, "/ping")
+        assert "operators only" in await until(last_text(telegram, STRANGER, "operators"))
+
+
+async def test_status_changes_fire_the_hook(make_bot, telegram, alphasms_sandbox):
+    seen = []
+
+    class Watch:
+        @hookimpl
+        def alphasms_status_changed(self, message_id, old, new, status):
+            seen.append(new)
+
+    pm = make_plugin_manager(defaults=())
+    pm.register(Watch())
+    async with running(make_bot(plugins=pm)):
+        telegram.send(OPERATOR, "/send 0971234567 Hi")
+        await until(lambda: MessageStatus.DELIVERED in seen)
+    assert seen[-1] == MessageStatus.DELIVERED and len(seen) == len(set(seen))
+
+
+def test_media_helper_sanity():
+    assert base64.b64encode(b"x")  # keeps base64 import used by media tests readable

@@ -1,0 +1,134 @@
+"""``alphasms bot --config FILE`` as a real process: the issue's acceptance run, secrets, SIGTERM, SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alphasms_notify.sandbox.telegram import TelegramStandIn
+
+ALPHASMS = str(Path(sys.executable).parent / "alphasms")
+OPERATOR, STRANGER = 111, 222
+POLL = 0.5
+
+
+def wait_for(check, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def texts(telegram, chat, needle=""):
+    return [m.get("text", "") for m in telegram.bot_messages(chat) if needle in m.get("text", "")]
+
+
+@pytest.fixture
+def telegram():
+    with TelegramStandIn(token="987654:SECRET-BOT-TOKEN") as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def bot(alphasms_sandbox, telegram, tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text(f"""
+[alphasms]
+api_key = "{alphasms_sandbox.key}"
+api_url = "{alphasms_sandbox.api_url}"
+sms_sender = "Shop"
+viber_sender = "Shop"
+
+[telegram]
+api_url = "{telegram.api_url}"
+operators = [{OPERATOR}]
+poll_interval = {POLL}
+
+[store]
+path = "{tmp_path / 'bot.sqlite3'}"
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))}
+    env.update(TELEGRAM_BOT_TOKEN=telegram.token, ALPHASMS_NOTIFY_LOAD_PLUGINS="")
+    procs = []
+
+    def start():
+        log = open(tmp_path / f"bot{len(procs)}.log", "w")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen([ALPHASMS, "--config", str(config), "bot"], stdout=log, stderr=subprocess.STDOUT,
+                                env=env, cwd=tmp_path)
+        proc.log_path = log.name
+        procs.append(proc)
+        wait_for(lambda: "getUpdates" in telegram.info()["calls"] or proc.poll() is not None, timeout=30)
+        assert proc.poll() is None, Path(log.name).read_text()
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_acceptance_balance_refusal_viber_and_one_forwarded_reply(bot, telegram, alphasms_sandbox):
+    proc = bot()
+    telegram.send(OPERATOR, "/balance")
+    assert wait_for(lambda: texts(telegram, OPERATOR, "Balance")) == ["💰 Balance: 100000.0 UAH"]
+    requests_before = len(alphasms_sandbox.requests())
+    telegram.send(STRANGER, "/balance")
+    assert "Your Telegram user id is 222" in wait_for(lambda: texts(telegram, STRANGER))[0]
+    time.sleep(0.3)
+    assert len(alphasms_sandbox.requests()) == requests_before  # the stranger reached no provider call
+    telegram.send(OPERATOR, "/viber 380971234567 Hello")
+    wait_for(lambda: texts(telegram, OPERATOR, "Sent 1 of 1"))
+    [message] = alphasms_sandbox.messages()
+    assert message["item"]["viber_message"] == "Hello"
+    posted = time.monotonic()
+    alphasms_sandbox.reply(message["id"], "Hi back")
+    wait_for(lambda: texts(telegram, OPERATOR, "Hi back"))
+    took = time.monotonic() - posted
+    print(f"reply forwarded {took:.2f} s after it was posted (poll_interval {POLL} s)")
+    assert took < POLL + 2
+    time.sleep(POLL * 4)
+    assert len(texts(telegram, OPERATOR, "Hi back")) == 1
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0  # a clean stop
+    log = Path(proc.log_path).read_text()
+    assert "refused 222" in log
+    assert telegram.token not in log and alphasms_sandbox.key not in log
+
+
+def test_sigkill_with_replies_pending_then_restart_forwards_each_once(bot, telegram, alphasms_sandbox):
+    proc = bot()
+    telegram.send(OPERATOR, "/viber 380971234567,380501234567 Questions?")
+    wait_for(lambda: texts(telegram, OPERATOR, "Sent 2 of 2"))
+    ids = [m["id"] for m in alphasms_sandbox.messages()]
+    telegram.fault("sendMessage", status=502, count=1000)  # Telegram is down: replies pile up
+    for n in range(5):
+        alphasms_sandbox.reply(ids[n % 2], f"reply {n}")
+    time.sleep(POLL * 3)
+    proc.kill()
+    proc.wait()
+    assert texts(telegram, OPERATOR, "reply ") == []
+    telegram.clear_faults()  # Telegram is back
+    bot()
+    wait_for(lambda: len(texts(telegram, OPERATOR, "💬")) == 5, timeout=20)
+    time.sleep(POLL * 4)
+    forwarded = texts(telegram, OPERATOR, "💬")
+    print(f"forwarded after SIGKILL and restart: {len(forwarded)} of 5")
+    assert sorted(t.split("\n")[1] for t in forwarded) == [f"reply {n}" for n in range(5)]
+
+
+def test_bad_config_is_a_clear_error(alphasms_sandbox, tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text('[alphasms]\napi_key = "k"\n[telegram]\ntoken = "1:x"\noperators = []\n')
+    result = subprocess.run([ALPHASMS, "--config", str(config), "bot"], capture_output=True, text=True, timeout=60,
+                            env={k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))})
+    assert result.returncode == 2 and "operators is empty" in result.stderr
