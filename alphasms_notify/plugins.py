@@ -45,6 +45,7 @@ DEFAULT_PLUGINS = (
     "alphasms_notify.default_plugins.sandbox_cli",
     "alphasms_notify.default_plugins.apprise_cli",
     "alphasms_notify.default_plugins.bot_cli",
+    "alphasms_notify.default_plugins.demo_cli",
 )
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
 
