@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -44,6 +45,7 @@ DEFAULT_API_URL = "https://alphasms.ua/api/json.php"
 # few hundred ms of provider work, and bound what one retry has to reconcile.
 DEFAULT_BATCH_SIZE = 100
 SEND_TYPES = (Sms, Viber, ViberSms)
+ACCEPTED_MEMORY = 100_000  # ids of accepted messages a client remembers, so a resend is not sent twice
 T = TypeVar("T")
 
 
@@ -101,6 +103,7 @@ class _Core:
         self.plugins = plugins
         self.id_factory = id_factory
         self.requests_made = 0
+        self._accepted: OrderedDict[int, SendResult] = OrderedDict()  # id -> result, for idempotent resends
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={self.api_url!r}, api_key='***')"
@@ -181,7 +184,9 @@ class _Core:
                         if maybe_sent and not outcome.ok and "duplicate" in (outcome.error or "").lower():
                             outcome = self._recovered(batch[i])
                         done[i] = outcome
-                return [done[i] for i in range(len(batch))]
+                outcomes = [done[i] for i in range(len(batch))]
+                self._remember(outcomes)
+                return outcomes
             except _Retry as retry:
                 maybe_sent = maybe_sent or retry.maybe_sent
                 attempt += 1
@@ -215,9 +220,21 @@ class _Core:
         return Outcome(message, False, error=f"rejected: {exc.reason}")
 
     @staticmethod
-    def _merge(batch: list[Message], rejected: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
+    def _merge(batch: list[Message], settled: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
         it = iter(sent)
-        return [rejected[i] if i in rejected else next(it) for i in range(len(batch))]
+        return [settled[i] if i in settled else next(it) for i in range(len(batch))]
+
+    def _already_accepted(self, batch: list[SendMessage]) -> dict[int, Outcome]:
+        """Messages this client already got accepted (a resend after an exception): not sent again."""
+        return {i: Outcome(m, True, result=self._accepted[m.id]) for i, m in enumerate(batch)
+                if m.id is not None and m.id in self._accepted}
+
+    def _remember(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.ok and isinstance(outcome.result, SendResult):
+                self._accepted[outcome.result.id] = outcome.result
+        while len(self._accepted) > ACCEPTED_MEMORY:
+            self._accepted.popitem(last=False)
 
     def validate(self, messages: Iterable[Message]) -> list[Message]:
         """Normalized copies with this client's defaults, or ValidationError; sends nothing.
@@ -293,14 +310,16 @@ class AlphaSMS(_Core):
         outcomes of earlier requests that did go out).
         """
         batch = self._batch(messages)
-        rejected: dict[int, Outcome] = {}
+        settled = self._already_accepted(batch)
         for index, message in enumerate(batch):
+            if index in settled:
+                continue
             try:
                 call_hook(self.plugins, "alphasms_prepare_message", message=message)
             except MessageRejected as exc:
-                rejected[index] = self._rejected(message, index, exc)
+                settled[index] = self._rejected(message, index, exc)
         outcomes: list[Outcome] = []
-        for chunk in self._plan(m for i, m in enumerate(batch) if i not in rejected):
+        for chunk in self._plan(m for i, m in enumerate(batch) if i not in settled):
             try:
                 chunk_outcomes = self._drive(self._exchange(chunk))
             except RequestError as exc:
@@ -308,7 +327,7 @@ class AlphaSMS(_Core):
             for outcome in chunk_outcomes:
                 call_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
             outcomes.extend(chunk_outcomes)
-        return self._merge(batch, rejected, outcomes)
+        return self._merge(batch, settled, outcomes)
 
     def balance(self) -> BalanceResult:
         return self.request([Balance()])[0].unwrap()
@@ -395,20 +414,22 @@ class AsyncAlphaSMS(_Core):
     async def send(self, messages: SendMessage | Iterable[SendMessage]) -> list[Outcome[SendResult]]:
         """As :meth:`AlphaSMS.send`, with up to ``max_concurrency`` requests in flight."""
         batch = self._batch(messages)
-        rejected: dict[int, Outcome] = {}
+        settled = self._already_accepted(batch)
         for index, message in enumerate(batch):
+            if index in settled:
+                continue
             try:
                 await acall_hook(self.plugins, "alphasms_prepare_message", message=message)
             except MessageRejected as exc:
-                rejected[index] = self._rejected(message, index, exc)
+                settled[index] = self._rejected(message, index, exc)
 
         async def notify(chunk_outcomes: list[Outcome]) -> None:
             for outcome in chunk_outcomes:
                 await acall_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
 
-        plan = self._plan(m for i, m in enumerate(batch) if i not in rejected)
+        plan = self._plan(m for i, m in enumerate(batch) if i not in settled)
         outcomes = await self._run_chunks(plan, notify if self.plugins else None)
-        return self._merge(batch, rejected, outcomes)
+        return self._merge(batch, settled, outcomes)
 
     async def balance(self) -> BalanceResult:
         return (await self.request([Balance()]))[0].unwrap()

@@ -9,7 +9,7 @@ of problems, each naming the message, the field and the reason.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -228,7 +228,12 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
             _check_lifetime(message.sms_lifetime, "sms_lifetime", problems)
         else:
             _check_lifetime(message.lifetime, "lifetime", problems)
-    label = label_of(message, index)
     if problems:
+        label = label_of(message, index)
         return message, [(label, f, r) for f, r in problems]
-    return dataclasses.replace(message, **updates) if updates else message, []
+    if not updates:
+        return message, []
+    ready = copy.copy(message)  # a shallow copy: cheaper than dataclasses.replace for thousands a batch
+    for name, value in updates.items():
+        setattr(ready, name, value)
+    return ready, []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from types import NoneType
 from typing import Any
 
 from .errors import AccessDenied, APIError, ProtocolError
@@ -165,6 +166,9 @@ def _decode_balance(data: Any, where: str) -> BalanceResult:
 
 
 def _decode_send(data: Any, where: str) -> SendResult:
+    msg_id, parts = data.get("msg_id"), data.get("parts")
+    if type(data.get("id")) is int and type(msg_id) is int and type(parts) in (int, NoneType):
+        return SendResult(data["id"], msg_id, parts, data.get("data"))  # the usual, well-formed case
     return SendResult(
         id=_int(data, "id", where),  # type: ignore[arg-type]
         msg_id=_int(data, "msg_id", where),
@@ -235,9 +239,11 @@ def _item_id(item: Any) -> int | None:
 
 def _order(items: list[Any], messages: list[Message]) -> list[Any]:
     """Put answer items in request order, matching by ``id`` where both sides have one."""
+    ids = [_item_id(item) for item in items]
+    if all(i is None or i == getattr(m, "id", None) for i, m in zip(ids, messages, strict=True)):
+        return items  # the usual case: already in request order
     by_id: dict[int, Any] = {}
-    for item in items:
-        item_id = _item_id(item)
+    for item, item_id in zip(items, ids, strict=True):
         if item_id is not None:
             by_id.setdefault(item_id, item)
     ordered = []

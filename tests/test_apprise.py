@@ -294,3 +294,11 @@ def test_shim_install_and_uninstall_for_another_apprise(alphasms_sandbox, tmp_pa
     removed = subprocess.run([alphasms, "apprise", "uninstall", "--path", str(plugin_dir)], capture_output=True,
                              text=True, env=env, timeout=60)
     assert removed.returncode == 0 and not (plugin_dir / "alphasms_notify_shim.py").exists()
+
+
+def test_the_apprise_backend_does_not_import_telegram():
+    code = ("import sys, alphasms_notify.apprise.plugin, apprise; "
+            "print(any(m == 'telegram' or m.startswith('telegram.') for m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env=_clean_env())
+    assert result.stdout.strip() == "False", result.stderr

@@ -141,3 +141,25 @@ def test_unicode_text_parts_by_rule(text):
         assert seg.parts == 1
     else:
         assert math.ceil(units / 67) <= seg.parts <= math.ceil(units / 66)
+
+
+@given(st.integers(0, 999_999_999))
+def test_fast_ukrainian_validity_agrees_with_phonenumbers(national):
+    import phonenumbers
+
+    from alphasms_notify.phone import is_valid_ukrainian
+
+    number = phonenumbers.PhoneNumber(country_code=380, national_number=national)
+    assert is_valid_ukrainian(f"{national:09d}") == phonenumbers.is_valid_number(number) or national < 10**8
+
+
+@given(st.sampled_from(["39", "50", "63", "66", "67", "68", "73", "89", "91", "92", "93", "94", "95", "96", "97",
+                        "98", "99", "44", "32", "56", "80", "90", "12", "00"]), st.integers(0, 9_999_999))
+def test_fast_validity_agrees_on_every_prefix(prefix, rest):
+    import phonenumbers
+
+    from alphasms_notify.phone import is_valid_ukrainian
+
+    nsn = f"{prefix}{rest:07d}"
+    number = phonenumbers.PhoneNumber(country_code=380, national_number=int(nsn))
+    assert is_valid_ukrainian(nsn) == phonenumbers.is_valid_number(number)

@@ -1,0 +1,58 @@
+"""5. Start-up: what installing alphasms-notify adds to every Python program, and our own start.
+
+``python -c pass`` in this environment against a bare one made for the run
+(alternating, medians); the import-hook module's own time from
+``python -X importtime``; ``import alphasms_notify``; ``alphasms --help``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import Figure, median
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("ALPHASMS")} | {"ALPHASMS_NOTIFY_LOAD_PLUGINS": ""}
+
+
+def _time(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    return time.perf_counter() - start
+
+
+def _hook_import_us() -> float:
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True,
+                         env=ENV).stderr
+    for line in out.splitlines():
+        if line.rstrip().endswith("_alphasms_notify_apprise_hook"):
+            return float(line.split("|")[1])
+    raise AssertionError("the import hook did not load: is alphasms-notify installed in this environment?")
+
+
+def run(runs: int = 30) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
+        bare = str(Path(folder) / "bin" / "python")
+        with_us, without = [], []
+        for _ in range(runs):  # alternate, so drift hits both alike
+            with_us.append(_time([sys.executable, "-c", "pass"]))
+            without.append(_time([bare, "-c", "pass"]))
+    hook = median([_hook_import_us() for _ in range(runs)])
+    base = median(with_us)
+    imports = median([_time([sys.executable, "-c", "import alphasms_notify"]) for _ in range(max(5, runs // 3))])
+    alphasms = str(Path(sys.executable).parent / "alphasms")
+    cli = median([_time([alphasms, "--help"]) for _ in range(max(5, runs // 3))])
+    return [
+        Figure("start-up", "python -c pass, this environment", base * 1000, "ms", f"median of {runs}"),
+        Figure("start-up", "python -c pass, bare environment", median(without) * 1000, "ms", f"median of {runs}"),
+        Figure("start-up", "added by this environment (all its .pth files)", (base - median(without)) * 1000, "ms",
+               "includes other packages' .pth files"),
+        Figure("start-up", "alphasms import hook (-X importtime)", hook / 1000, "ms", "target <= 2 ms"),
+        Figure("start-up", "import alphasms_notify", (imports - base) * 1000, "ms", "over python -c pass"),
+        Figure("start-up", "alphasms --help", cli * 1000, "ms", "whole command"),
+    ]

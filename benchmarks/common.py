@@ -1,0 +1,99 @@
+"""What the benchmarks share: a sandbox in its own process, figures, and how they are printed.
+
+The sandbox runs in a separate process so that it does not share the
+benchmark's interpreter (and GIL); on a 2-core machine each gets a core.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+KEY = "bench-key"
+
+
+@dataclass
+class Figure:
+    benchmark: str
+    name: str
+    value: float
+    unit: str
+    note: str = ""
+
+    def json_line(self) -> str:
+        return json.dumps({"benchmark": self.benchmark, "figure": self.name, "value": round(self.value, 4),
+                           "unit": self.unit, **({"note": self.note} if self.note else {})}, ensure_ascii=False)
+
+
+class SandboxProcess:
+    """``alphasms sandbox`` on a free loopback port, in its own process."""
+
+    def __init__(self, step: float = 0.05) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "ALPHASMS_NOTIFY_LOAD_PLUGINS": ""}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alphasms_notify", "sandbox", "--port", "0", "--key", KEY, "--step", str(step),
+             "--balance", "1000000000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        line = self.proc.stdout.readline()
+        if "sandbox on " not in line:
+            self.proc.kill()
+            raise RuntimeError(f"sandbox did not start: {line}{self.proc.stdout.read()}")
+        self.api_url = line.split("sandbox on ", 1)[1].split()[0]
+        self.url = self.api_url.rsplit("/api/", 1)[0]
+        self.key = KEY
+        self.http = httpx.Client(base_url=self.url + "/_sandbox", timeout=60)
+
+    def reset(self) -> None:
+        self.http.post("/reset").raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.http.get("/requests").json()
+
+    def request_count(self) -> int:
+        return len(self.requests())
+
+    def messages(self) -> list[dict[str, Any]]:
+        return self.http.get("/messages").json()
+
+    def reply(self, message_id: int, text: str) -> None:
+        self.http.post("/replies", json={"id": message_id, "message": text}).raise_for_status()
+
+    def close(self) -> None:
+        self.http.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start
