@@ -1,9 +1,9 @@
 """Make ``alphasms://`` known to Apprise in every program of this environment.
 
-Apprise has no entry-point discovery, so the wheel ships this file twice: as
-``alphasms_notify.apprise.pth_hook`` and as the top-level module
-``_alphasms_notify_apprise_hook`` imported by ``alphasms_notify_apprise.pth``
-at interpreter start. At start it only puts a finder at the front of ``sys.meta_path``
+Apprise has no entry-point discovery, so the wheel installs this file as the
+top-level module ``_alphasms_notify_apprise_hook``, imported by
+``alphasms_notify_apprise.pth`` at interpreter start (it must not import the
+package: that would cost every program ~0.3 s). At start it only puts a finder at the front of ``sys.meta_path``
 (a few microseconds; it imports nothing). The finder does nothing until a
 program imports ``apprise``; then, once Apprise's own ``__init__`` has run,
 it registers our plugin class. Any failure there is swallowed (and logged at

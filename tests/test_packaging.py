@@ -1,0 +1,40 @@
+"""The built wheel, not just the editable install: it must import, and its .pth must register alphasms://.
+
+(An editable install can hide a packaging mistake: the source tree is on the
+path. This builds the wheel, unpacks it as site-packages would hold it, and
+starts Python on it alone, with the dependencies from this environment.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_wheel_contents_import_and_register_with_apprise(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("alphasms_notify-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "site")
+    assert "alphasms_notify_apprise.pth" in names and "_alphasms_notify_apprise_hook.py" in names
+    sources = {str(p.relative_to(ROOT)) for p in (ROOT / "alphasms_notify").rglob("*.py")}
+    missing = sources - set(names) - {"alphasms_notify/apprise/startup_hook.py"}  # shipped top-level instead
+    assert not missing, missing
+    site = str(tmp_path / "site")
+    code = (
+        "import site, sys; sys.path[:] = [sys.argv[1]] + [p for p in sys.path if p] + [sys.argv[2]];"
+        "site.addsitedir(sys.argv[1]);"
+        "import apprise; from apprise.manager_plugins import NotificationManager;"
+        "import alphasms_notify, alphasms_notify.sandbox, alphasms_notify.bot;"
+        "print(alphasms_notify.__file__.startswith(sys.argv[1]), 'alphasms' in NotificationManager().schemas())"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", code, site, sysconfig.get_paths()["purelib"]],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.stdout.strip() == "True True", result.stderr
