@@ -126,6 +126,53 @@ def test_sigkill_with_replies_pending_then_restart_forwards_each_once(bot, teleg
     assert sorted(t.split("\n")[1] for t in forwarded) == [f"reply {n}" for n in range(5)]
 
 
+def test_webhook_mode_answers_only_with_the_secret(alphasms_sandbox, telegram, tmp_path):
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "hook.toml"
+    config.write_text(f"""
+[alphasms]
+api_key = "{alphasms_sandbox.key}"
+api_url = "{alphasms_sandbox.api_url}"
+[telegram]
+api_url = "{telegram.api_url}"
+operators = [{OPERATOR}]
+webhook_url = "http://127.0.0.1:{port}/alphasms/hook"
+webhook_secret = "s3cret-hook"
+listen = "127.0.0.1"
+port = {port}
+[store]
+path = "{tmp_path / 'hook.sqlite3'}"
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))}
+    env.update(TELEGRAM_BOT_TOKEN=telegram.token, ALPHASMS_NOTIFY_LOAD_PLUGINS="")
+    proc = subprocess.Popen([ALPHASMS, "--config", str(config), "bot"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        wait_for(lambda: telegram.info()["webhook"].get("url"), timeout=30)
+        assert telegram.info()["webhook"]["url"] == f"http://127.0.0.1:{port}/alphasms/hook"
+        update = {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()), "text": "/balance",
+                                               "chat": {"id": OPERATOR, "type": "private"},
+                                               "from": {"id": OPERATOR, "is_bot": False, "first_name": "Op"},
+                                               "entities": [{"type": "bot_command", "offset": 0, "length": 8}]}}
+        url = f"http://127.0.0.1:{port}/alphasms/hook"
+        forged = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+        assert forged.status_code == 403
+        ok = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-hook"})
+        assert ok.status_code == 200
+        assert wait_for(lambda: texts(telegram, OPERATOR, "Balance")) == ["💰 Balance: 100000.0 UAH"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, output
+    assert "s3cret-hook" not in output and telegram.token not in output
+
+
 def test_bad_config_is_a_clear_error(alphasms_sandbox, tmp_path):
     config = tmp_path / "bot.toml"
     config.write_text('[alphasms]\napi_key = "k"\n[telegram]\ntoken = "1:x"\noperators = []\n')

@@ -216,3 +216,15 @@ def test_codec_unit_with_mock_transport():
 
     with AlphaSMS("k", "http://provider.test/api/json.php", transport=httpx.MockTransport(handler)) as sms:
         assert str(sms.balance()) == "5 UAH"
+
+
+def test_generated_ids_are_unique_across_processes_and_increase():
+    import subprocess
+    import sys
+
+    code = "from alphasms_notify import new_message_id; print(' '.join(str(new_message_id()) for _ in range(5000)))"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    runs = [[int(x) for x in p.communicate(timeout=60)[0].split()] for p in procs]
+    assert all(run == sorted(run) and len(set(run)) == 5000 for run in runs)
+    assert len(set().union(*runs)) == 15000
+    assert all(0 < i < 2**63 for run in runs for i in run)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -148,7 +149,7 @@ def run_bot(alphasms: Settings, settings: BotSettings) -> None:
     """Run until SIGINT/SIGTERM; polling, or a webhook when ``webhook_url`` is set."""
     app = build_application(alphasms, settings)
     if settings.webhook_url:
-        path = settings.webhook_url.rstrip("/").rsplit("/", 1)[-1]
+        path = urlsplit(settings.webhook_url).path.strip("/")
         app.run_webhook(listen=settings.listen, port=settings.port, url_path=path, webhook_url=settings.webhook_url,
                         secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES)
     else:
