@@ -135,3 +135,17 @@ def test_example_config_documents_every_key():
     for field in fields(Settings):
         if field.name != "raw":
             assert f"{field.name} =" in text, field.name
+
+
+def test_send_with_a_store_tracks_for_the_bot(run, alphasms_sandbox, tmp_path):
+    from alphasms_notify.store import Store
+
+    config = tmp_path / "tracked.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "t.sqlite3"}"\n')
+    sent = run("--config", str(config), "--json", "send", "--channel", "viber", "--to", "0971234567",
+               "--to", "0500000001", "Hi", check=0)
+    ids = [row["id"] for row in json.loads(sent.stdout)["results"]]
+    store = Store(tmp_path / "t.sqlite3")
+    tracked = {m.id: m for m in store.active()}
+    assert sorted(tracked) == sorted(ids)
+    assert all(m.source == "cli" and m.chat_id is None and m.type == "viber" for m in tracked.values())
