@@ -205,9 +205,12 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
     updates: dict[str, Any] = {}
     if hasattr(message, "phone"):
         try:
-            updates["phone"] = normalize_phone(message.phone)  # type: ignore[union-attr]
+            phone = normalize_phone(message.phone)  # type: ignore[union-attr]
         except InvalidPhone as exc:
             problems.append(("phone", str(exc)))
+        else:
+            if phone != message.phone or type(message.phone) is not int:  # type: ignore[union-attr]
+                updates["phone"] = phone
     msg_id = getattr(message, "id", None)
     if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or msg_id <= 0):
         problems.append(("id", f"must be a positive integer, not {msg_id!r}"))

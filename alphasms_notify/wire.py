@@ -276,13 +276,19 @@ def decode_response(status_code: int, content: bytes, messages: list[Message]) -
         raise ProtocolError(f"sent {len(messages)} items but the answer has {len(items)}")
     outcomes: list[Outcome] = []
     for position, (message, item) in enumerate(zip(messages, _order(items, messages), strict=True)):
+        decoder = _DECODERS[message.type]
+        if type(item) is dict and item.get("success") is True and type(data := item.get("data")) is dict:
+            try:  # the usual case; the location is only worked out for an error message
+                outcomes.append(Outcome(message, True, result=decoder(data, ""), raw=item))
+                continue
+            except ProtocolError:
+                pass
         where = f"answer item {position + 1} ({message.type})"
-        ok = _field(item, "success", bool, where)
-        if not ok:
+        if not _field(item, "success", bool, where):
             error = item.get("error")
             text = error if isinstance(error, str) and error else "unspecified error"
             outcomes.append(Outcome(message, False, error=text, raw=item))
             continue
-        result = _DECODERS[message.type](_field(item, "data", dict, where), where + ".data")
+        result = decoder(_field(item, "data", dict, where), where + ".data")  # a bad item raises, saying where
         outcomes.append(Outcome(message, True, result=result, raw=item))
     return outcomes
