@@ -179,3 +179,29 @@ def test_bad_config_is_a_clear_error(alphasms_sandbox, tmp_path):
     result = subprocess.run([ALPHASMS, "--config", str(config), "bot"], capture_output=True, text=True, timeout=60,
                             env={k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))})
     assert result.returncode == 2 and "operators is empty" in result.stderr
+
+
+def test_plugins_dir_commands_reach_the_running_bot(alphasms_sandbox, telegram, tmp_path):
+    (tmp_path / "plugs").mkdir()
+    (tmp_path / "plugs" / "ping.py").write_text(
+        "from alphasms_notify import hookimpl\n\n"
+        "@hookimpl\n"
+        "def alphasms_register_bot_commands(register):\n"
+        "    async def ping(update, context):\n"
+        "        await update.effective_message.reply_text('pong from a plugins folder')\n"
+        "    register('ping', ping, 'Answer pong')\n")
+    config = tmp_path / "p.toml"
+    config.write_text(f'[alphasms]\napi_key = "{alphasms_sandbox.key}"\napi_url = "{alphasms_sandbox.api_url}"\n'
+                      f'[telegram]\napi_url = "{telegram.api_url}"\noperators = [{OPERATOR}]\n'
+                      f'[store]\npath = "{tmp_path / "p.sqlite3"}"\n[plugins]\ndir = "{tmp_path / "plugs"}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))}
+    env["TELEGRAM_BOT_TOKEN"] = telegram.token
+    proc = subprocess.Popen([ALPHASMS, "--config", str(config), "bot"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    try:
+        wait_for(lambda: "getUpdates" in telegram.info()["calls"], timeout=30)
+        telegram.send(OPERATOR, "/ping")
+        assert wait_for(lambda: texts(telegram, OPERATOR, "pong")) == ["pong from a plugins folder"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -145,9 +145,9 @@ async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterat
             await app.post_shutdown(app)
 
 
-def run_bot(alphasms: Settings, settings: BotSettings) -> None:
+def run_bot(alphasms: Settings, settings: BotSettings, *, plugins: PluginManager | None = None) -> None:
     """Run until SIGINT/SIGTERM; polling, or a webhook when ``webhook_url`` is set."""
-    app = build_application(alphasms, settings)
+    app = build_application(alphasms, settings, plugins=plugins)
     if settings.webhook_url:
         path = urlsplit(settings.webhook_url).path.strip("/")
         app.run_webhook(listen=settings.listen, port=settings.port, url_path=path, webhook_url=settings.webhook_url,

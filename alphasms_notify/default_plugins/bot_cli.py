@@ -32,4 +32,4 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
         logging.getLogger(__name__).info("bot starting: %s, %d operator(s), polling AlphaSMS every %ss",
                                          "webhook" if settings.webhook_url else "long polling",
                                          len(settings.operators), settings.poll_interval)
-        run_bot(ctx.settings, settings)
+        run_bot(ctx.settings, settings, plugins=ctx.plugins)  # with --plugins-dir / [plugins] dir too
