@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from .settings import BotSettings
 __all__ = ["Services", "COMMANDS", "HELP"]
 
 log = logging.getLogger(__name__)
+CONFIRM_TTL = 3600.0  # seconds a "Send?" question stays answerable
 
 
 @dataclass
@@ -196,7 +198,10 @@ async def send_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     summary = _describe(preview)
     if len(preview) > svc.settings.confirm_above:
         token = secrets.token_urlsafe(8)
-        context.bot_data.setdefault("pending", {})[token] = preview
+        pending = context.bot_data.setdefault("pending", {})
+        for stale in [t for t, (at, _) in pending.items() if time.monotonic() - at > CONFIRM_TTL]:
+            del pending[stale]  # questions nobody answered do not pile up
+        pending[token] = (time.monotonic(), preview)
         buttons = InlineKeyboardMarkup([[
             InlineKeyboardButton(f"✅ Send to {len(preview)}", callback_data=f"ok:{token}"),
             InlineKeyboardButton("✖ Cancel", callback_data=f"no:{token}"),
@@ -210,11 +215,13 @@ async def send_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     action, _, token = (query.data or "").partition(":")
-    pending = context.bot_data.setdefault("pending", {}).pop(token, None)
+    entry = context.bot_data.setdefault("pending", {}).pop(token, None)
     await query.answer()
-    if pending is None:
-        await query.edit_message_text("This send is no longer pending (already answered, or the bot restarted).")
+    if entry is None or time.monotonic() - entry[0] > CONFIRM_TTL:
+        await query.edit_message_text("This send is no longer pending (already answered, expired after an hour, "
+                                      "or the bot restarted). Nothing was sent; send the command again.")
         return
+    pending = entry[1]
     if action != "ok":
         await query.edit_message_text(f"✖ Cancelled: {_describe(pending)}")
         return
