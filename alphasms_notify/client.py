@@ -132,22 +132,41 @@ class _Core:
             )
         return message
 
-    def _validated(self, messages: Iterable[Message]) -> list[Message]:
-        checked, problems = [], []
+    def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list]]:
+        """Checked copies, and the problems of each message by its position in the caller's list."""
+        checked: list[Message] = []
+        problems: dict[int, list] = {}
         seen_ids: dict[int, int] = {}
-        for index, message in enumerate(messages):
+        for index, message in pairs:
             ready, found = check(self._with_defaults(message), index)
-            problems.extend(found)
             msg_id = getattr(ready, "id", None)
             if msg_id is not None and isinstance(ready, SEND_TYPES):
                 if msg_id in seen_ids:
                     other = seen_ids[msg_id] + 1
-                    problems.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {other}"))
+                    found.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {other}"))
                 seen_ids.setdefault(msg_id, index)
+            if found:
+                problems[index] = found
             checked.append(ready)
+        return checked, problems
+
+    def _validated(self, messages: Iterable[Message]) -> list[Message]:
+        checked, problems = self._check_all(enumerate(messages))
         if problems:
-            raise ValidationError(problems)
+            raise ValidationError([p for found in problems.values() for p in found])
         return checked
+
+    def _send_plan(self, batch: list[SendMessage], settled: dict[int, Outcome], skip_invalid: bool) -> list[list]:
+        """Check what is left to send; invalid ones stop everything, or with skip_invalid fail alone."""
+        indexes = [i for i in range(len(batch)) if i not in settled]
+        checked, problems = self._check_all((i, batch[i]) for i in indexes)
+        if problems and not skip_invalid:
+            raise ValidationError([p for found in problems.values() for p in found])
+        for index, found in problems.items():
+            reasons = "; ".join(f"{field}: {reason}" for _, field, reason in found)
+            settled[index] = Outcome(batch[index], False, error=f"invalid: {reasons}")
+        ready = [m for i, m in zip(indexes, checked, strict=True) if i not in problems]
+        return [list(chunk) for chunk in _chunks(ready, self.batch_size)]
 
     # -- the exchange ----------------------------------------------------------
 
@@ -302,12 +321,15 @@ class AlphaSMS(_Core):
                 raise _partial(exc, outcomes) from exc.__cause__
         return outcomes
 
-    def send(self, messages: SendMessage | Iterable[SendMessage]) -> list[Outcome[SendResult]]:
+    def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False
+             ) -> list[Outcome[SendResult]]:
         """Send SMS/Viber messages; every message gets its own Outcome, in order.
 
-        Raises ValidationError (nothing sent) if any message is invalid, and a
-        RequestError if a whole request fails (``exc.partial`` holds the
-        outcomes of earlier requests that did go out).
+        Raises ValidationError (nothing sent) if any message is invalid, unless
+        ``skip_invalid``: then each invalid one gets a failed Outcome
+        (``invalid: field: reason``) and the others go out. A RequestError
+        means a whole request failed (``exc.partial`` holds the outcomes of
+        earlier requests that did go out).
         """
         batch = self._batch(messages)
         settled = self._already_accepted(batch)
@@ -319,7 +341,7 @@ class AlphaSMS(_Core):
             except MessageRejected as exc:
                 settled[index] = self._rejected(message, index, exc)
         outcomes: list[Outcome] = []
-        for chunk in self._plan(m for i, m in enumerate(batch) if i not in settled):
+        for chunk in self._send_plan(batch, settled, skip_invalid):
             try:
                 chunk_outcomes = self._drive(self._exchange(chunk))
             except RequestError as exc:
@@ -411,7 +433,8 @@ class AsyncAlphaSMS(_Core):
     async def request(self, messages: Sequence[Message]) -> list[Outcome]:
         return await self._run_chunks(self._plan(messages))
 
-    async def send(self, messages: SendMessage | Iterable[SendMessage]) -> list[Outcome[SendResult]]:
+    async def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False
+                   ) -> list[Outcome[SendResult]]:
         """As :meth:`AlphaSMS.send`, with up to ``max_concurrency`` requests in flight."""
         batch = self._batch(messages)
         settled = self._already_accepted(batch)
@@ -427,7 +450,7 @@ class AsyncAlphaSMS(_Core):
             for outcome in chunk_outcomes:
                 await acall_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
 
-        plan = self._plan(m for i, m in enumerate(batch) if i not in settled)
+        plan = self._send_plan(batch, settled, skip_invalid)
         outcomes = await self._run_chunks(plan, notify if self.plugins else None)
         return self._merge(batch, settled, outcomes)
 

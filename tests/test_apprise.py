@@ -70,6 +70,14 @@ def test_url_table(alphasms_sandbox, ep, monkeypatch, tail, valid, result, targe
     assert instance.url_identifier == ("alphasms", instance.apikey)
 
 
+def test_one_number_written_two_ways_gets_one_message(alphasms_sandbox, ep):
+    url = f"alphasms://{alphasms_sandbox.key}@Shop/+380%2097%20123%2045%2067/097-123-45-67/?to=(050)1234567&{ep}"
+    instance = apprise.Apprise.instantiate(url)
+    assert instance.targets == [380971234567, 380501234567]
+    assert instance.notify("once each")
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380501234567, 380971234567]
+
+
 def test_privacy_url_masks_the_key(ep):
     instance = apprise.Apprise.instantiate(f"alphasms://s3cretkey@Shop/0971234567?{ep}")
     assert "s3cretkey" in instance.url()

@@ -228,3 +228,19 @@ def test_generated_ids_are_unique_across_processes_and_increase():
     assert all(run == sorted(run) and len(set(run)) == 5000 for run in runs)
     assert len(set().union(*runs)) == 15000
     assert all(0 < i < 2**63 for run in runs for i in run)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_skip_invalid_sends_the_valid_ones_and_reports_the_others(alphasms_sandbox, asynchronous):
+    messages = [Sms("0971234567", "one"), Sms("12", "bad phone"), Sms("0501234567", "  "), Sms("0631234567", "ok")]
+    options = dict(sms_sender="Shop")
+    if asynchronous:
+        async with AsyncAlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, **options) as sms:
+            outcomes = await sms.send(messages, skip_invalid=True)
+    else:
+        with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, **options) as sms:
+            outcomes = sms.send(messages, skip_invalid=True)
+    assert [o.ok for o in outcomes] == [True, False, False, True]
+    assert outcomes[1].error == "invalid: phone: '12' is not a valid phone number"
+    assert outcomes[2].error == "invalid: text: SMS text is empty"
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380631234567, 380971234567]

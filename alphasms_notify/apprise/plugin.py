@@ -117,10 +117,13 @@ class NotifyAlphaSMS(NotifyBase):
         self.invalid_targets: list[str] = []
         for target in parse_phone_no(targets):
             try:
-                self.targets.append(normalize_phone(target))
+                phone = normalize_phone(target)
             except InvalidPhone as exc:
                 self.logger.warning(f"Dropped invalid phone # ({target}) specified: {exc}.")
                 self.invalid_targets.append(target)
+                continue
+            if phone not in self.targets:  # one number written two ways gets one message
+                self.targets.append(phone)
 
     @property
     def url_identifier(self) -> tuple[str, str]:
