@@ -34,6 +34,7 @@ from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, Vi
 from .plugins import acall_hook, call_hook
 from .results import Balance as BalanceResult
 from .results import HlrResult, Outcome, SendResult, StatusResult
+from .transport import AiohttpTransport
 from .wire import decode_response, encode_request
 
 __all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE"]
@@ -366,7 +367,11 @@ class AlphaSMS(_Core):
 
 
 class AsyncAlphaSMS(_Core):
-    """The asyncio client; batches go out ``max_concurrency`` requests at a time."""
+    """The asyncio client; batches go out ``max_concurrency`` requests at a time.
+
+    Its default transport runs on aiohttp (see ``alphasms_notify.transport``);
+    pass ``transport=`` (e.g. ``httpx.AsyncHTTPTransport()``) to choose another.
+    """
 
     def __init__(
         self,
@@ -378,6 +383,8 @@ class AsyncAlphaSMS(_Core):
         **options: Any,
     ) -> None:
         super().__init__(api_key, api_url, **options)
+        if transport is None:
+            transport = AiohttpTransport(limit=max_concurrency)
         limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
         self._http = httpx.AsyncClient(limits=limits, **self._http_kwargs(transport))
         self.max_concurrency = max_concurrency

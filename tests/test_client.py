@@ -244,3 +244,31 @@ async def test_skip_invalid_sends_the_valid_ones_and_reports_the_others(alphasms
     assert outcomes[1].error == "invalid: phone: '12' is not a valid phone number"
     assert outcomes[2].error == "invalid: text: SMS text is empty"
     assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380631234567, 380971234567]
+
+
+@pytest.mark.parametrize("kind", ["http500", "invalid_json", "delay", "drop"])
+async def test_async_client_on_its_aiohttp_transport_retries_every_fault_without_sending_twice(alphasms_sandbox,
+                                                                                              kind):
+    alphasms_sandbox.fault(kind, count=2, seconds=1.0)
+    async with AsyncAlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", timeout=0.4,
+                             backoff=0.01, retries=4, batch_size=5) as sms:
+        messages = [Sms(380971000000 + i, f"m{i}") for i in range(10)]
+        outcomes = await sms.send(messages)
+    assert all(o.ok for o in outcomes)
+    assert sorted(m["id"] for m in alphasms_sandbox.messages()) == sorted(m.id for m in messages)
+    assert alphasms_sandbox.faults()["injected"] == {kind: 2}
+
+
+async def test_async_transport_errors_are_httpx_errors_and_keep_the_key_out():
+    secret = "async-s3cret-key"
+    async with AsyncAlphaSMS(secret, "http://127.0.0.1:9/api/json.php", retries=1, backoff=0.01) as sms:
+        with pytest.raises(TransportError, match="could not reach AlphaSMS.*ConnectError") as info:
+            await sms.balance()
+    assert secret not in str(info.value)
+
+
+async def test_async_client_can_use_plain_httpx_transport(alphasms_sandbox):
+    async with AsyncAlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop",
+                             transport=httpx.AsyncHTTPTransport()) as sms:
+        [outcome] = await sms.send(Sms("0971234567", "via httpx"))
+    assert outcome.ok and alphasms_sandbox.messages()[0]["item"]["sms_message"] == "via httpx"
