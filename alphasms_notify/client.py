@@ -34,7 +34,6 @@ from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, Vi
 from .plugins import acall_hook, call_hook
 from .results import Balance as BalanceResult
 from .results import HlrResult, Outcome, SendResult, StatusResult
-from .transport import AiohttpTransport
 from .wire import decode_response, encode_request
 
 __all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE"]
@@ -384,6 +383,8 @@ class AsyncAlphaSMS(_Core):
     ) -> None:
         super().__init__(api_key, api_url, **options)
         if transport is None:
+            from .transport import AiohttpTransport  # aiohttp loads only for async use
+
             transport = AiohttpTransport(limit=max_concurrency)
         limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
         self._http = httpx.AsyncClient(limits=limits, **self._http_kwargs(transport))

@@ -8,11 +8,12 @@ returns outcomes or raises :class:`~alphasms_notify.errors.ProtocolError` /
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from types import NoneType
 from typing import Any
+
+import orjson
 
 from .errors import AccessDenied, APIError, ProtocolError
 from .messages import Balance, Hlr, Message, Sms, Status, Viber, ViberSms
@@ -90,9 +91,8 @@ def encode_item(message: Message) -> dict[str, Any]:
 
 
 def encode_request(api_key: str, messages: list[Message]) -> bytes:
-    """The UTF-8 JSON body ``{"auth": KEY, "data": [item, ...]}``."""
-    body = {"auth": api_key, "data": [encode_item(m) for m in messages]}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The UTF-8 JSON body ``{"auth": KEY, "data": [item, ...]}`` (orjson: several times the stdlib's speed)."""
+    return orjson.dumps({"auth": api_key, "data": [encode_item(m) for m in messages]})
 
 
 # -- decoding ---------------------------------------------------------------
@@ -106,8 +106,8 @@ def _describe(raw: bytes, limit: int = 120) -> str:
 def parse_json(status_code: int, content: bytes) -> Any:
     """Parse the body, or raise ProtocolError saying what came instead of JSON."""
     try:
-        return json.loads(content)
-    except (UnicodeDecodeError, ValueError):
+        return orjson.loads(content)
+    except (UnicodeDecodeError, ValueError):  # orjson.JSONDecodeError is a ValueError
         raise ProtocolError(
             f"expected JSON from AlphaSMS, got HTTP {status_code} with {_describe(content)}"
         ) from None

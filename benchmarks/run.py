@@ -30,7 +30,7 @@ FULL = {
     "startup": lambda: bench_startup.run(30),
 }
 SMOKE = {
-    "send": lambda: bench_send.run(300),
+    "send": lambda: bench_send.run(300, rounds=2),
     "apprise": lambda: bench_apprise.run(150),
     "poll": lambda: bench_poll.run(250),
     "replies": lambda: bench_replies.run(5, poll=0.3, spread=0.5),

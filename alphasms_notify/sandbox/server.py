@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from .faults import FAULT_KINDS, Fault, Faults
@@ -33,7 +33,7 @@ _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 Internal Server Error</titl
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=json.dumps(data, ensure_ascii=False).encode(), status=status,
+    return web.Response(body=orjson.dumps(data), status=status,
                         content_type="application/json")
 
 
@@ -72,7 +72,7 @@ async def api(request: web.Request) -> web.StreamResponse:
     if request.content_type != "application/json":
         return _refuse("Invalid Content-Type: expected application/json")
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = orjson.loads(raw)  # rejects bytes that are not UTF-8, as the provider does
     except (UnicodeDecodeError, ValueError):
         return _refuse("Invalid request body: expected UTF-8 JSON")
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
