@@ -107,7 +107,7 @@ class Balance:
         return f"{self.amount} {self.currency}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendResult:
     """An accepted sms/viber/viber+sms item.
 
@@ -177,9 +177,13 @@ class StatusResult:
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome(Generic[R]):
-    """One item's result: ``ok`` with ``result``, or not ``ok`` with the provider's ``error``."""
+    """One item's result: ``ok`` with ``result``, or not ``ok`` with the provider's ``error``.
+
+    Outcome and SendResult are plain slotted records, not frozen ones: a batch makes
+    thousands and freezing cost half their creation time. Treat them as read-only.
+    """
 
     message: Any
     ok: bool

@@ -237,11 +237,22 @@ def _item_id(item: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _in_order(items: list[Any], messages: list[Message]) -> bool:
+    """Whether every answer item that names an id names its own message's (a quick first look)."""
+    for item, message in zip(items, messages, strict=True):
+        wanted = getattr(message, "id", None)
+        data = item.get("data") if wanted is not None and type(item) is dict else None
+        got = data.get("id") if type(data) is dict else None
+        if got is not None and got != wanted and _item_id(item) != wanted:
+            return False
+    return True
+
+
 def _order(items: list[Any], messages: list[Message]) -> list[Any]:
     """Put answer items in request order, matching by ``id`` where both sides have one."""
+    if _in_order(items, messages):
+        return items  # the usual case
     ids = [_item_id(item) for item in items]
-    if all(i is None or i == getattr(m, "id", None) for i, m in zip(ids, messages, strict=True)):
-        return items  # the usual case: already in request order
     by_id: dict[int, Any] = {}
     for item, item_id in zip(items, ids, strict=True):
         if item_id is not None:
