@@ -386,8 +386,7 @@ class AsyncAlphaSMS(_Core):
             from .transport import AiohttpTransport  # aiohttp loads only for async use
 
             transport = AiohttpTransport(limit=max_concurrency)
-        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
-        self._http = httpx.AsyncClient(limits=limits, **self._http_kwargs(transport))
+        self._http = httpx.AsyncClient(**self._http_kwargs(transport))  # the transport sets the connection limit
         self.max_concurrency = max_concurrency
 
     async def __aenter__(self) -> AsyncAlphaSMS:

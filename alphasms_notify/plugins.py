@@ -57,7 +57,7 @@ class PluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self.load_errors: list[tuple[str, str]] = []
-        self.plugin_dists: dict[str, str] = {}
+        self.plugin_dists: dict[str, tuple[str, str]] = {}  # plugin name -> (package, version)
 
     def register_checked(self, plugin: Any, name: str) -> bool:
         """Register ``plugin`` unless it implements hooks that don't exist."""
@@ -100,7 +100,7 @@ def _load_entry_points(pm: PluginManager, wanted: set[str] | None) -> None:
             pm._failed(ep.name, f"failed to import: {type(exc).__name__}: {exc}")
             continue
         if pm.register_checked(plugin, ep.name) and ep.dist is not None:
-            pm.plugin_dists[ep.name] = f"{ep.dist.name} {ep.dist.version}"
+            pm.plugin_dists[ep.name] = (ep.dist.name, ep.dist.version)
 
 
 def _load_dir(pm: PluginManager, plugins_dir: str | os.PathLike, wanted: set[str] | None) -> None:
@@ -227,8 +227,7 @@ def plugin_info(pm: PluginManager, *, include_defaults: bool = False) -> list[di
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
         row: dict[str, Any] = {"name": name, "hooks": hooks}
         if name in pm.plugin_dists:
-            row["version"] = pm.plugin_dists[name].split(" ", 1)[1]
-            row["package"] = pm.plugin_dists[name].split(" ", 1)[0]
+            row["package"], row["version"] = pm.plugin_dists[name]
         if name in DEFAULT_PLUGINS:
             from ._version import __version__
 

@@ -198,9 +198,6 @@ class Store:
             ).fetchone()
         return _message(row) if row else None
 
-    def replies_of(self, message_id: int) -> list[StoredReply]:
-        return self._replies("message_id = ?", (message_id,))
-
     def _replies(self, where: str, args: tuple = ()) -> list[StoredReply]:
         with self._lock:
             rows = self._db.execute(f"SELECT * FROM replies WHERE {where} ORDER BY received_at, message_id, seq",

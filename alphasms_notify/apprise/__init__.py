@@ -12,9 +12,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["install_import_hook", "SCHEMA"]
-
-SCHEMA = "alphasms"
+__all__ = ["install_import_hook"]
 
 
 def _hook_module() -> ModuleType:
