@@ -6,7 +6,7 @@ scheme when Apprise is installed (see ``alphasms_notify.apprise``).
 """
 
 from ._version import __version__
-from .client import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, AlphaSMS, AsyncAlphaSMS
+from .client import AlphaSMS, AsyncAlphaSMS
 from .errors import (
     AccessDenied,
     AlphaSMSError,
@@ -20,9 +20,10 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .ids import new_message_id
-from .messages import Balance, Hlr, Sms, Status, Viber, ViberSms
+from .messages import Balance, Hlr, Sms, Status, Viber, ViberSms, build
 from .phone import InvalidPhone, normalize_phone
 from .results import (
+    BalanceResult,
     Country,
     HlrResult,
     Media,
@@ -34,6 +35,8 @@ from .results import (
     StatusResult,
 )
 from .segments import Segments, count_segments
+from .service import make_async_client, make_client
+from .settings import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, ConfigError, Settings, load_settings
 
 __all__ = [
     "__version__",
@@ -41,6 +44,12 @@ __all__ = [
     "AsyncAlphaSMS",
     "DEFAULT_API_URL",
     "DEFAULT_BATCH_SIZE",
+    "Settings",
+    "ConfigError",
+    "load_settings",
+    "make_client",
+    "make_async_client",
+    "build",
     "Sms",
     "Viber",
     "ViberSms",
@@ -48,6 +57,7 @@ __all__ = [
     "Balance",
     "Status",
     "Outcome",
+    "BalanceResult",
     "SendResult",
     "HlrResult",
     "StatusResult",

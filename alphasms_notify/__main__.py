@@ -1,5 +1,5 @@
 """``python -m alphasms_notify`` runs the ``alphasms`` command."""
 
-from .cli import main
+from .cli.app import main
 
 main()

@@ -1,9 +1,11 @@
 """``AlphaSMS`` and ``AsyncAlphaSMS``: batching, retries that never send twice, hooks.
 
-Both clients share one sans-I/O core (:class:`_Core`): the retry and
-idempotency logic is a generator that yields "post this body" or "sleep this
-long" and receives the HTTP answer, so the sync and async clients differ only
-in the few lines that do the I/O.
+Both clients run one sans-I/O flow (:class:`_Core`): ``send`` and ``request``
+are generators that yield "post this body", "sleep this long", "run these
+batches" or "await what this plugin returned" and receive the answers, so the
+hooks, the checks, the batching and the retry logic are written once and the
+sync and async clients differ only in how they carry out those few actions
+(``_do``; the drivers are in :mod:`alphasms_notify.flow`).
 
 Never twice: a send item's ``id`` is its idempotency key. When an attempt
 may have reached the provider (a timeout after sending, a 5xx, a dropped
@@ -29,21 +31,24 @@ import pluggy
 
 from ._version import __version__
 from .errors import MessageRejected, ProtocolError, RequestError, TransportError, ValidationError
+from .flow import adrive, drive
 from .ids import new_message_id
 from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, ViberSms, check, label_of
-from .plugins import acall_hook, call_hook
-from .results import Balance as BalanceResult
-from .results import HlrResult, Outcome, SendResult, StatusResult
+from .plugins import has_impls, hook_flow, run_blocking
+from .results import BalanceResult, HlrResult, Outcome, SendResult, StatusResult
+from .settings import (
+    DEFAULT_API_URL,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+)
 from .wire import decode_response, encode_request
 
 __all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE"]
 
 log = logging.getLogger("alphasms_notify")
 
-DEFAULT_API_URL = "https://alphasms.ua/api/json.php"
-# The provider publishes no limit. 100 items keep a request near 20 KB and a
-# few hundred ms of provider work, and bound what one retry has to reconcile.
-DEFAULT_BATCH_SIZE = 100
 SEND_TYPES = (Sms, Viber, ViberSms)
 ACCEPTED_MEMORY = 100_000  # ids of accepted messages a client remembers, so a resend is not sent twice
 T = TypeVar("T")
@@ -57,6 +62,17 @@ class _Post:
 @dataclass(frozen=True, slots=True)
 class _Sleep:
     seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Each:
+    """Run these flows (one per batch): in order (sync) or several at once (async).
+
+    The answer is one entry per flow: its outcomes, the RequestError it ended
+    with, or None if it was not started because an earlier one failed.
+    """
+
+    flows: list[Generator[Any, Any, list[Outcome]]]
 
 
 class _Retry(Exception):
@@ -82,8 +98,8 @@ class _Core:
         sms_sender: str | None = None,
         viber_sender: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        timeout: float = 10.0,
-        retries: int = 3,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
         backoff: float = 0.5,
         plugins: pluggy.PluginManager | None = None,
         id_factory: Callable[[], int] = new_message_id,
@@ -238,6 +254,7 @@ class _Core:
         log.info("%s rejected by a plugin: %s", label_of(message, index), exc.reason)
         return Outcome(message, False, error=f"rejected: {exc.reason}")
 
+
     @staticmethod
     def _merge(batch: list[Message], settled: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
         it = iter(sent)
@@ -267,9 +284,60 @@ class _Core:
         return [list(chunk) for chunk in _chunks(checked, self.batch_size)]
 
 
-def _partial(exc: RequestError, outcomes: list[Outcome]) -> RequestError:
-    exc.partial = outcomes  # type: ignore[attr-defined]
-    return exc
+    # -- the flows: written once, carried out by either client ----------------------
+
+    def _prepare_hooks(self, batch: list[SendMessage], settled: dict[int, Outcome]) -> Generator:
+        """``alphasms_prepare_message`` for each message not settled; a refusal settles it as failed."""
+        if has_impls(self.plugins, "alphasms_prepare_message"):
+            for index, message in enumerate(batch):
+                if index in settled:
+                    continue
+                try:
+                    yield from hook_flow(self.plugins, "alphasms_prepare_message", {"message": message},
+                                         (MessageRejected,))
+                except MessageRejected as exc:
+                    settled[index] = self._rejected(message, index, exc)
+        return settled
+
+    def _prepare_flow(self, messages: SendMessage | Iterable[SendMessage]) -> Generator:
+        batch = self._batch(messages)
+        refused = yield from self._prepare_hooks(batch, {})
+        ready = self._validated(m for i, m in enumerate(batch) if i not in refused)
+        return ready, list(refused.values())
+
+    def _send_flow(self, messages: SendMessage | Iterable[SendMessage], skip_invalid: bool,
+                   prepared: bool = False) -> Generator:
+        """prepare hooks -> checks -> batches (exchange, then sent hooks) -> outcomes in the caller's order."""
+        batch = self._batch(messages)
+        settled = self._already_accepted(batch)
+        if not prepared:
+            yield from self._prepare_hooks(batch, settled)
+        notify = has_impls(self.plugins, "alphasms_message_sent")
+        plan = self._send_plan(batch, settled, skip_invalid)
+        outcomes = yield from self._each([self._batch_flow(chunk, notify) for chunk in plan])
+        return self._merge(batch, settled, outcomes)
+
+    def _batch_flow(self, chunk: list[Message], notify: bool) -> Generator:
+        outcomes = yield from self._exchange(chunk)
+        if notify:
+            for outcome in outcomes:
+                yield from hook_flow(self.plugins, "alphasms_message_sent",
+                                     {"message": outcome.message, "result": outcome})
+        return outcomes
+
+    def _request_flow(self, messages: Sequence[Message]) -> Generator:
+        return (yield from self._each([self._exchange(chunk) for chunk in self._plan(messages)]))
+
+    @staticmethod
+    def _each(flows: list[Generator]) -> Generator:
+        """Run the batches; if one failed as a whole, raise it with the outcomes of those answered."""
+        results = yield _Each(flows)
+        outcomes = [o for r in results if isinstance(r, list) for o in r]
+        failure = next((r for r in results if isinstance(r, RequestError)), None)
+        if failure is not None:
+            failure.partial = outcomes
+            raise failure
+        return outcomes
 
 
 class AlphaSMS(_Core):
@@ -295,61 +363,50 @@ class AlphaSMS(_Core):
     def close(self) -> None:
         self._http.close()
 
-    def _drive(self, flow: Generator[_Post | _Sleep, Any, list[Outcome]]) -> list[Outcome]:
-        try:
-            action = next(flow)
-            while True:
-                if isinstance(action, _Sleep):
-                    time.sleep(action.seconds)
-                    action = flow.send(None)
-                    continue
+    def _do(self, action: Any) -> Any:
+        if type(action) is _Post:
+            try:
+                return self._http.post(self.api_url, content=action.body)
+            except httpx.TransportError as exc:
+                return exc
+        if type(action) is _Sleep:
+            return time.sleep(action.seconds)
+        if type(action) is _Each:
+            results: list[Any] = []
+            for flow in action.flows:  # one after another; after a failed one, send no more
                 try:
-                    reply: Any = self._http.post(self.api_url, content=action.body)
-                except httpx.TransportError as exc:
-                    reply = exc
-                action = flow.send(reply)
-        except StopIteration as stop:
-            return stop.value
+                    results.append(drive(flow, self._do))
+                except RequestError as exc:
+                    results.append(exc)
+                    break
+            return results
+        return run_blocking(action)  # what an async plugin hook returned
 
     def request(self, messages: Sequence[Message]) -> list[Outcome]:
         """Send already-built messages in requests of ``batch_size``; no hooks."""
-        outcomes: list[Outcome] = []
-        for chunk in self._plan(messages):
-            try:
-                outcomes.extend(self._drive(self._exchange(chunk)))
-            except RequestError as exc:
-                raise _partial(exc, outcomes) from exc.__cause__
-        return outcomes
+        return drive(self._request_flow(messages), self._do)
 
-    def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False
-             ) -> list[Outcome[SendResult]]:
+    def prepare(self, messages: SendMessage | Iterable[SendMessage]) -> tuple[list[SendMessage], list[Outcome]]:
+        """Run the plugins' ``alphasms_prepare_message`` and the checks without sending (for previews).
+
+        Returns the checked copies (defaults and ids set; send them with
+        ``prepared=True`` so the hooks do not run twice) and the failed
+        outcomes of those a plugin refused. Raises ValidationError if any is invalid.
+        """
+        return drive(self._prepare_flow(messages), self._do)
+
+    def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False,
+             prepared: bool = False) -> list[Outcome[SendResult]]:
         """Send SMS/Viber messages; every message gets its own Outcome, in order.
 
         Raises ValidationError (nothing sent) if any message is invalid, unless
         ``skip_invalid``: then each invalid one gets a failed Outcome
-        (``invalid: field: reason``) and the others go out. A RequestError
-        means a whole request failed (``exc.partial`` holds the outcomes of
-        earlier requests that did go out).
+        (``invalid: field: reason``) and the others go out. A plugin's
+        ``MessageRejected`` fails just that message (``rejected: reason``). A
+        RequestError means a whole request failed (``exc.partial`` holds the
+        outcomes of the requests that were answered).
         """
-        batch = self._batch(messages)
-        settled = self._already_accepted(batch)
-        for index, message in enumerate(batch):
-            if index in settled:
-                continue
-            try:
-                call_hook(self.plugins, "alphasms_prepare_message", message=message)
-            except MessageRejected as exc:
-                settled[index] = self._rejected(message, index, exc)
-        outcomes: list[Outcome] = []
-        for chunk in self._send_plan(batch, settled, skip_invalid):
-            try:
-                chunk_outcomes = self._drive(self._exchange(chunk))
-            except RequestError as exc:
-                raise _partial(exc, outcomes) from exc.__cause__
-            for outcome in chunk_outcomes:
-                call_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
-            outcomes.extend(chunk_outcomes)
-        return self._merge(batch, settled, outcomes)
+        return drive(self._send_flow(messages, skip_invalid, prepared), self._do)
 
     def balance(self) -> BalanceResult:
         return self.request([Balance()])[0].unwrap()
@@ -378,7 +435,7 @@ class AsyncAlphaSMS(_Core):
         api_url: str | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_concurrency: int = 4,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         **options: Any,
     ) -> None:
         super().__init__(api_key, api_url, **options)
@@ -398,68 +455,48 @@ class AsyncAlphaSMS(_Core):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _drive(self, flow: Generator[_Post | _Sleep, Any, list[Outcome]]) -> list[Outcome]:
-        try:
-            action = next(flow)
-            while True:
-                if isinstance(action, _Sleep):
-                    await asyncio.sleep(action.seconds)
-                    action = flow.send(None)
-                    continue
-                try:
-                    reply: Any = await self._http.post(self.api_url, content=action.body)
-                except httpx.TransportError as exc:
-                    reply = exc
-                action = flow.send(reply)
-        except StopIteration as stop:
-            return stop.value
+    async def _do(self, action: Any) -> Any:
+        if type(action) is _Post:
+            try:
+                return await self._http.post(self.api_url, content=action.body)
+            except httpx.TransportError as exc:
+                return exc
+        if type(action) is _Sleep:
+            return await asyncio.sleep(action.seconds)
+        if type(action) is _Each:
+            return await self._each_concurrently(action.flows)
+        return await action  # what an async plugin hook returned
 
-    async def _run_chunks(self, chunks: list[list[Message]], after: Callable | None = None) -> list[Outcome]:
+    async def _each_concurrently(self, flows: list[Generator]) -> list[Any]:
         gate = asyncio.Semaphore(self.max_concurrency)
-        results: list[list[Outcome] | None] = [None] * len(chunks)
-        failure: list[RequestError] = []
+        results: list[Any] = [None] * len(flows)
+        failed = False
 
-        async def one(position: int, chunk: list[Message]) -> None:
+        async def one(position: int, flow: Generator) -> None:
+            nonlocal failed
             async with gate:
-                if failure:
+                if failed:
                     return  # a request already failed as a whole: send no more
                 try:
-                    results[position] = await self._drive(self._exchange(chunk))
+                    results[position] = await adrive(flow, self._do)
                 except RequestError as exc:
-                    failure.append(exc)
-                    return
-            if after is not None:
-                await after(results[position])
+                    failed, results[position] = True, exc
 
-        await asyncio.gather(*(one(i, c) for i, c in enumerate(chunks)))
-        outcomes = [o for chunk in results if chunk for o in chunk]
-        if failure:
-            raise _partial(failure[0], outcomes)
-        return outcomes
+        await asyncio.gather(*(one(i, f) for i, f in enumerate(flows)))
+        return results
 
     async def request(self, messages: Sequence[Message]) -> list[Outcome]:
-        return await self._run_chunks(self._plan(messages))
+        return await adrive(self._request_flow(messages), self._do)
 
-    async def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False
-                   ) -> list[Outcome[SendResult]]:
+    async def prepare(self, messages: SendMessage | Iterable[SendMessage]
+                      ) -> tuple[list[SendMessage], list[Outcome]]:
+        """As :meth:`AlphaSMS.prepare`."""
+        return await adrive(self._prepare_flow(messages), self._do)
+
+    async def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False,
+                   prepared: bool = False) -> list[Outcome[SendResult]]:
         """As :meth:`AlphaSMS.send`, with up to ``max_concurrency`` requests in flight."""
-        batch = self._batch(messages)
-        settled = self._already_accepted(batch)
-        for index, message in enumerate(batch):
-            if index in settled:
-                continue
-            try:
-                await acall_hook(self.plugins, "alphasms_prepare_message", message=message)
-            except MessageRejected as exc:
-                settled[index] = self._rejected(message, index, exc)
-
-        async def notify(chunk_outcomes: list[Outcome]) -> None:
-            for outcome in chunk_outcomes:
-                await acall_hook(self.plugins, "alphasms_message_sent", message=outcome.message, result=outcome)
-
-        plan = self._send_plan(batch, settled, skip_invalid)
-        outcomes = await self._run_chunks(plan, notify if self.plugins else None)
-        return self._merge(batch, settled, outcomes)
+        return await adrive(self._send_flow(messages, skip_invalid, prepared), self._do)
 
     async def balance(self) -> BalanceResult:
         return (await self.request([Balance()]))[0].unwrap()
@@ -472,4 +509,3 @@ class AsyncAlphaSMS(_Core):
 
     async def status(self, ids: int | Iterable[int]) -> list[Outcome[StatusResult]]:
         return await self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
-

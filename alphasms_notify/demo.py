@@ -23,11 +23,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .config import Settings
 from .plugins import make_plugin_manager
 from .sandbox import Sandbox
 from .sandbox.numbers import VIBER_FAILS
 from .sandbox.telegram import TelegramStandIn
+from .settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
 
 __all__ = ["run_demo"]
 
@@ -201,18 +201,20 @@ def _transcript(console: Console, demo: Demo, seconds: float) -> None:
 
 
 async def _run(console: Console, limit: float) -> bool:
-    from .bot import BotSettings, build_application, running
+    from .bot import build_application, running
 
     start = time.monotonic()
     with Sandbox(step=0.2) as sandbox, TelegramStandIn() as telegram, tempfile.TemporaryDirectory() as tmp:
-        alphasms = Settings(api_key=sandbox.key, api_url=sandbox.api_url, sms_sender="AlphaShop",
-                            viber_sender="AlphaShop", timeout=5.0)
-        settings = BotSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
-                               poll_interval=0.5, store_path=str(Path(tmp) / "demo.sqlite3"))
+        settings = Settings(
+            alphasms=AlphaSMSSettings(api_key=sandbox.key, api_url=sandbox.api_url, sms_sender="AlphaShop",
+                                      viber_sender="AlphaShop", timeout=5.0),
+            telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
+                                      poll_interval=0.5),
+            store=StoreSettings(path=str(Path(tmp) / "demo.sqlite3")))
         demo = Demo(sandbox, telegram, start + limit)
         console.print(f"AlphaSMS sandbox on {sandbox.api_url}; Telegram Bot API stand-in on {telegram.api_url}")
         try:
-            async with running(build_application(alphasms, settings, plugins=make_plugin_manager())):
+            async with running(build_application(settings, plugins=make_plugin_manager())):
                 await _session(demo)
         except Exception:
             pass  # the failed step is marked in the transcript

@@ -5,14 +5,16 @@ failures happened before anything was sent (safe to fix and resend) and which
 happened on the wire::
 
     AlphaSMSError
-    ├── ValidationError        bad input, found before any request was made
-    │   └── MessageRejected    a plugin's alphasms_prepare_message refused it
-    ├── RequestError           the request as a whole failed: no item results
+    ├── ValidationError        bad input, found before any request was made: nothing of the call was sent
+    ├── MessageRejected        raised by a plugin's alphasms_prepare_message; never reaches the caller:
+    │                          that message gets a failed Outcome ("rejected: ...") and the others go out
+    ├── RequestError           a request as a whole failed: its items have no result;
+    │   │                      .partial holds the outcomes of the call's requests that were answered
     │   ├── APIError           the provider answered {"success": false, "error": ...}
     │   │   └── AccessDenied   ... with "Access denied" (wrong or blocked key)
     │   ├── TransportError     network failure or timeout, after every retry
     │   └── ProtocolError      an answer that is not the documented JSON
-    └── ItemError              one item of a batch failed (raised by unwrap())
+    └── ItemError              one item of a batch failed (raised by Outcome.unwrap())
 
 Per-item failures inside a successful request are *not* raised by batch calls:
 each item gets its own :class:`~alphasms_notify.results.Outcome`, so one bad
@@ -20,6 +22,11 @@ item never hides the others. Exception texts never contain the API key.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import Outcome
 
 __all__ = [
     "AlphaSMSError",
@@ -59,18 +66,31 @@ class ValidationError(AlphaSMSError, ValueError):
         return self.problems[0][2] if self.problems else ""
 
 
-class MessageRejected(ValidationError):
+class MessageRejected(AlphaSMSError):
     """Raised by a plugin's ``alphasms_prepare_message`` to stop one message.
 
-    Plugins raise it with just their reason; the core adds which message it was.
+    The core catches it and gives that message a failed outcome with
+    ``rejected: <reason>``; the other messages of the call still go out.
     """
 
-    def __init__(self, reason: str, *, field: str = "message", label: str = "message") -> None:
-        super().__init__([(label, field, reason)])
+    def __init__(self, reason: str, *, field: str = "message") -> None:
+        self.reason, self.field = reason, field
+        super().__init__(reason)
 
 
 class RequestError(AlphaSMSError):
-    """The request as a whole failed; no item of it has a result."""
+    """A request as a whole failed; no item of it has a result.
+
+    ``partial`` holds the outcomes of the same call's requests that were
+    answered before this one failed (empty when none were), so a caller can
+    report what did go out.
+    """
+
+    partial: list[Outcome[Any]]
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.partial = []
 
 
 class APIError(RequestError):

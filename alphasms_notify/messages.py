@@ -1,19 +1,24 @@
-"""What can be sent or asked, and the rules a message must meet before it goes out.
+"""What can be sent or asked, the one factory that builds it, and the rules it must meet.
 
-Every front end (library, CLI, Apprise, Telegram) builds these objects and
-hands them to the client; the rules live here once. Messages are plain
-mutable dataclasses so that ``alphasms_prepare_message`` plugins can change
-them; :func:`check` returns a normalized copy (phone as an integer) or the list
-of problems, each naming the message, the field and the reason.
+Every front end (library, CLI, Apprise, Telegram, templates) turns what a
+person asked for into messages through :func:`build`, and the rules live here
+once: which Viber type a set of fields makes (:data:`VIBER_TYPE_FIELDS`, also
+used by the codec), the viber+sms fallback text (:attr:`ViberSms.fallback_text`),
+and :func:`check`. Messages are plain mutable dataclasses so that
+``alphasms_prepare_message`` plugins can change them; :func:`check` returns a
+normalized copy (phone as an integer) or the list of problems, each naming the
+message, the field and the reason.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from .errors import ValidationError
 from .phone import InvalidPhone, normalize_phone
 
 __all__ = [
@@ -25,7 +30,11 @@ __all__ = [
     "Status",
     "Message",
     "SendMessage",
+    "Channel",
+    "CHANNELS",
     "ViberType",
+    "VIBER_TYPE_FIELDS",
+    "build",
     "check",
     "label_of",
     "SMS_SENDER_MAX",
@@ -40,6 +49,18 @@ VIBER_TEXT_MAX = 1000
 VIBER_BUTTON_MAX = 30
 
 ViberType = Literal["text", "image", "text+link", "text+image+link"]
+Channel = Literal["sms", "viber", "viber+sms"]
+CHANNELS: tuple[Channel, ...] = ("sms", "viber", "viber+sms")
+
+# The reference's Viber types and the message fields each one carries: the one table both the
+# checks (which type do these fields make?) and the codec (which keys go on the wire?) read.
+VIBER_TYPE_FIELDS: dict[ViberType, tuple[str, ...]] = {
+    "text": ("text",),
+    "image": ("image",),
+    "text+link": ("text", "link", "button"),
+    "text+image+link": ("text", "image", "link", "button"),
+}
+_TYPE_OF_FIELDS = {frozenset(names): kind for kind, names in VIBER_TYPE_FIELDS.items()}
 
 
 @dataclass
@@ -47,18 +68,9 @@ class _Viberish:
     """Fields shared by Viber and Viber-with-SMS-fallback messages."""
 
     def viber_type(self) -> ViberType | None:
-        """The reference's ``viber_type`` that the given fields make, or None if none fits.
-
-        text -> "text"; image alone -> "image"; text, link and button ->
-        "text+link"; text, image, link and button -> "text+image+link".
-        """
-        has = (bool(self.text), bool(self.image), bool(self.link or self.button))  # type: ignore[attr-defined]
-        return {
-            (True, False, False): "text",
-            (False, True, False): "image",
-            (True, False, True): "text+link",
-            (True, True, True): "text+image+link",
-        }.get(has)
+        """The reference's ``viber_type`` that the given fields make, or None if none fits."""
+        given = frozenset(name for name in ("text", "image", "link", "button") if getattr(self, name))
+        return _TYPE_OF_FIELDS.get(given)
 
 
 @dataclass
@@ -107,6 +119,11 @@ class ViberSms(_Viberish):
     sms_lifetime: int | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     type: ClassVar[str] = "viber+sms"
+
+    @property
+    def fallback_text(self) -> str | None:
+        """What goes by SMS when Viber cannot deliver: ``sms_text``, or the Viber text when not given."""
+        return self.sms_text if self.sms_text is not None else self.text
 
 
 @dataclass
@@ -223,7 +240,7 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
         _check_viber(message, problems)
         _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems)
         if isinstance(message, ViberSms):
-            sms_text = message.sms_text if message.sms_text is not None else message.text
+            sms_text = message.fallback_text
             if not sms_text or not sms_text.strip():
                 problems.append(("sms_text", "the SMS fallback text is empty"))
             _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems)
@@ -240,3 +257,60 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
     for name, value in updates.items():
         setattr(ready, name, value)
     return ready, []
+
+
+def build(
+    channel: Channel,
+    phones: str | int | Iterable[str | int],
+    text: str | None = None,
+    *,
+    image: str | None = None,
+    link: str | None = None,
+    button: str | None = None,
+    sms_text: str | None = None,
+    sms_sender: str | None = None,
+    viber_sender: str | None = None,
+    id: int | None = None,
+    meta: Mapping[str, Any] | None = None,
+    split_image: bool = False,
+) -> list[SendMessage]:
+    """Turn what a person asked for into messages: one per phone, in order.
+
+    The one place every front end (CLI, bot, Apprise, templates) builds sends,
+    so an option means the same everywhere. Options that the channel cannot
+    carry are refused (:class:`ValidationError` naming the field) rather than
+    silently dropped; everything else is checked later by :func:`check`, after
+    plugins had their say. ``None`` senders mean the client's defaults.
+    ``split_image`` (channel viber): an image with a text but no link (a
+    combination the reference has no Viber type for) goes as two Viber
+    messages, image then text, instead of being refused; Apprise uses it so an
+    attachment is not lost.
+    """
+    if channel not in CHANNELS:
+        raise ValidationError([("message", "channel", f"must be one of {', '.join(CHANNELS)}, not {channel!r}")])
+    targets = [phones] if isinstance(phones, str | int) else list(phones)
+    problems: list[tuple[str, str, str]] = []
+    if not targets:
+        problems.append(("message", "phone", "no recipient given"))
+    if id is not None and len(targets) > 1:
+        problems.append(("message", "id", "can only be used with one recipient"))
+    unfit = {"sms": {"image": image, "link": link, "button": button, "sms_text": sms_text,
+                     "viber_sender": viber_sender},
+             "viber": {"sms_text": sms_text, "sms_sender": sms_sender}}.get(channel, {})
+    for name, value in unfit.items():
+        if value is not None:
+            problems.append(("message", name, f"is not used by the {channel} channel"))
+    if problems:
+        raise ValidationError(problems)
+    extra = dict(meta or {})
+    if channel == "sms":
+        return [Sms(p, text or "", sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
+    text = text or None
+    if channel == "viber":
+        if split_image and image and text and not link:
+            return [m for p in targets for m in (Viber(p, image=image, sender=viber_sender, meta=dict(extra)),
+                                                 Viber(p, text, sender=viber_sender, meta=dict(extra)))]
+        return [Viber(p, text, image=image, link=link, button=button, sender=viber_sender, id=id, meta=dict(extra))
+                for p in targets]
+    return [ViberSms(p, text, sms_text=sms_text, image=image, link=link, button=button, sender=viber_sender,
+                     sms_sender=sms_sender, id=id, meta=dict(extra)) for p in targets]

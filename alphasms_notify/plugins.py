@@ -1,4 +1,4 @@
-"""The plugin manager: built-in plugins, then entry points, then a plugins folder.
+"""The plugin manager: built-in plugins, tracking, then entry points, then a plugins folder.
 
 As in llm and datasette, the package's own features are plugins of the same
 hooks (``default_plugins``), so the core stays small. External plugins come
@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,20 @@ import pluggy
 
 from . import hookspecs
 from .errors import MessageRejected
+from .flow import adrive, drive
+from .settings import ConfigError, Settings, load_settings
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "PluginManager",
     "get_plugin_manager",
     "make_plugin_manager",
+    "settings_or_defaults",
     "call_hook",
     "acall_hook",
+    "hook_flow",
+    "has_impls",
+    "run_blocking",
     "plugin_info",
 ]
 
@@ -48,6 +54,7 @@ DEFAULT_PLUGINS = (
     "alphasms_notify.default_plugins.demo_cli",
 )
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
+TRACKING = "tracking"  # the built-in tracking plugin's name, registered when a store is configured
 
 
 class PluginManager(pluggy.PluginManager):
@@ -127,12 +134,19 @@ def _load_dir(pm: PluginManager, plugins_dir: str | os.PathLike, wanted: set[str
 
 
 def make_plugin_manager(
-    plugins_dir: str | os.PathLike | None = None, *, defaults: Iterable[str] = DEFAULT_PLUGINS
+    plugins_dir: str | os.PathLike | None = None,
+    *,
+    store_path: str | os.PathLike | None = None,
+    defaults: Iterable[str] = DEFAULT_PLUGINS,
 ) -> PluginManager:
-    """A fresh manager with the defaults, entry points and ``plugins_dir`` loaded."""
+    """A fresh manager: the defaults, entry points, ``plugins_dir``, and tracking into ``store_path``."""
     pm = PluginManager()
     for module_name in defaults:
         pm.register_checked(importlib.import_module(module_name), module_name)
+    if store_path:
+        from .default_plugins.tracking import ensure_tracking
+
+        ensure_tracking(pm, store_path)
     wanted = _wanted()
     _load_entry_points(pm, wanted)
     if plugins_dir:
@@ -140,17 +154,36 @@ def make_plugin_manager(
     return pm
 
 
-_shared: dict[str | None, PluginManager] = {}
+_shared: dict[tuple[str | None, str | None], PluginManager] = {}
 _shared_lock = threading.Lock()
 
 
-def get_plugin_manager(plugins_dir: str | os.PathLike | None = None) -> PluginManager:
-    """The process-wide manager for ``plugins_dir``, loaded once on first use."""
-    key = str(plugins_dir) if plugins_dir else None
+def get_plugin_manager(settings: Settings | None = None) -> PluginManager:
+    """The process-wide manager for these settings, loaded once on first use: the one discovery.
+
+    Every front end (CLI, bot, Apprise, library callers of ``alphasms_notify.client()``)
+    gets its plugins here, so they load the same ones: the built-in defaults,
+    the entry points, the plugins folder (``[plugins] dir`` or
+    ``ALPHASMS_NOTIFY_PLUGINS_DIR``) and, when ``[store] path`` (or
+    ``ALPHASMS_STORE_PATH``) is set, the tracking plugin. Without ``settings``
+    they are read from the environment and ``ALPHASMS_CONFIG``.
+    """
+    if settings is None:
+        settings = settings_or_defaults()
+    key = (settings.plugins.dir, settings.store.path)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = make_plugin_manager(plugins_dir)
+            _shared[key] = make_plugin_manager(key[0], store_path=key[1])
         return _shared[key]
+
+
+def settings_or_defaults() -> Settings:
+    """Settings from the environment and ``ALPHASMS_CONFIG``; a broken file is logged, not fatal here."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        log.warning("settings not read, using defaults: %s", exc)
+        return Settings()
 
 
 def _impls(pm: pluggy.PluginManager, name: str) -> list[Any]:
@@ -158,63 +191,77 @@ def _impls(pm: pluggy.PluginManager, name: str) -> list[Any]:
     return list(reversed(getattr(pm.hook, name).get_hookimpls()))
 
 
-def _run_coroutine(coro: Any) -> Any:
-    """Run an async hook from sync code, also when this thread already runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[Any] = []
-
-    def target() -> None:
-        result.append(asyncio.run(coro))
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    return result[0] if result else None
+def has_impls(pm: pluggy.PluginManager | None, name: str) -> bool:
+    """Whether any plugin implements ``name`` (lets a hot path skip a hook nobody listens to)."""
+    return pm is not None and bool(getattr(pm.hook, name).get_hookimpls())
 
 
-def _failed_impl(name: str, impl: Any, exc: BaseException) -> None:
-    if isinstance(exc, MessageRejected):
-        raise exc
-    log.exception("plugin %s failed in %s: %s", impl.plugin_name, name, exc, exc_info=exc)
+def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any],
+              reraise: tuple[type[BaseException], ...] = ()) -> Generator[Awaitable[Any], Any, list[Any]]:
+    """Call every implementation of ``name``: the one body behind every hook call, sync or async.
+
+    A generator in the sans-I/O style: it yields what an ``async def``
+    implementation returned and receives its result, so the caller decides
+    how to await (the async client awaits on its loop; sync code runs it on
+    one shared background loop). A plugin's exception is logged with its
+    name and the others still run; exceptions in ``reraise`` (``MessageRejected``
+    from ``alphasms_prepare_message``) reach the caller.
+    """
+    results = []
+    if pm is None:
+        return results
+    for impl in _impls(pm, name):
+        try:
+            value = impl.function(*[kwargs[a] for a in impl.argnames])
+            if inspect.isawaitable(value):
+                value = yield value
+            results.append(value)
+        except reraise:
+            raise
+        except Exception as exc:
+            log.exception("plugin %s failed in %s: %s", impl.plugin_name, name, exc, exc_info=exc)
+    return results
+
+
+class _BackgroundLoop:
+    """One event loop on one daemon thread, for async hooks called from sync code (not a loop per call)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, awaitable: Awaitable[Any]) -> Any:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                threading.Thread(target=self._loop.run_forever, name="alphasms-hooks", daemon=True).start()
+
+        async def wait() -> Any:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wait(), self._loop).result()
+
+
+_background = _BackgroundLoop()
+
+
+def run_blocking(awaitable: Awaitable[Any]) -> Any:
+    """The result of ``awaitable``, from sync code, on the shared background loop."""
+    return _background.run(awaitable)
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 def call_hook(pm: pluggy.PluginManager | None, name: str, **kwargs: Any) -> list[Any]:
-    """Call every implementation of hook ``name``; async ones are run to completion.
-
-    A plugin's exception is logged with its name and the others still run;
-    ``MessageRejected`` is raised to the caller.
-    """
-    if pm is None:
-        return []
-    results = []
-    for impl in _impls(pm, name):
-        try:
-            value = impl.function(*[kwargs[a] for a in impl.argnames])
-            if inspect.isawaitable(value):
-                value = _run_coroutine(value)
-            results.append(value)
-        except Exception as exc:
-            _failed_impl(name, impl, exc)
-    return results
+    """Call hook ``name`` from sync code; ``MessageRejected`` reaches the caller, other errors are logged."""
+    return drive(hook_flow(pm, name, kwargs, (MessageRejected,)), run_blocking)
 
 
 async def acall_hook(pm: pluggy.PluginManager | None, name: str, **kwargs: Any) -> list[Any]:
-    """``call_hook`` for async code: awaitable results are awaited on this loop."""
-    if pm is None:
-        return []
-    results = []
-    for impl in _impls(pm, name):
-        try:
-            value = impl.function(*[kwargs[a] for a in impl.argnames])
-            if inspect.isawaitable(value):
-                value = await value
-            results.append(value)
-        except Exception as exc:
-            _failed_impl(name, impl, exc)
-    return results
+    """:func:`call_hook` for async code: awaitables are awaited on the running loop."""
+    return await adrive(hook_flow(pm, name, kwargs, (MessageRejected,)), _await)
 
 
 def plugin_info(pm: PluginManager, *, include_defaults: bool = False) -> list[dict[str, Any]]:
@@ -222,13 +269,14 @@ def plugin_info(pm: PluginManager, *, include_defaults: bool = False) -> list[di
     rows = []
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin) or repr(plugin)
-        if name in DEFAULT_PLUGINS and not include_defaults:
+        builtin = name in DEFAULT_PLUGINS or name == TRACKING
+        if builtin and not include_defaults:
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
         row: dict[str, Any] = {"name": name, "hooks": hooks}
         if name in pm.plugin_dists:
             row["package"], row["version"] = pm.plugin_dists[name]
-        if name in DEFAULT_PLUGINS:
+        if builtin:
             from ._version import __version__
 
             row.update(default=True, package="alphasms-notify", version=__version__)

@@ -17,7 +17,7 @@ from .errors import ItemError
 
 __all__ = [
     "MessageStatus",
-    "Balance",
+    "BalanceResult",
     "SendResult",
     "Country",
     "Network",
@@ -99,7 +99,9 @@ _FAILED = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
+class BalanceResult:
+    """The account balance, as the ``balance`` query answers it."""
+
     amount: Decimal
     currency: str
 

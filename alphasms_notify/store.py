@@ -9,6 +9,7 @@ transaction (WAL mode), so a SIGKILL loses nothing that was acknowledged.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -20,7 +21,22 @@ from pathlib import Path
 
 from .results import Media, Outcome, Reply
 
-__all__ = ["Store", "TrackedMessage", "StoredReply"]
+__all__ = ["Store", "TrackedMessage", "StoredReply", "default_store_path", "create_private"]
+
+
+def default_store_path() -> Path:
+    """Where the store lives when ``[store] path`` is not set: the user's data folder, never the working one."""
+    import platformdirs
+
+    return platformdirs.user_data_path("alphasms-notify") / "store.sqlite3"
+
+
+def create_private(path: str | os.PathLike) -> None:
+    """Create ``path`` (and its folder) readable by the owner only, if it does not exist: it holds phone numbers."""
+    target = Path(path)
+    if not target.parent.exists():
+        target.parent.mkdir(parents=True, mode=0o700)
+    os.close(os.open(target, os.O_CREAT | os.O_RDWR, 0o600))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -89,7 +105,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            create_private(self.path)  # SQLite gives its -wal and -shm files the same mode
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()

@@ -1,4 +1,4 @@
-"""Follow tracked messages: poll ``status`` in batches, fire the status and reply hooks.
+"""Follow tracked messages: poll ``status`` in batches, fire the status and reply hooks, return events.
 
 One poll cycle asks the provider about every active message in
 ``ceil(n / batch_size)`` requests. SMS stop being polled once final; Viber
@@ -6,14 +6,19 @@ messages are polled for ``reply_window`` seconds after sending even when
 delivered, since two-way replies can come later. Anything older than
 ``max_age`` ages out. Replies are stored before their hook runs, and a hook
 that did not finish (a crash) runs again on the next cycle, so plugins see
-every reply; the forwarder's own flag makes forwarding exactly-once.
+every reply.
+
+A cycle also returns what it found (:class:`StatusChanged`,
+:class:`ReplyReceived`), so a consumer such as the bot's forwarder takes
+them directly instead of rescanning the store; the forwarder's own flag in
+the store makes forwarding exactly-once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pluggy
 
@@ -23,9 +28,30 @@ from .plugins import acall_hook
 from .results import MessageStatus, StatusResult
 from .store import Store, StoredReply, TrackedMessage
 
-__all__ = ["Tracker", "PollStats"]
+__all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """A tracked message has a new status (``old`` None: the first one seen)."""
+
+    message: TrackedMessage
+    old: MessageStatus | str | None
+    new: MessageStatus | str
+    status: StatusResult
+
+
+@dataclass(frozen=True)
+class ReplyReceived:
+    """A Viber reply to a tracked message, stored and not yet forwarded."""
+
+    message: TrackedMessage
+    reply: StoredReply
+
+
+Event = StatusChanged | ReplyReceived
 
 
 @dataclass
@@ -36,6 +62,7 @@ class PollStats:
     replies: int = 0
     finished: int = 0
     error: str | None = None
+    events: list[Event] = field(default_factory=list, repr=False)
 
 
 class Tracker:
@@ -90,9 +117,11 @@ class Tracker:
             if str(result.status) != row.status:
                 stats.changed += 1
                 old = MessageStatus.parse(row.status) if row.status else None
+                stats.events.append(StatusChanged(row, old, result.status, result))
                 await acall_hook(self.plugins, "alphasms_status_changed", message_id=row.id, old=old,
                                  new=result.status, status=result)
             for stored in self.store.add_replies(row.id, result.replies):
                 stats.replies += 1
+                stats.events.append(ReplyReceived(row, stored))
                 await self._hook_reply(stored)
         return stats

@@ -16,11 +16,9 @@ from typing import Any
 import orjson
 
 from .errors import AccessDenied, APIError, ProtocolError
-from .messages import Balance, Hlr, Message, Sms, Status, Viber, ViberSms
+from .messages import VIBER_TYPE_FIELDS, Balance, Hlr, Message, Sms, Status, Viber, ViberSms
 from .results import (
-    Balance as BalanceResult,
-)
-from .results import (
+    BalanceResult,
     Country,
     HlrResult,
     Media,
@@ -35,16 +33,14 @@ from .results import (
 __all__ = ["encode_item", "encode_request", "decode_response", "parse_json"]
 
 
+_VIBER_KEYS = {"text": "viber_message", "image": "viber_image", "link": "viber_link", "button": "viber_button"}
+
+
 def _viber_fields(message: Viber | ViberSms) -> dict[str, Any]:
     viber_type = message.viber_type()
     item: dict[str, Any] = {"viber_type": viber_type, "viber_signature": message.sender}
-    if viber_type != "image":
-        item["viber_message"] = message.text
-    if viber_type in ("image", "text+image+link"):
-        item["viber_image"] = message.image
-    if viber_type in ("text+link", "text+image+link"):
-        item["viber_link"] = message.link
-        item["viber_button"] = message.button
+    for name in VIBER_TYPE_FIELDS[viber_type]:  # type: ignore[index]
+        item[_VIBER_KEYS[name]] = getattr(message, name)
     return item
 
 
@@ -67,13 +63,12 @@ def encode_item(message: Message) -> dict[str, Any]:
             item["viber_lifetime"] = message.lifetime
         return item
     if isinstance(message, ViberSms):
-        sms_text = message.sms_text if message.sms_text is not None else message.text
         item = {
             "type": "viber+sms",
             "id": message.id,
             "phone": message.phone,
             "sms_signature": message.sms_sender,
-            "sms_message": sms_text,
+            "sms_message": message.fallback_text,
             **_viber_fields(message),
         }
         if message.sms_lifetime is not None:

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from alphasms_notify import AsyncAlphaSMS, Viber
-from alphasms_notify.bot import BotSettings, build_application, running
-from alphasms_notify.config import Settings
+from alphasms_notify.bot import build_application, running
 from alphasms_notify.plugins import make_plugin_manager
 from alphasms_notify.sandbox.telegram import TelegramStandIn
+from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
 from alphasms_notify.store import Store
 
 from .common import Figure, SandboxProcess, median, percentile
@@ -34,12 +34,14 @@ async def _measure(sandbox: SandboxProcess, telegram: TelegramStandIn, n: int, p
     store.track(outcomes, source="bench", chat_id=OPERATOR)
     store.close()
     ids = [o.result.id for o in outcomes]
-    alphasms = Settings(api_key=sandbox.key, api_url=sandbox.api_url, viber_sender="Shop")
-    settings = BotSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
-                           poll_interval=poll, store_path=str(store_path))
+    settings = Settings(
+        alphasms=AlphaSMSSettings(api_key=sandbox.key, api_url=sandbox.api_url, viber_sender="Shop"),
+        telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
+                                  poll_interval=poll),
+        store=StoreSettings(path=str(store_path)))
     posted: dict[str, float] = {}
     arrived: dict[str, float] = {}
-    async with running(build_application(alphasms, settings, plugins=make_plugin_manager(defaults=()))):
+    async with running(build_application(settings, plugins=make_plugin_manager(defaults=()))):
         rng = random.Random(7)
         offsets = sorted(rng.uniform(0, spread) for _ in range(n))
         start = time.monotonic()

@@ -1,8 +1,10 @@
 """Audit log: every send, status change and Viber reply as one JSON line.
 
 Load it with ``alphasms --plugins-dir plugins ...`` (or ``[plugins] dir``).
-The file is ``ALPHASMS_AUDIT_LOG`` (default ``alphasms-audit.jsonl`` in the
-current folder). Lines are appended and flushed one by one, so a crash loses
+The file is ``ALPHASMS_AUDIT_LOG``, by default ``audit.jsonl`` in the user's
+state folder (``~/.local/state/alphasms-notify/`` on Linux), never the
+working folder; it is created readable by its owner only, since it holds
+phone numbers. Lines are appended and flushed one by one, so a crash loses
 at most the line being written; the API key is never part of an event.
 """
 
@@ -12,22 +14,30 @@ import json
 import os
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from alphasms_notify import hookimpl
+from alphasms_notify.store import create_private
 
 _lock = threading.Lock()
 
 
-def _path() -> str:
-    return os.environ.get("ALPHASMS_AUDIT_LOG", "alphasms-audit.jsonl")
+def _path() -> Path:
+    configured = os.environ.get("ALPHASMS_AUDIT_LOG")
+    return Path(configured) if configured else platformdirs.user_state_path("alphasms-notify") / "audit.jsonl"
 
 
 def _write(event: dict[str, Any]) -> None:
     event = {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), **event}
     line = json.dumps(event, ensure_ascii=False, default=str)
-    with _lock, open(_path(), "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    path = _path()
+    with _lock:
+        create_private(path)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
 
 
 @hookimpl

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import csv
 import string
-import sys
 from typing import Any
 
 import click
 
-from alphasms_notify import MessageRejected, Sms, Viber, ViberSms, hookimpl
+from alphasms_notify import MessageRejected, ValidationError, build, hookimpl
+from alphasms_notify.cli.output import EXIT_INVALID, call_provider, fail, invalid, report_outcomes
 
 _FORMATTER = string.Formatter()
 
@@ -59,13 +59,13 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
     @click.pass_context
     def send_template(ctx: click.Context, csv_path, channel: str, template: str) -> None:
         """Send TEMPLATE to every row of --csv, with {column} fields filled in per row."""
-        from alphasms_notify.cli import EXIT_INVALID, call_provider, report_outcomes
-
         rows = list(csv.DictReader(csv_path))
         if not rows or "phone" not in rows[0]:
-            click.echo("Error: the CSV needs a header row with a 'phone' column", err=True)
-            sys.exit(EXIT_INVALID)
-        kind = {"sms": Sms, "viber": Viber, "viber+sms": ViberSms}[channel]
-        messages = [kind(row["phone"], template, meta={"fields": row}) for row in rows]
+            fail("the CSV needs a header row with a 'phone' column", EXIT_INVALID)
+        try:
+            messages = [m for row in rows for m in build(channel, row["phone"] or "", template,
+                                                         meta={"fields": row, "source": "template"})]
+        except ValidationError as exc:
+            invalid(ctx.obj, exc)
         outcomes = call_provider(ctx.obj, lambda c: c.send(messages))
         report_outcomes(ctx.obj, outcomes, lambda o: f"sent {o.message.phone}: {o.message.text}")

@@ -8,11 +8,11 @@ import time
 import pytest
 
 from alphasms_notify import MessageStatus, hookimpl
-from alphasms_notify.bot import BotSettings, build_application, running
-from alphasms_notify.config import Settings
+from alphasms_notify.bot import build_application, running
 from alphasms_notify.plugins import make_plugin_manager
 from alphasms_notify.sandbox.numbers import UNDELIVERABLE, VIBER_FAILS
 from alphasms_notify.sandbox.telegram import TelegramStandIn
+from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
 from alphasms_notify.store import Store
 
 OPERATOR, STRANGER, GROUP = 111, 222, -1001
@@ -28,12 +28,13 @@ def telegram():
 @pytest.fixture
 def make_bot(alphasms_sandbox, telegram, tmp_path):
     def make(*, plugins=None, confirm_above=10, store_path=None, replies_chat=None):
-        alphasms = Settings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url, sms_sender="Shop",
-                            viber_sender="ShopViber", timeout=2.0)
-        settings = BotSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
-                               poll_interval=POLL, confirm_above=confirm_above, replies_chat=replies_chat,
-                               store_path=str(store_path or tmp_path / "bot.sqlite3"))
-        return build_application(alphasms, settings, plugins=plugins or make_plugin_manager(defaults=()))
+        settings = Settings(
+            alphasms=AlphaSMSSettings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url,
+                                      sms_sender="Shop", viber_sender="ShopViber", timeout=2.0),
+            telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
+                                      poll_interval=POLL, confirm_above=confirm_above, replies_chat=replies_chat),
+            store=StoreSettings(path=str(store_path or tmp_path / "bot.sqlite3")))
+        return build_application(settings, plugins=plugins or make_plugin_manager(defaults=()))
 
     return make
 

@@ -23,8 +23,7 @@ from alphasms_notify import (
     Viber,
     ViberSms,
 )
-from alphasms_notify.results import Balance as BalanceResult
-from alphasms_notify.results import SendResult
+from alphasms_notify.results import BalanceResult, SendResult
 from alphasms_notify.wire import decode_response, encode_item, encode_request
 
 PHONE = 380971234567

@@ -32,11 +32,11 @@ from apprise.plugins.base import NotifyBase
 from apprise.url import PrivacyMode
 from apprise.utils.parse import parse_bool, parse_phone_no
 
-from ..client import DEFAULT_BATCH_SIZE, AlphaSMS
 from ..errors import RequestError, ValidationError
-from ..messages import SMS_SENDER_MAX, VIBER_TEXT_MAX, Sms, Viber, ViberSms
+from ..messages import SMS_SENDER_MAX, VIBER_TEXT_MAX, build
 from ..phone import InvalidPhone, normalize_phone
 from ..segments import GSM7_MULTI
+from ..settings import DEFAULT_BATCH_SIZE
 
 __all__ = ["NotifyAlphaSMS", "register"]
 
@@ -159,20 +159,22 @@ class NotifyAlphaSMS(NotifyBase):
 
     def _messages(self, body: str, attach: Any) -> list[Any]:
         targets = [t for t in self.targets if not self._done(t)]
-        if self.mode == "sms":
-            return [Sms(t, body, sender=self.source) for t in targets]
-        image, text = self._image(attach), body or None
-        viber = {"link": self.link, "button": self.button, "sender": self.viber_from or self.source}
-        if image and text and not self.link:
-            # The reference has no "text+image" type: without a link, the picture and the text
-            # go as two Viber messages (image, then text) so neither is lost.
-            if self.mode == "viber":
-                return [m for t in targets for m in (Viber(t, image=image, **viber), Viber(t, text, **viber))]
+        if not targets:
+            return []
+        image, text = (None, body) if self.mode == "sms" else (self._image(attach), body or None)
+        if self.mode == "viber+sms" and image and text and not self.link:
             self.logger.warning("AlphaSMS viber+sms: an image needs link= and button=; sending the text only.")
             image = None
-        if self.mode == "viber":
-            return [Viber(t, text, image=image, **viber) for t in targets]
-        return [ViberSms(t, text, sms_text=body, sms_sender=self.source, image=image, **viber) for t in targets]
+        options: dict[str, Any] = {}
+        if self.mode != "viber":
+            options["sms_sender"] = self.source
+        if self.mode != "sms":
+            options.update(image=image, link=self.link, button=self.button,
+                           viber_sender=self.viber_from or self.source)
+        # Without a link, the reference has no type for a picture with a text: split_image sends them
+        # as two Viber messages (image, then text) so neither is lost.
+        return build(self.mode, targets, text, meta={"source": "apprise"}, split_image=self.mode == "viber",
+                     **options)
 
     def _done(self, target: int) -> bool:
         return bool(getattr(self, "is_delivered", None) and self.is_delivered(target))
@@ -182,15 +184,21 @@ class NotifyAlphaSMS(NotifyBase):
         if not self.targets:
             self.logger.warning("There are no valid AlphaSMS targets to notify.")
             return False
-        from ..plugins import get_plugin_manager
+        from ..plugins import settings_or_defaults
+        from ..service import make_client
 
-        messages = self._messages(body, attach)
+        try:
+            messages = self._messages(body, attach)
+        except ValidationError as exc:
+            self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
+            return False
         if not messages:
             return True  # a retry after every target was delivered
-        api_url = self.endpoint or os.environ.get("ALPHASMS_API_URL") or None
-        timeout = float(self.socket_read_timeout or 10)
-        client = AlphaSMS(self.apikey, api_url, batch_size=self.batch_size, timeout=timeout,
-                          plugins=get_plugin_manager())
+        settings = settings_or_defaults()
+        settings.alphasms.api_key = self.apikey
+        settings.alphasms.api_url = self.endpoint or settings.alphasms.api_url
+        timeout = float(self.socket_read_timeout or settings.alphasms.timeout)
+        client = make_client(settings, batch_size=self.batch_size, timeout=timeout)
         self.logger.debug(f"AlphaSMS POST URL: {client.api_url} ({len(messages)} {self.mode} message(s))")
         try:
             with client:
@@ -199,9 +207,8 @@ class NotifyAlphaSMS(NotifyBase):
             self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
             return False
         except RequestError as exc:
-            partial = getattr(exc, "partial", [])
-            failed_phones = {o.message.phone for o in partial if not o.ok}
-            for outcome in partial:
+            failed_phones = {o.message.phone for o in exc.partial if not o.ok}
+            for outcome in exc.partial:
                 if outcome.ok and outcome.message.phone not in failed_phones:
                     self._delivered(outcome.message.phone)
             self.logger.warning(f"Failed to send AlphaSMS notification: {exc}")

@@ -22,28 +22,30 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
     TypeHandler,
     filters,
 )
 
-from ..client import AsyncAlphaSMS
-from ..config import Settings
+from ..default_plugins.tracking import ensure_tracking
 from ..plugins import PluginManager, call_hook, get_plugin_manager
-from ..store import Store
+from ..service import make_async_client
+from ..settings import Settings
+from ..store import create_private, default_store_path
 from ..tracking import Tracker
 from . import handlers
+from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
-from .settings import BotSettings
 
 __all__ = ["build_application", "run_bot", "running"]
 
 log = logging.getLogger(__name__)
 
 
-async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    settings: BotSettings = context.application.bot_data["services"].settings
+async def gate(update: Update, context: BotContext) -> None:
+    settings = context.services.settings.telegram
     user = update.effective_user
     if user is not None and user.id in settings.operators:
         return
@@ -62,37 +64,53 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    data = context.application.bot_data
-    stats = await data["tracker"].poll_once()
+async def poll_job(context: BotContext) -> None:
+    """One tracker cycle; what it found goes straight to the forwarder (no rescan of the store)."""
+    services = context.services
+    stats = await services.tracker.poll_once()
     if stats.checked or stats.error:
         log.info("status poll: %d tracked, %d request(s), %d changed, %d new repl(ies)%s", stats.checked,
                  stats.requests, stats.changed, stats.replies, f", error: {stats.error}" if stats.error else "")
-    await data["forwarder"].forward_pending()  # replies Telegram refused earlier
+    await services.forwarder.handle(stats.events)  # also retries replies Telegram refused earlier
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
 
 
-def build_application(alphasms: Settings, settings: BotSettings, *, plugins: PluginManager | None = None,
+class _PrivatePickle(PicklePersistence):
+    """PicklePersistence whose file is readable by the owner only: pending sends hold phone numbers."""
+
+    def _dump_singlefile(self) -> None:
+        create_private(self.filepath)  # created 0600 before python-telegram-bot opens it for writing
+        super()._dump_singlefile()
+
+
+def _persistence(store_path: str) -> PicklePersistence:
+    """Confirm buttons' callback data, kept beside the store so a pending question survives a restart."""
+    return _PrivatePickle(f"{store_path}.telegram.pickle", update_interval=5,
+                          store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False,
+                                                      callback_data=True))
+
+
+def build_application(settings: Settings, *, plugins: PluginManager | None = None,
                       **builder_options: Any) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` or ``async with`` in tests and the demo."""
-    plugins = plugins if plugins is not None else get_plugin_manager()
-    options = alphasms.client_options()
-    if not options["api_key"]:
-        raise ValueError("no AlphaSMS API key: set ALPHASMS_API_KEY or [alphasms] api_key")
-    builder = (ApplicationBuilder().token(settings.token).base_url(settings.api_url)
-               .rate_limiter(AIORateLimiter(max_retries=5)))
+    telegram = settings.telegram.require()
+    settings.store.path = settings.store.path or str(default_store_path())
+    plugins = plugins if plugins is not None else get_plugin_manager(settings)
+    tracking = ensure_tracking(plugins, settings.store.path)  # the bot always tracks what it sends
+    client = make_async_client(settings, plugins=plugins)
+    builder = (ApplicationBuilder().token(telegram.token).base_url(telegram.api_url)
+               .rate_limiter(AIORateLimiter(max_retries=5)).context_types(CONTEXT_TYPES)
+               .arbitrary_callback_data(True).persistence(_persistence(settings.store.path)))
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     app = builder.build()
-    store = Store(settings.store_path)
-    client = AsyncAlphaSMS(plugins=plugins, **options)
-    services = handlers.Services(settings, alphasms, store, client, plugins)
-    forwarder = TelegramForwarder(app.bot, store, settings.replies_chat)
-    app.bot_data.update(services=services, forwarder=forwarder,
-                        tracker=Tracker(store, client, plugins, reply_window=settings.reply_window))
+    store = tracking.store
+    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat)
+    tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window)
+    app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
     commands = dict(handlers.COMMANDS)
@@ -101,7 +119,7 @@ def build_application(alphasms: Settings, settings: BotSettings, *, plugins: Plu
     app.add_handler(CommandHandler(["send", "viber", "vibersms"], handlers.send_command))
     app.add_handler(CommandHandler("hlr", handlers.hlr))
     app.add_handler(CommandHandler("status", handlers.status))
-    app.add_handler(CallbackQueryHandler(handlers.confirm, pattern=r"^(ok|no):"))
+    app.add_handler(CallbackQueryHandler(handlers.confirm))
 
     def register(name: str, callback: Any, description: str) -> None:
         app.add_handler(CommandHandler(name, callback))
@@ -113,17 +131,14 @@ def build_application(alphasms: Settings, settings: BotSettings, *, plugins: Plu
     app.add_error_handler(on_error)
 
     async def post_init(application: Application) -> None:
-        plugins.register(forwarder, name="telegram-forwarder")
         await application.bot.set_my_commands([BotCommand(n, d[:256]) for n, d in commands.items()])
-        application.job_queue.run_repeating(poll_job, interval=settings.poll_interval, first=settings.poll_interval,
+        application.job_queue.run_repeating(poll_job, interval=telegram.poll_interval, first=telegram.poll_interval,
                                             name="alphasms-status-poll")
 
     async def post_shutdown(application: Application) -> None:
-        if plugins.is_registered(forwarder):
-            plugins.unregister(forwarder)
         await forwarder.aclose()
         await client.aclose()
-        store.close()
+        tracking.close()  # opens again on next use, should this manager serve another bot
 
     app.post_init = post_init
     app.post_shutdown = post_shutdown
@@ -145,12 +160,13 @@ async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterat
             await app.post_shutdown(app)
 
 
-def run_bot(alphasms: Settings, settings: BotSettings, *, plugins: PluginManager | None = None) -> None:
-    """Run until SIGINT/SIGTERM; polling, or a webhook when ``webhook_url`` is set."""
-    app = build_application(alphasms, settings, plugins=plugins)
-    if settings.webhook_url:
-        path = urlsplit(settings.webhook_url).path.strip("/")
-        app.run_webhook(listen=settings.listen, port=settings.port, url_path=path, webhook_url=settings.webhook_url,
-                        secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES)
+def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None:
+    """Run until SIGINT/SIGTERM; polling, or a webhook when ``[telegram] webhook_url`` is set."""
+    app = build_application(settings, plugins=plugins)
+    telegram = settings.telegram
+    if telegram.webhook_url:
+        path = urlsplit(telegram.webhook_url).path.strip("/")
+        app.run_webhook(listen=telegram.listen, port=telegram.port, url_path=path, webhook_url=telegram.webhook_url,
+                        secret_token=telegram.webhook_secret, allowed_updates=Update.ALL_TYPES)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=10)

@@ -1,26 +1,29 @@
-"""Viber replies into Telegram, and undelivered messages reported: a plugin of the core hooks.
+"""Viber replies into Telegram, and undelivered messages reported, from the tracker's events.
 
-``alphasms_reply_received`` only wakes the forwarder; what is sent comes
-from the store (every reply not yet ``forwarded``), so a reply Telegram
-refused, or one that arrived while the bot was down, goes out on a later
-run, and the ``forwarded`` flag written right after Telegram accepts it
-means it goes out once. A lock keeps two wake-ups of one process from
-sending the same row.
+The poll job hands over what the tracker found (:class:`~alphasms_notify.tracking.ReplyReceived`,
+:class:`~alphasms_notify.tracking.StatusChanged`) and the forwarder takes them
+directly. Replies wait in an in-memory queue, in order; the store is read
+once, at start, for replies that were not forwarded before a restart. A
+reply is marked ``forwarded`` right after Telegram accepts it, so it goes out
+once; one Telegram refuses stays first in the queue and is tried again on the
+next cycle. A lock keeps two cycles of one process from sending the same one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
 from telegram import Bot, ReplyParameters
 from telegram.error import TelegramError
 
-from ..hookspecs import hookimpl
 from ..results import MessageStatus, Reply
 from ..store import Store, StoredReply, TrackedMessage
+from ..tracking import Event, ReplyReceived, StatusChanged
 
 __all__ = ["TelegramForwarder", "format_reply"]
 
@@ -45,28 +48,34 @@ class TelegramForwarder:
     def __init__(self, bot: Bot, store: Store, replies_chat: int | None) -> None:
         self.bot, self.store, self.replies_chat = bot, store, replies_chat
         self._lock = asyncio.Lock()
+        self._queue: deque[ReplyReceived] = deque()
+        self._loaded = False
         self._http = httpx.AsyncClient(timeout=20, follow_redirects=True)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    @hookimpl
-    async def alphasms_reply_received(self, message_id: int, reply: Reply) -> None:
-        await self.forward_pending()
+    async def handle(self, events: Iterable[Event]) -> int:
+        """Report failures, queue the replies, and forward what is queued; return how many went out."""
+        for event in events:
+            if isinstance(event, StatusChanged):
+                await self._report_failure(event)
+            else:
+                self._queue.append(event)
+        return await self.forward_pending()
 
-    @hookimpl
-    async def alphasms_status_changed(self, message_id: int, old: Any, new: Any, status: Any) -> None:
+    async def _report_failure(self, event: StatusChanged) -> None:
+        new = event.new
         if not (isinstance(new, MessageStatus) and new.is_failure):
             return
-        tracked = self.store.message(message_id)
-        chat_id = self._chat(tracked)
-        if tracked is None or chat_id is None:
+        tracked, chat_id = event.message, self._chat(event.message)
+        if chat_id is None:
             return
-        text = f"❌ Message {message_id} to +{tracked.phone} was not delivered: {new} ({status.type})"
+        text = f"❌ Message {tracked.id} to +{tracked.phone} was not delivered: {new} ({event.status.type})"
         try:
             await self.bot.send_message(chat_id, text, reply_parameters=self._anchor(tracked))
         except TelegramError as exc:
-            log.warning("could not report undelivered message %s: %s", message_id, exc)
+            log.warning("could not report undelivered message %s: %s", tracked.id, exc)
 
     def _chat(self, tracked: TrackedMessage | None) -> int | None:
         if tracked is not None and tracked.chat_id is not None:
@@ -79,16 +88,31 @@ class TelegramForwarder:
             return None
         return ReplyParameters(message_id=tracked.anchor_id, allow_sending_without_reply=True)
 
+    def _load_backlog(self) -> None:
+        """Once per process: replies stored but not forwarded (the bot was down, or Telegram refused)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        queued = {(e.reply.message_id, e.reply.seq) for e in self._queue}
+        backlog = []
+        for stored in self.store.unforwarded_replies():
+            tracked = self.store.message(stored.message_id)
+            if tracked is not None and (stored.message_id, stored.seq) not in queued:
+                backlog.append(ReplyReceived(tracked, stored))
+        self._queue.extendleft(reversed(backlog))
+
     async def forward_pending(self) -> int:
-        """Send every stored reply not yet forwarded; return how many went out."""
+        """Send every queued reply in order; stop at the first Telegram refuses (tried again next cycle)."""
         sent = 0
         async with self._lock:
-            for stored in self.store.unforwarded_replies():
-                tracked = self.store.message(stored.message_id)
+            self._load_backlog()
+            while self._queue:
+                event = self._queue[0]
+                tracked, stored = event.message, event.reply
                 chat_id = self._chat(tracked)
-                if tracked is None or chat_id is None:
-                    log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)",
-                                stored.message_id)
+                if chat_id is None:
+                    log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)", tracked.id)
+                    self._queue.popleft()
                     continue
                 try:
                     posted = await self._post(chat_id, tracked, stored)
@@ -97,6 +121,7 @@ class TelegramForwarder:
                     log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
                     break  # Telegram is unhappy: keep the order, try again on the next cycle
                 self.store.mark_forwarded(stored.message_id, stored.seq, chat_id, posted.message_id)
+                self._queue.popleft()
                 sent += 1
         return sent
 

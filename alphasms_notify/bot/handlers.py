@@ -1,48 +1,34 @@
 """The operator commands. Each answer says what happened per recipient.
 
-Every provider call goes through the shared ``AsyncAlphaSMS`` client with the
-plugin hooks, and every accepted send is tracked in the store, anchored to
-the bot's own "sent" message so replies come back as answers to it.
+Every send goes the one road: the command text is parsed into messages by
+the one factory, the plugins' ``alphasms_prepare_message`` and the checks run
+(``client.prepare``) before the preview and the Confirm question, and the
+client sends with the hooks; the tracking plugin keeps each accepted message
+with the chat and the bot's own "sent" message (``meta["telegram"]``), so
+replies come back as answers to it.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import ContextTypes
+from telegram.ext import InvalidCallbackData
 
-from ..client import AsyncAlphaSMS
-from ..config import Settings
 from ..errors import RequestError, ValidationError
-from ..messages import Sms, Viber
-from ..plugins import PluginManager
+from ..messages import Sms, Viber, build
+from ..render import hlr_network, hlr_ported, status_lines
 from ..results import Outcome
 from ..segments import count_segments
-from ..store import Store
+from .context import BotContext, PendingSend
 from .parsing import CommandError, parse_send
-from .settings import BotSettings
 
-__all__ = ["Services", "COMMANDS", "HELP"]
+__all__ = ["COMMANDS", "HELP"]
 
 log = logging.getLogger(__name__)
 CONFIRM_TTL = 3600.0  # seconds a "Send?" question stays answerable
-
-
-@dataclass
-class Services:
-    """What the handlers share, kept in ``application.bot_data["services"]``."""
-
-    settings: BotSettings
-    alphasms: Settings
-    store: Store
-    client: AsyncAlphaSMS
-    plugins: PluginManager
-
 
 COMMANDS = {
     "help": "How to use the bot, with examples",
@@ -74,10 +60,6 @@ Viber replies appear here as answers to the message that sent them; answer a rep
 your text back to that phone by Viber."""
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
-
-
 def _args(message: Message) -> str:
     parts = (message.text or "").split(None, 1)
     return parts[1] if len(parts) > 1 else ""
@@ -87,24 +69,25 @@ async def _provider_failed(message: Message, exc: RequestError) -> None:
     await message.reply_text(f"⚠️ AlphaSMS: {exc}")
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(HELP.format(confirm_above=services(context).settings.confirm_above))
+async def help_command(update: Update, context: BotContext) -> None:
+    confirm_above = context.services.settings.telegram.confirm_above
+    await update.effective_message.reply_text(HELP.format(confirm_above=confirm_above))
 
 
-async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def balance(update: Update, context: BotContext) -> None:
     try:
-        result = await services(context).client.balance()
+        result = await context.services.client.balance()
     except RequestError as exc:
         return await _provider_failed(update.effective_message, exc)
     await update.effective_message.reply_text(f"💰 Balance: {result.amount} {result.currency}")
 
 
-async def hlr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def hlr(update: Update, context: BotContext) -> None:
     phone = _args(update.effective_message).strip()
     if not phone or " " in phone:
         return await update.effective_message.reply_text("Usage: /hlr PHONE, for example /hlr 0971234567")
     try:
-        [outcome] = await services(context).client.hlr_many([phone])
+        [outcome] = await context.services.client.hlr_many([phone])
     except ValidationError as exc:
         return await update.effective_message.reply_text(f"❗ {exc.reason}")
     except RequestError as exc:
@@ -112,28 +95,23 @@ async def hlr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not outcome.ok:
         return await update.effective_message.reply_text(f"❌ +{outcome.message.phone}: {outcome.error}")
     r = outcome.result
-    network = r.origin.name if r.origin else "unknown network"
-    ported = f"\nPorted to: {r.ported_network.name}" if r.ported and r.ported_network else "\nNot ported"
+    ported = hlr_ported(r)
     await update.effective_message.reply_text(
-        f"📡 +{r.phone}: {r.status}\nNetwork: {network} (mccmnc {r.mccmnc}){ported}")
+        f"📡 +{r.phone}: {r.status}\nNetwork: {hlr_network(r)} (mccmnc {r.mccmnc})\n"
+        + (f"Ported to: {ported}" if ported else "Not ported"))
 
 
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def status(update: Update, context: BotContext) -> None:
     text = _args(update.effective_message).strip()
     if not text.isdigit():
         return await update.effective_message.reply_text("Usage: /status ID (the id a send reported)")
     try:
-        [outcome] = await services(context).client.status(int(text))
+        [outcome] = await context.services.client.status(int(text))
     except RequestError as exc:
         return await _provider_failed(update.effective_message, exc)
     if not outcome.ok:
         return await update.effective_message.reply_text(f"❌ {text}: {outcome.error}")
-    r = outcome.result
-    lines = [f"📬 {r.id}: {r.status} ({r.type})"]
-    for reply in r.replies:
-        media = f" 📎 {reply.media.filename}" if reply.media else ""
-        lines.append(f"  💬 {reply.datetime:%Y-%m-%d %H:%M} {reply.message or ''}{media}")
-    await update.effective_message.reply_text("\n".join(lines))
+    await update.effective_message.reply_text("📬 " + "\n".join(status_lines(outcome.result)))
 
 
 def _describe(messages: list[Any]) -> str:
@@ -144,8 +122,7 @@ def _describe(messages: list[Any]) -> str:
     elif isinstance(first, Viber):
         what = f"Viber {first.viber_type()}"
     else:
-        sms_text = first.sms_text if first.sms_text is not None else first.text
-        what = f"Viber {first.viber_type()} with SMS fallback ({count_segments(sms_text or '')})"
+        what = f"Viber {first.viber_type()} with SMS fallback ({count_segments(first.fallback_text or '')})"
     return f"{what} to {len(messages)} recipient(s): {phones}"
 
 
@@ -166,84 +143,101 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-async def deliver(context: ContextTypes.DEFAULT_TYPE, messages: list[Any], anchor: Message) -> None:
-    """Send, track against ``anchor`` (the bot's own message), and put the per-recipient results in it."""
-    svc = services(context)
+async def deliver(context: BotContext, pending: PendingSend, anchor: Message) -> None:
+    """Send what was prepared; the tracking plugin anchors it to ``anchor``, whose text becomes the results."""
+    for message in pending.messages:
+        message.meta["telegram"] = {"chat_id": anchor.chat_id, "anchor_id": anchor.message_id}
     try:
-        outcomes = await svc.client.send(messages)
+        outcomes = await context.services.client.send(pending.messages, prepared=True) if pending.messages else []
     except ValidationError as exc:
         await anchor.edit_text(_not_sent(exc))
         return
     except RequestError as exc:
-        sent = getattr(exc, "partial", [])
-        svc.store.track(sent, source="bot", chat_id=anchor.chat_id, anchor_id=anchor.message_id)
-        done = f"\n{format_outcomes(sent)}" if sent else "\nNothing was sent."
+        done = f"\n{format_outcomes(exc.partial)}" if exc.partial else "\nNothing was sent."
         await anchor.edit_text(f"⚠️ AlphaSMS: {exc}{done}")
         return
-    svc.store.track(outcomes, source="bot", chat_id=anchor.chat_id, anchor_id=anchor.message_id)
-    await anchor.edit_text(format_outcomes(outcomes))
+    await anchor.edit_text(format_outcomes(pending.refused + outcomes))
 
 
-async def send_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _prepare(context: BotContext, message: Message, messages: list[Any]) -> PendingSend | None:
+    try:
+        ready, refused = await context.services.client.prepare(messages)
+    except ValidationError as exc:
+        await message.reply_text(_not_sent(exc))
+        return None
+    return PendingSend(ready, refused, time.time())
+
+
+async def send_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     command = (message.text or "/send").split(None, 1)[0].lstrip("/").split("@")[0].lower()
-    svc = services(context)
     try:
-        parsed = parse_send(command, _args(message))
-        preview = svc.client.validate(parsed.messages())
+        parsed = parse_send(command, _args(message)).messages(source="bot")
     except CommandError as exc:
         return await message.reply_text(f"❗ {exc}")
     except ValidationError as exc:
         return await message.reply_text(_not_sent(exc))
-    summary = _describe(preview)
-    if len(preview) > svc.settings.confirm_above:
-        token = secrets.token_urlsafe(8)
-        pending = context.bot_data.setdefault("pending", {})
-        for stale in [t for t, (at, _) in pending.items() if time.monotonic() - at > CONFIRM_TTL]:
-            del pending[stale]  # questions nobody answered do not pile up
-        pending[token] = (time.monotonic(), preview)
+    pending = await _prepare(context, message, parsed)
+    if pending is None:
+        return
+    if not pending.messages:
+        return await message.reply_text(format_outcomes(pending.refused))
+    summary = _describe(pending.messages)
+    if len(pending.messages) > context.services.settings.telegram.confirm_above:
         buttons = InlineKeyboardMarkup([[
-            InlineKeyboardButton(f"✅ Send to {len(preview)}", callback_data=f"ok:{token}"),
-            InlineKeyboardButton("✖ Cancel", callback_data=f"no:{token}"),
+            InlineKeyboardButton(f"✅ Send to {len(pending.messages)}", callback_data=("send", pending)),
+            InlineKeyboardButton("✖ Cancel", callback_data=("cancel", pending)),
         ]])
         await message.reply_text(f"❓ {summary}\nSend?", reply_markup=buttons)
         return
     anchor = await message.reply_text(f"📤 Sending {summary}")
-    await deliver(context, preview, anchor)
-
-
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    action, _, token = (query.data or "").partition(":")
-    entry = context.bot_data.setdefault("pending", {}).pop(token, None)
-    await query.answer()
-    if entry is None or time.monotonic() - entry[0] > CONFIRM_TTL:
-        await query.edit_message_text("This send is no longer pending (already answered, expired after an hour, "
-                                      "or the bot restarted). Nothing was sent; send the command again.")
-        return
-    pending = entry[1]
-    if action != "ok":
-        await query.edit_message_text(f"✖ Cancelled: {_describe(pending)}")
-        return
-    anchor = await query.edit_message_text(f"📤 Sending {_describe(pending)}")
     await deliver(context, pending, anchor)
 
 
-async def answer_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+NO_LONGER_PENDING = ("This send is no longer pending (already answered, or expired after an hour). "
+                     "Nothing was sent; send the command again.")
+
+
+async def confirm(update: Update, context: BotContext) -> None:
+    """A Confirm or Cancel button: its callback data is the prepared send itself (persisted across restarts)."""
+    query = update.callback_query
+    await query.answer()
+    data = query.data
+    try:
+        context.drop_callback_data(query)  # both buttons of the question: a later press finds nothing
+    except KeyError:
+        pass  # unknown to the cache (expired, or from before persistence)
+    if isinstance(data, InvalidCallbackData) or not isinstance(data, tuple):
+        await query.edit_message_text(NO_LONGER_PENDING)
+        return
+    action, pending = data
+    if pending.done or time.time() - pending.created_at > CONFIRM_TTL:
+        await query.edit_message_text(NO_LONGER_PENDING)
+        return
+    pending.done = True
+    if action != "send":
+        await query.edit_message_text(f"✖ Cancelled: {_describe(pending.messages)}")
+        return
+    anchor = await query.edit_message_text(f"📤 Sending {_describe(pending.messages)}")
+    await deliver(context, pending, anchor)
+
+
+async def answer_reply(update: Update, context: BotContext) -> None:
     """An operator answered a forwarded Viber reply: send the text back to that phone by Viber."""
     message = update.effective_message
-    svc = services(context)
-    tracked = svc.store.reply_for_telegram_message(message.chat_id, message.reply_to_message.message_id)
+    tracked = context.services.store.reply_for_telegram_message(message.chat_id, message.reply_to_message.message_id)
     if tracked is None:
         return  # an answer to something else: not ours to handle
     text = (message.text or "").strip()
     if not text:
         return await message.reply_text("❗ Only text can be sent back by Viber.")
+    pending = await _prepare(context, message, build("viber", tracked.phone, text, meta={"source": "bot"}))
+    if pending is None:
+        return
     anchor = await message.reply_text(f"📤 Sending Viber text to +{tracked.phone}")
-    await deliver(context, [Viber(tracked.phone, text)], anchor)
+    await deliver(context, pending, anchor)
 
 
-async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown(update: Update, context: BotContext) -> None:
     command = (update.effective_message.text or "").split(None, 1)[0]
     await update.effective_message.reply_text(f"Unknown command {command}. /help lists the commands.")
-

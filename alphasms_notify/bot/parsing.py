@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..messages import SendMessage, Sms, Viber, ViberSms
+from ..messages import Channel, SendMessage, build
 
 __all__ = ["ParsedSend", "CommandError", "parse_send"]
 
 _OPTION = re.compile(r'^(image|link|button|sms)=(?:"([^"]*)"|(\S+))(?:\s+|$)')
+_CHANNEL: dict[str, Channel] = {"send": "sms", "viber": "viber", "vibersms": "viber+sms"}
 _OPTIONS_FOR = {"send": set(), "viber": {"image", "link", "button"}, "vibersms": {"image", "link", "button", "sms"}}
 
 
@@ -31,14 +32,11 @@ class ParsedSend:
     text: str
     options: dict[str, str] = field(default_factory=dict)
 
-    def messages(self) -> list[SendMessage]:
+    def messages(self, **meta: object) -> list[SendMessage]:
+        """The messages, through the one factory every front end uses."""
         o = self.options
-        if self.channel == "send":
-            return [Sms(p, self.text) for p in self.phones]
-        viber = {"image": o.get("image"), "link": o.get("link"), "button": o.get("button")}
-        if self.channel == "viber":
-            return [Viber(p, self.text or None, **viber) for p in self.phones]
-        return [ViberSms(p, self.text or None, sms_text=o.get("sms"), **viber) for p in self.phones]
+        return build(_CHANNEL[self.channel], self.phones, self.text, image=o.get("image"), link=o.get("link"),
+                     button=o.get("button"), sms_text=o.get("sms"), meta=meta)
 
 
 def parse_send(command: str, args_text: str) -> ParsedSend:

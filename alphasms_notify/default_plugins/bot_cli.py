@@ -16,20 +16,20 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
     @click.pass_obj
     def bot(ctx, verbose: bool) -> None:
         """Run the Telegram operator bot (settings: --config, sections [telegram] and [store])."""
-        from ..bot import BotSettings, run_bot
-        from ..cli import EXIT_INVALID, fail
-        from ..config import ConfigError
+        from ..bot import run_bot
+        from ..cli.output import EXIT_INVALID, fail
         from ..logs import setup_logging
+        from ..settings import ConfigError
 
+        settings = ctx.settings
         try:
-            settings = BotSettings.from_settings(ctx.settings)
+            telegram = settings.telegram.require()
+            settings.alphasms.require_key()
         except ConfigError as exc:
             fail(str(exc), EXIT_INVALID)
-        if not ctx.settings.api_key:
-            fail("no AlphaSMS API key: set ALPHASMS_API_KEY or [alphasms] api_key", EXIT_INVALID)
         setup_logging(logging.DEBUG if verbose else logging.INFO,
-                      secrets=[settings.token, ctx.settings.api_key, settings.webhook_secret])
+                      secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret])
         logging.getLogger(__name__).info("bot starting: %s, %d operator(s), polling AlphaSMS every %ss",
-                                         "webhook" if settings.webhook_url else "long polling",
-                                         len(settings.operators), settings.poll_interval)
-        run_bot(ctx.settings, settings, plugins=ctx.plugins)  # with --plugins-dir / [plugins] dir too
+                                         "webhook" if telegram.webhook_url else "long polling",
+                                         len(telegram.operators), telegram.poll_interval)
+        run_bot(settings, plugins=ctx.plugins)  # with --plugins-dir / [plugins] dir too

@@ -1,0 +1,65 @@
+"""The bot's typed context: what every handler and job shares, as attributes instead of string keys.
+
+As in python-telegram-bot's ``contexttypesbot.py`` example: ``bot_data`` is a
+:class:`BotData` and handlers take a :class:`BotContext`, whose
+``services`` gives the settings, the store, the client and the plugins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import AsyncAlphaSMS
+    from ..messages import SendMessage
+    from ..plugins import PluginManager
+    from ..results import Outcome
+    from ..settings import Settings
+    from ..store import Store
+    from ..tracking import Tracker
+    from .forwarding import TelegramForwarder
+
+__all__ = ["Services", "BotData", "BotContext", "CONTEXT_TYPES", "PendingSend"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    client: AsyncAlphaSMS
+    plugins: PluginManager
+    tracker: Tracker
+    forwarder: TelegramForwarder
+
+
+class BotData:
+    """``application.bot_data``; filled in by ``build_application``."""
+
+    services: Services
+
+
+@dataclass
+class PendingSend:
+    """A send waiting for the operator's Confirm: the button's callback data, persisted across restarts.
+
+    ``messages`` are already prepared by the plugins and checked (ids set), so
+    what the operator confirmed is exactly what goes out; ``refused`` are
+    those a plugin or a check stopped, reported with the results.
+    """
+
+    messages: list[SendMessage]
+    refused: list[Outcome] = field(default_factory=list)
+    created_at: float = 0.0
+    done: bool = False  # set before sending: two presses fetched together resolve to this same object
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+CONTEXT_TYPES: ContextTypes[Any, dict, dict, BotData] = ContextTypes(context=BotContext, bot_data=BotData)

@@ -1,0 +1,152 @@
+"""The ``alphasms`` click group and its built-in commands.
+
+Plugins add subcommands through ``alphasms_register_cli_commands``; since
+click needs the commands before it parses, ``main`` reads the settings
+(``--config``, ``--plugins-dir``, the environment) first and loads the plugins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ..errors import ValidationError
+from ..messages import CHANNELS, Balance, build
+from ..plugins import call_hook, get_plugin_manager, plugin_info
+from ..render import hlr_network, hlr_ported, status_lines
+from ..results import Outcome
+from ..segments import count_segments
+from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
+
+__all__ = ["cli", "main"]
+
+
+def _settings(config_path: str | None, plugins_dir: str | None) -> Settings:
+    settings = load_settings(config_path)
+    if plugins_dir:
+        settings.plugins.dir = plugins_dir
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar=CONFIG_ENV,
+              help="TOML file with [alphasms], [telegram], [store] and [plugins] (see config.example.toml).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every item's result.")
+@click.option("--plugins-dir", type=click.Path(file_okay=False), help="Also load the .py plugins in this folder.")
+@click.version_option(package_name="alphasms-notify")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, as_json: bool, plugins_dir: str | None) -> None:
+    """Send SMS and Viber through AlphaSMS, look up numbers, follow delivery."""
+    try:
+        settings = _settings(config_path, plugins_dir)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_INVALID)
+    pm = get_plugin_manager(settings)
+    for name, reason in pm.load_errors:
+        click.echo(f"warning: plugin {name} not loaded: {reason}", err=True)
+    ctx.obj = Context(settings, as_json, pm)
+
+
+@cli.command()
+@click.pass_obj
+def balance(ctx: Context) -> None:
+    """Show the account balance."""
+    result = call_provider(ctx, lambda c: c.request([Balance()]))
+    report_outcomes(ctx, result, lambda o: str(o.result))
+
+
+@cli.command()
+@click.option("--to", "to", multiple=True, required=True, help="Recipient; repeat for several. +380..., 0..., 380...")
+@click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
+@click.option("--sender", help="SMS alpha-name (default: [alphasms] sms_sender).")
+@click.option("--viber-sender", help="Viber alpha-name (default: [alphasms] viber_sender).")
+@click.option("--image", help="Viber image URL (http/https).")
+@click.option("--link", help="Viber button link (http/https); needs --button.")
+@click.option("--button", help="Viber button text; needs --link.")
+@click.option("--sms-text", help="viber+sms: the SMS fallback text (default: TEXT).")
+@click.option("--id", "id", type=click.IntRange(min=1), help="Message id (one recipient only); default: generated.")
+@click.argument("text", required=False, default="")
+@click.pass_obj
+def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any) -> None:
+    """Send TEXT by SMS, Viber, or Viber with SMS fallback.
+
+    The Viber type follows from what is given: TEXT alone is "text"; --image
+    alone "image"; TEXT with --link and --button "text+link"; all of them
+    "text+image+link".
+    """
+    try:
+        messages = build(channel, to, text, image=opts["image"], link=opts["link"], button=opts["button"],
+                         sms_text=opts["sms_text"], sms_sender=opts["sender"], viber_sender=opts["viber_sender"],
+                         id=opts["id"], meta={"source": "cli"})
+    except ValidationError as exc:
+        invalid(ctx, exc, options=True)
+    sms_text = text if channel == "sms" else messages[0].fallback_text if channel == "viber+sms" else None
+    if not ctx.json and sms_text:
+        click.echo(f"Sending to {len(to)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
+    outcomes = call_provider(ctx, lambda c: c.send(messages))
+    report_outcomes(ctx, outcomes, describe_sent)
+
+
+@cli.command()
+@click.argument("phones", nargs=-1, required=True)
+@click.pass_obj
+def hlr(ctx: Context, phones: tuple[str, ...]) -> None:
+    """Look up PHONE in the network: live or not, operator, ported."""
+
+    def line(outcome: Outcome) -> str:
+        r = outcome.result
+        ported = hlr_ported(r)
+        return f"{r.phone}: {r.status}, {hlr_network(r)}{f', ported to {ported}' if ported else ''} (mccmnc {r.mccmnc})"
+
+    report_outcomes(ctx, call_provider(ctx, lambda c: c.hlr_many(phones)), line)
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.pass_obj
+def status(ctx: Context, ids: tuple[int, ...]) -> None:
+    """Show the delivery status (and Viber replies) of message IDs."""
+    report_outcomes(ctx, call_provider(ctx, lambda c: c.status(ids)), lambda o: "\n".join(status_lines(o.result)))
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include the built-in default plugins.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def plugins(ctx: Context, show_all: bool, as_json: bool) -> None:
+    """List loaded plugins, their versions and the hooks each implements."""
+    rows = plugin_info(ctx.plugins, include_defaults=show_all)
+    if ctx.json or as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No plugins loaded.")
+    for row in rows:
+        version = f" {row['version']}" if "version" in row else ""
+        click.echo(f"{row['name']}{version}: {', '.join(row['hooks'])}")
+
+
+def _peek(argv: Sequence[str], option: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == option and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(option + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: load plugins (for their subcommands), then run click."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = _settings(_peek(args, "--config") or os.environ.get(CONFIG_ENV), _peek(args, "--plugins-dir"))
+    except ConfigError:
+        settings = Settings()  # reported properly once click parses the options
+    call_hook(get_plugin_manager(settings), "alphasms_register_cli_commands", cli=cli)
+    cli.main(args=args, prog_name="alphasms")

@@ -1,0 +1,68 @@
+"""Tracking as a plugin: every accepted send is kept in the store, from every front end.
+
+Registered by the plugin manager when ``[store] path`` is set (the bot always
+has a store), so a send from the CLI, the bot, Apprise, the templates command
+or a library caller of ``alphasms_notify.client()`` is tracked the same way,
+in ``alphasms_message_sent``, instead of each front end doing it. Where a
+reply should go is carried on the message: ``meta["source"]`` (``cli``,
+``bot``, ``apprise``, ...) and, for the bot, ``meta["telegram"]`` with the
+chat and the bot's own "sent" message to answer.
+
+The store opens on first use, so a broken store never stops a send: the
+failure is logged by the hook machinery and the outcome still reaches its
+caller.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pluggy
+
+from ..hookspecs import hookimpl
+from ..store import Store
+
+__all__ = ["Tracking", "ensure_tracking"]
+
+
+class Tracking:
+    """The tracking plugin for one store file."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.path)
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    @hookimpl
+    def alphasms_message_sent(self, message: Any, result: Any) -> None:
+        if not result.ok:
+            return
+        telegram = message.meta.get("telegram") or {}
+        self.store.track([result], source=message.meta.get("source", "library"), chat_id=telegram.get("chat_id"),
+                         anchor_id=telegram.get("anchor_id"))
+
+
+def ensure_tracking(pm: pluggy.PluginManager, path: str | os.PathLike) -> Tracking:
+    """The manager's tracking plugin, registered for ``path`` if it has none yet."""
+    from ..plugins import TRACKING
+
+    plugin = pm.get_plugin(TRACKING)
+    if plugin is None:
+        plugin = Tracking(path)
+        pm.register(plugin, name=TRACKING)
+    return plugin
