@@ -30,17 +30,18 @@ from .results import (
     StatusResult,
 )
 
-__all__ = ["encode_item", "encode_request", "decode_response", "parse_json"]
+__all__ = ["encode_item", "encode_request", "decode_response", "parse_json", "VIBER_KEYS"]
 
 
-_VIBER_KEYS = {"text": "viber_message", "image": "viber_image", "link": "viber_link", "button": "viber_button"}
+# Message field -> the reference's key, for the fields VIBER_TYPE_FIELDS lists per Viber type.
+VIBER_KEYS = {"text": "viber_message", "image": "viber_image", "link": "viber_link", "button": "viber_button"}
 
 
 def _viber_fields(message: Viber | ViberSms) -> dict[str, Any]:
     viber_type = message.viber_type()
     item: dict[str, Any] = {"viber_type": viber_type, "viber_signature": message.sender}
     for name in VIBER_TYPE_FIELDS[viber_type]:  # type: ignore[index]
-        item[_VIBER_KEYS[name]] = getattr(message, name)
+        item[VIBER_KEYS[name]] = getattr(message, name)
     return item
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from alphasms_notify.sandbox.control import RemoteSandbox
 
 KEY = "bench-key"
 
@@ -33,8 +33,8 @@ class Figure:
                            "unit": self.unit, **({"note": self.note} if self.note else {})}, ensure_ascii=False)
 
 
-class SandboxProcess:
-    """``alphasms sandbox`` on a free loopback port, in its own process."""
+class SandboxProcess(RemoteSandbox):
+    """``alphasms sandbox`` on a free loopback port, in its own process; control calls as ``Sandbox``'s."""
 
     def __init__(self, step: float = 0.05) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "ALPHASMS_NOTIFY_LOAD_PLUGINS": ""}
@@ -45,28 +45,14 @@ class SandboxProcess:
         if "sandbox on " not in line:
             self.proc.kill()
             raise RuntimeError(f"sandbox did not start: {line}{self.proc.stdout.read()}")
-        self.api_url = line.split("sandbox on ", 1)[1].split()[0]
-        self.url = self.api_url.rsplit("/api/", 1)[0]
-        self.key = KEY
-        self.http = httpx.Client(base_url=self.url + "/_sandbox", timeout=60)
-
-    def reset(self) -> None:
-        self.http.post("/reset").raise_for_status()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return self.http.get("/requests").json()
+        api_url = line.split("sandbox on ", 1)[1].split()[0]
+        super().__init__(api_url.rsplit("/api/", 1)[0], KEY)
 
     def request_count(self) -> int:
         return len(self.requests())
 
-    def messages(self) -> list[dict[str, Any]]:
-        return self.http.get("/messages").json()
-
-    def reply(self, message_id: int, text: str) -> None:
-        self.http.post("/replies", json={"id": message_id, "message": text}).raise_for_status()
-
     def close(self) -> None:
-        self.http.close()
+        self.close_control()
         self.proc.terminate()
         try:
             self.proc.wait(timeout=10)

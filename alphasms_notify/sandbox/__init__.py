@@ -5,6 +5,6 @@ tests, demos and users' own integration tests; ``alphasms sandbox`` runs it
 in the foreground. The simulated behaviour is documented in docs/sandbox.md.
 """
 
-from .runner import Sandbox
+from .simulator import Sandbox
 
 __all__ = ["Sandbox"]

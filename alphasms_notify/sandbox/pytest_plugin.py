@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .runner import Sandbox
+    from .simulator import Sandbox
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def _alphasms_sandbox_server(pytestconfig: pytest.Config) -> Iterator[Sandbox]:
-    from .runner import Sandbox
+    from .simulator import Sandbox
 
     sandbox = Sandbox(step=float(pytestconfig.getini("alphasms_sandbox_step"))).start()
     yield sandbox

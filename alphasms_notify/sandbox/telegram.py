@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .serving import ServedApp
+from .inprocess import ServedApp
 
 __all__ = ["TelegramStandIn", "BOT_USER"]
 

@@ -1,6 +1,8 @@
 """The simulated provider: accepts items, keeps messages, moves them through statuses.
 
-Pure state, no HTTP: the server in ``server.py`` feeds it decoded requests.
+Pure state, no HTTP: the routes in ``app.py`` feed it decoded requests and
+read it through its methods (``handle_items``, ``add_reply``, ``reply_view``,
+``snapshot``, ``set_balance``, ``reset``), never by editing its fields.
 Statuses are computed from the time since sending (``step`` seconds a stage)
 instead of by timers, so a million messages cost nothing while they wait.
 """
@@ -16,20 +18,17 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..messages import SMS_SENDER_MAX, VIBER_BUTTON_MAX, VIBER_SENDER_MAX, VIBER_TEXT_MAX
+from ..messages import SMS_SENDER_MAX, VIBER_BUTTON_MAX, VIBER_SENDER_MAX, VIBER_TEXT_MAX, VIBER_TYPE_FIELDS
 from ..segments import count_segments
+from ..wire import VIBER_KEYS
 from .numbers import final_status, hlr_data, is_valid_phone
 
 __all__ = ["Provider", "SentMessage", "ItemRejected", "Prices"]
 
 _SMS_NAME = re.compile(rf"^[A-Za-z0-9 .\-_&'!+]{{1,{SMS_SENDER_MAX}}}$")
-_VIBER_FIELDS = {
-    "text": ("viber_message",),
-    "image": ("viber_image",),
-    "text+link": ("viber_message", "viber_link", "viber_button"),
-    "text+image+link": ("viber_message", "viber_image", "viber_link", "viber_button"),
-}
-_ALL_VIBER = {"viber_message", "viber_image", "viber_link", "viber_button"}
+# The reference's Viber types in wire keys, from the one table in ``messages``.
+_VIBER_FIELDS = {kind: tuple(VIBER_KEYS[name] for name in names) for kind, names in VIBER_TYPE_FIELDS.items()}
+_ALL_VIBER = set(VIBER_KEYS.values())
 _BASE_FIELDS = {
     "sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime"},
     "viber": {"type", "id", "phone", "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,
@@ -127,7 +126,7 @@ class Provider:
     def __init__(self, key: str, *, balance: Decimal = Decimal("100000.00"), step: float = 1.0,
                  prices: Prices | None = None, senders: set[str] | None = None, strict: bool = True) -> None:
         self.key = key
-        self.balance = Decimal(balance)
+        self.balance = self.start_balance = Decimal(balance)
         self.step = step
         self.prices = prices or Prices()
         self.senders = senders  # registered alpha-names; None accepts any well-formed one
@@ -233,11 +232,12 @@ class Provider:
         kind, status = message.current(self.step, time.monotonic())
         data: dict[str, Any] = {"id": msg_id, "type": kind, "status": status}
         if message.replies:
-            data["replies"] = [self._public_reply(r, base_url) for r in message.replies]
+            data["replies"] = [self.reply_view(r, base_url) for r in message.replies]
         return data
 
     @staticmethod
-    def _public_reply(reply: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def reply_view(reply: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """A reply as ``status`` shows it (the reference's 2-way format), media as a URL under ``base_url``."""
         out = {"datetime": reply["datetime"]}
         if reply.get("message") is not None:
             out["message"] = reply["message"]
@@ -265,6 +265,16 @@ class Provider:
             reply["media"] = {"token": token, "filename": media[0], "filesize": len(media[2])}
         message.replies.append(reply)
         return reply
+
+    def set_balance(self, amount: Decimal) -> Decimal:
+        self.balance = Decimal(amount)
+        return self.balance
+
+    def reset(self) -> None:
+        """Forget every message, reply and media file; the balance goes back to its start."""
+        self.messages.clear()
+        self.media.clear()
+        self.balance = self.start_balance
 
     def snapshot(self, phone: int | None = None) -> list[dict[str, Any]]:
         now = time.monotonic()

@@ -12,23 +12,21 @@ import socket
 import threading
 from typing import Any
 
-import httpx
+from .control import ControlClient
 
 __all__ = ["ServedApp"]
 
 
-class ServedApp:
+class ServedApp(ControlClient):
     """Base for an in-process server; subclasses implement ``make_app()``."""
 
     thread_name = "alphasms-served-app"
-    control_prefix = ""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host, self.port = host, port
         self._runner: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._http: httpx.Client | None = None
 
     def make_app(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -85,9 +83,7 @@ class ServedApp:
         return self
 
     def stop(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        self.close_control()
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
@@ -98,16 +94,3 @@ class ServedApp:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
-
-    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Call one of the server's control endpoints over HTTP, as any client would."""
-        if self._http is None:
-            self._http = httpx.Client(base_url=self.url + self.control_prefix, timeout=10)
-        response = self._http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                text = response.json().get("error", response.text)
-            except ValueError:
-                text = response.text
-            raise RuntimeError(f"{type(self).__name__} {method} {path}: {text}")
-        return response.json()

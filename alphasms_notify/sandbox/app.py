@@ -1,4 +1,4 @@
-"""The sandbox's HTTP face, on aiohttp: the provider's endpoint plus control calls.
+"""The sandbox's routes, on aiohttp: the provider's endpoint plus control calls.
 
 ``POST /api/json.php`` answers exactly as the reference shows. Everything a
 test or a person needs to play the recipient lives under ``/_sandbox/``
@@ -17,7 +17,7 @@ import orjson
 from aiohttp import web
 
 from .faults import FAULT_KINDS, Fault, Faults
-from .provider import Provider
+from .state import Provider
 
 __all__ = ["make_app", "CONTROL_PREFIX", "API_PATH"]
 
@@ -26,7 +26,6 @@ CONTROL_PREFIX = "/_sandbox"
 PROVIDER = web.AppKey("provider", Provider)
 FAULTS = web.AppKey("faults", Faults)
 RECEIVED = web.AppKey("received", list)
-START_BALANCE = web.AppKey("start_balance", Decimal)
 
 _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>"
              b"<body><h1>Internal Server Error</h1><p>The server encountered an error.</p></body></html>")
@@ -170,7 +169,7 @@ async def post_reply(request: web.Request) -> web.Response:
         return _error(404, str(exc.args[0]))
     except ValueError as exc:
         return _error(409, str(exc))
-    return _json(request.app[PROVIDER]._public_reply(reply, _base_url(request)), status=201)
+    return _json(request.app[PROVIDER].reply_view(reply, _base_url(request)), status=201)
 
 
 async def post_fault(request: web.Request) -> web.Response:
@@ -196,7 +195,7 @@ async def balance(request: web.Request) -> web.Response:
     provider = request.app[PROVIDER]
     if request.method == "POST":
         try:
-            provider.balance = Decimal(str((await _body(request))["amount"]))
+            provider.set_balance(Decimal(str((await _body(request))["amount"])))
         except (KeyError, InvalidOperation):
             return _error(400, "amount must be a number")
     return _json({"amount": str(provider.balance), "currency": "UAH"})
@@ -204,9 +203,7 @@ async def balance(request: web.Request) -> web.Response:
 
 async def reset(request: web.Request) -> web.Response:
     provider = request.app[PROVIDER]
-    provider.messages.clear()
-    provider.media.clear()
-    provider.balance = request.app[START_BALANCE]
+    provider.reset()
     request.app[FAULTS].clear()
     request.app[FAULTS].injected.clear()
     request.app[RECEIVED].clear()
@@ -218,7 +215,6 @@ def make_app(provider: Provider, *, fault_seed: int | None = None) -> web.Applic
     app[PROVIDER] = provider
     app[FAULTS] = Faults(fault_seed)
     app[RECEIVED] = []
-    app[START_BALANCE] = provider.balance
     app.router.add_post(API_PATH, api)
     app.router.add_get("/home/vibermedia/", media)
     p = CONTROL_PREFIX

@@ -1,6 +1,7 @@
-"""``Sandbox``: the AlphaSMS simulator in-process, with helpers for tests.
+"""The sandbox's control calls over HTTP: one client for the in-process ``Sandbox``, a sandbox
+in another process (the benchmarks'), and the Telegram stand-in's own control calls.
 
-The helper methods talk to the documented control calls over HTTP, the same
+The helpers talk to the documented endpoints under ``/_sandbox/`` the same
 way another language's test suite would.
 """
 
@@ -10,41 +11,40 @@ import base64
 from decimal import Decimal
 from typing import Any
 
-from .provider import Provider
-from .server import API_PATH, CONTROL_PREFIX, make_app
-from .serving import ServedApp
+import httpx
 
-__all__ = ["Sandbox", "DEFAULT_KEY"]
-
-DEFAULT_KEY = "sandbox-key"
+__all__ = ["ControlClient", "SandboxControl", "RemoteSandbox"]
 
 
-class Sandbox(ServedApp):
-    """A running AlphaSMS simulator (``start()`` or ``with``; ``astart()`` in a running loop).
+class ControlClient:
+    """Calls a local server's control endpoints (under ``control_prefix``) over HTTP."""
 
-    >>> with Sandbox(step=0.05) as sandbox:                 # doctest: +SKIP
-    ...     client = AlphaSMS(sandbox.key, sandbox.api_url, sms_sender="Test")
-    """
+    control_prefix = ""
+    url: str
+    _http: httpx.Client | None = None
 
-    thread_name = "alphasms-sandbox"
-    control_prefix = CONTROL_PREFIX
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.url + self.control_prefix, timeout=60)
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                text = response.json().get("error", response.text)
+            except ValueError:
+                text = response.text
+            raise RuntimeError(f"{type(self).__name__} {method} {path}: {text}")
+        return response.json()
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, key: str = DEFAULT_KEY,
-                 step: float = 1.0, balance: Decimal | str = "100000.00", senders: set[str] | None = None,
-                 strict: bool = True, fault_seed: int | None = None) -> None:
-        super().__init__(host, port)
-        self.key = key
-        self.provider = Provider(key, balance=Decimal(balance), step=step, senders=senders, strict=strict)
-        self._fault_seed = fault_seed
+    def close_control(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
-    @property
-    def api_url(self) -> str:
-        return self.url + API_PATH
 
-    def make_app(self) -> Any:
-        return make_app(self.provider, fault_seed=self._fault_seed)
+class SandboxControl(ControlClient):
+    """The AlphaSMS sandbox's control calls (see docs/sandbox.md)."""
 
-    # -- control helpers (over HTTP, like any other client) ----------------------
+    control_prefix = "/_sandbox"
 
     def messages(self, phone: int | None = None) -> list[dict[str, Any]]:
         """Every message received (or those to ``phone``), with its status now and replies."""
@@ -80,3 +80,14 @@ class Sandbox(ServedApp):
 
     def reset(self) -> None:
         self._control("POST", "/reset")
+
+
+class RemoteSandbox(SandboxControl):
+    """A sandbox already running elsewhere (``alphasms sandbox`` in another process), by its URL."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.url, self.key = url.rstrip("/"), key
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/json.php"
