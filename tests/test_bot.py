@@ -325,3 +325,20 @@ async def test_status_changes_fire_the_hook(make_bot, telegram, alphasms_sandbox
         telegram.send(OPERATOR, "/send 0971234567 Hi")
         await until(lambda: MessageStatus.DELIVERED in seen)
     assert seen[-1] == MessageStatus.DELIVERED and len(seen) == len(set(seen))
+
+
+async def test_a_confirmation_pressed_after_a_restart_sends_once(make_bot, telegram, alphasms_sandbox, tmp_path):
+    store_path = tmp_path / "restart.sqlite3"
+    async with running(make_bot(confirm_above=1, store_path=store_path)):
+        telegram.send(OPERATOR, "/send 0971234561,0971234562 After the restart")
+        question = await until(lambda: next((m for m in telegram.bot_messages(OPERATOR) if "Send?" in m["text"]),
+                                            None))
+    assert alphasms_sandbox.messages() == []
+    assert oct((tmp_path / "restart.sqlite3.telegram.pickle").stat().st_mode & 0o777) == "0o600"
+    confirm = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    async with running(make_bot(confirm_above=1, store_path=store_path)):
+        telegram.press(OPERATOR, question["message_id"], confirm)
+        await until(last_text(telegram, containing="Sent 2 of 2"))
+        telegram.press(OPERATOR, question["message_id"], confirm)  # pressed again: nothing more goes out
+        await asyncio.sleep(0.5)
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380971234561, 380971234562]
