@@ -92,7 +92,7 @@ async def test_every_front_end_loads_the_folder_plugins_and_tracks(alphasms_sand
     sources = {"380971234567": "cli", "380501234567": "template", "380631234567": "apprise", "380671234567": "bot"}
     assert sorted(str(e["phone"]) for e in events if e["hook"] == "sent") == sorted(sources)
     assert all(e["ok"] for e in events if e["hook"] == "sent")
-    for phone, source in sources.items():
+    for source in sources.values():
         prepared = [e for e in events if e["hook"] == "prepare" and e["source"] == source]
         assert len(prepared) == 1, (source, events)
     sent = {str(e["phone"]): e for e in events if e["hook"] == "sent"}
