@@ -31,9 +31,10 @@ def alphasms_prepare_message(message: SendMessage) -> None:
     """Change or refuse an outgoing message before it is validated and sent.
 
     :param message: an ``Sms``, ``Viber`` or ``ViberSms``; change its fields in
-        place (text, phone, sender, ``meta``). Raise
-        ``alphasms_notify.errors.MessageRejected("reason")`` to stop this
-        message: the caller gets the reason, and nothing of its batch is sent.
+        place (text, phone, sender, ``meta``; ``meta["source"]`` names the
+        front end). Raise ``alphasms_notify.errors.MessageRejected("reason")``
+        to stop this message: it gets a failed outcome ``rejected: reason``
+        and the other messages of the batch still go out.
     """
 
 
