@@ -275,7 +275,8 @@ class _Core:
     def validate(self, messages: Iterable[Message]) -> list[Message]:
         """Normalized copies with this client's defaults, or ValidationError; sends nothing.
 
-        For previews ("2 recipients, 1 part each") before asking to confirm a send.
+        Checks only: the plugins' ``alphasms_prepare_message`` does not run. For a
+        preview of what a send will really carry, use :meth:`AlphaSMS.prepare`.
         """
         return self._validated(messages)
 

@@ -302,7 +302,7 @@ def build(
             problems.append(("message", name, f"is not used by the {channel} channel"))
     if problems:
         raise ValidationError(problems)
-    extra = dict(meta or {})
+    extra = meta or {}  # each message gets its own copy below: plugins may change one message's meta
     if channel == "sms":
         return [Sms(p, text or "", sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
     text = text or None
