@@ -10,8 +10,16 @@ sync and async clients differ only in how they carry out those few actions
 Never twice: a send item's ``id`` is its idempotency key. When an attempt
 may have reached the provider (a timeout after sending, a 5xx, a dropped
 connection, a garbled answer), the retry first asks ``status`` for those ids
-and resends only the ones the provider does not know; a "duplicate id"
-answer on the resend also counts as already accepted.
+and resends only the ones the provider does not know. A known id counts as
+this message only if the provider's record fits it (its type, and its phone
+when the record has one); otherwise the message fails naming the id, since
+another message holds it. When every retry is spent, the messages of that
+request are reported *unknown*, not failed: the caller's own retry of the
+same objects (Apprise's ``retry=``, a loop around ``send``) asks the provider
+first, because each message object remembers how its last send ended.
+
+Bounds: ``timeout`` is for a whole exchange (connect to last byte), and an
+answer larger than ``max_answer_bytes`` after decompression is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +29,6 @@ import logging
 import os
 import random
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -34,23 +41,28 @@ from .errors import MessageRejected, ProtocolError, RequestError, TransportError
 from .flow import adrive, drive
 from .ids import new_message_id
 from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, ViberSms, check, label_of
+from .segments import count_segments
 from .plugins import has_impls, hook_flow, run_blocking
 from .results import BalanceResult, HlrResult, Outcome, SendResult, StatusResult
 from .settings import (
     DEFAULT_API_URL,
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_PARTS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from .transport import AnswerTooLarge, read_capped, read_capped_async
 from .wire import decode_response, encode_request
 
-__all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE"]
+__all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "MAX_ANSWER_BYTES", "safe_url"]
 
 log = logging.getLogger("alphasms_notify")
 
 SEND_TYPES = (Sms, Viber, ViberSms)
-ACCEPTED_MEMORY = 100_000  # ids of accepted messages a client remembers, so a resend is not sent twice
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # after decompression; 100 status items with long reply threads fit easily
+_STATE = "_alphasms_sent"  # on the caller's message object: its SendResult, or UNKNOWN, after a send
+UNKNOWN = "unknown"
 T = TypeVar("T")
 
 
@@ -75,12 +87,52 @@ class _Each:
     flows: list[Generator[Any, Any, list[Outcome]]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What came back for a _Post: the status and the whole (decompressed, size-capped) body."""
+
+    status_code: int
+    content: bytes
+
+
 class _Retry(Exception):
     def __init__(self, final: RequestError, maybe_sent: bool) -> None:
         self.final, self.maybe_sent = final, maybe_sent
 
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any ``user:password@`` masked, for messages, logs and reprs."""
+    parts = httpx.URL(url) if "@" in url else None
+    if parts is None or not parts.userinfo:
+        return url
+    user = parts.username
+    return str(parts.copy_with(username=user or "***", password="***" if parts.password or not user else None))
+
+
+def _mask(text: str, core: _Core) -> str:
+    """``text`` without the API key or the endpoint's credentials (exception texts may quote a URL)."""
+    if core._api_key and len(core._api_key) >= 4:
+        text = text.replace(core._api_key, "***")
+    if core.api_url != safe_url(core.api_url):
+        text = text.replace(core.api_url, safe_url(core.api_url))
+    return text
+
+
+def _is_duplicate(outcome: Outcome) -> bool:
+    return not outcome.ok and "duplicate" in (outcome.error or "").lower()
+
+
+def _fits(message: Message, record: Any, raw: Any) -> bool:
+    """Whether the provider's record of an id can be this message (type; phone when the record has one)."""
+    channels = {"sms": {"sms"}, "viber": {"viber"}, "viber+sms": {"viber", "sms", "viber+sms"}}[message.type]
+    if record.type not in channels:
+        return False
+    data = raw.get("data") if isinstance(raw, dict) else None
+    phone = data.get("phone") if isinstance(data, dict) else None
+    return phone is None or str(phone) == str(message.phone)  # type: ignore[union-attr]
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -103,26 +155,32 @@ class _Core:
         backoff: float = 0.5,
         plugins: pluggy.PluginManager | None = None,
         id_factory: Callable[[], int] = new_message_id,
+        max_parts: int = DEFAULT_MAX_PARTS,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is empty: pass it or set ALPHASMS_API_KEY")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if not timeout > 0 or timeout == float("inf"):
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self._api_key = api_key
         self.api_url = api_url or os.environ.get("ALPHASMS_API_URL") or DEFAULT_API_URL
         self.sms_sender = sms_sender
         self.viber_sender = viber_sender
         self.batch_size = batch_size
+        self.total_timeout = float(timeout)
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        self.max_parts = max_parts
+        self.max_answer_bytes = max_answer_bytes
         self.retries = retries
         self.backoff = backoff
         self.plugins = plugins
         self.id_factory = id_factory
         self.requests_made = 0
-        self._accepted: OrderedDict[int, SendResult] = OrderedDict()  # id -> result, for idempotent resends
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(api_url={self.api_url!r}, api_key='***')"
+        return f"{type(self).__name__}(api_url={safe_url(self.api_url)!r}, api_key='***')"
 
     def _http_kwargs(self, transport: Any) -> dict[str, Any]:
         return {
@@ -155,6 +213,7 @@ class _Core:
         seen_ids: dict[int, int] = {}
         for index, message in pairs:
             ready, found = check(self._with_defaults(message), index)
+            self._check_parts(ready, index, found)
             msg_id = getattr(ready, "id", None)
             if msg_id is not None and isinstance(ready, SEND_TYPES):
                 if msg_id in seen_ids:
@@ -165,6 +224,18 @@ class _Core:
                 problems[index] = found
             checked.append(ready)
         return checked, problems
+
+    def _check_parts(self, message: Message, index: int, found: list) -> None:
+        """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
+        text = message.text if isinstance(message, Sms) else (
+            message.fallback_text if isinstance(message, ViberSms) else None)
+        if not text or len(text) * 2 <= 67 * self.max_parts:  # surely within: no need to count
+            return
+        parts = count_segments(text).parts
+        if parts > self.max_parts:
+            name = "text" if isinstance(message, Sms) else "sms_text"
+            found.append((label_of(message, index), name, f"is {len(text)} characters, {parts} SMS parts; "
+                          f"the limit is max_parts = {self.max_parts}"))
 
     def _validated(self, messages: Iterable[Message]) -> list[Message]:
         checked, problems = self._check_all(enumerate(messages))
@@ -186,15 +257,18 @@ class _Core:
 
     # -- the exchange ----------------------------------------------------------
 
-    def _decode(self, reply: httpx.Response | Exception, messages: list[Message]) -> list[Outcome]:
+    def _decode(self, reply: _Answer | Exception, messages: list[Message]) -> list[Outcome]:
         self.requests_made += 1
+        where = safe_url(self.api_url)
+        if isinstance(reply, AnswerTooLarge):
+            raise _Retry(ProtocolError(f"AlphaSMS at {where} answered more than {self.max_answer_bytes} bytes "
+                                       "(after decompression); answer refused"), maybe_sent=True)
         if isinstance(reply, Exception):
             kind = type(reply).__name__
-            final = TransportError(f"could not reach AlphaSMS at {self.api_url}: {kind}: {reply}")
+            final = TransportError(f"could not reach AlphaSMS at {where}: {kind}: {_mask(str(reply), self)}")
             raise _Retry(final, maybe_sent=not isinstance(reply, _NOT_SENT))
         if reply.status_code >= 500:
-            final = ProtocolError(f"AlphaSMS answered HTTP {reply.status_code} at {self.api_url}")
-            raise _Retry(final, maybe_sent=True)
+            raise _Retry(ProtocolError(f"AlphaSMS answered HTTP {reply.status_code} at {where}"), maybe_sent=True)
         try:
             return decode_response(reply.status_code, reply.content, messages)
         except ProtocolError as exc:
@@ -203,46 +277,87 @@ class _Core:
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff * 2 ** (attempt - 1), 8.0) * random.uniform(0.8, 1.2)
 
-    def _exchange(self, batch: list[Message]) -> Generator[_Post | _Sleep, Any, list[Outcome]]:
-        pending = list(range(len(batch)))
+    def _exchange(self, batch: list[Message], recheck: frozenset[int] | set[int] = frozenset()
+                  ) -> Generator[_Post | _Sleep, Any, tuple[list[Outcome], RequestError | None]]:
+        """One batch, with retries: its outcomes, and the error it ended with (None if answered).
+
+        ``recheck``: ids of messages an earlier call may have delivered (their
+        outcome was unknown); the provider is asked about them first.
+        """
         done: dict[int, Outcome] = {}
-        maybe_sent, attempt = False, 0
+        maybe = {i for i, m in enumerate(batch) if getattr(m, "id", None) in recheck}
+        pending = list(range(len(batch)))
+        attempt = 0
         while True:
             try:
-                if maybe_sent:
-                    yield from self._reconcile(batch, pending, done)
+                if maybe & set(pending):
+                    yield from self._reconcile(batch, [i for i in pending if i in maybe], done)
                     pending = [i for i in pending if i not in done]
                 if pending:
                     items = [batch[i] for i in pending]
                     reply = yield _Post(encode_request(self._api_key, items))
+                    duplicates = []
                     for i, outcome in zip(pending, self._decode(reply, items), strict=True):
-                        if maybe_sent and not outcome.ok and "duplicate" in (outcome.error or "").lower():
-                            outcome = self._recovered(batch[i])
-                        done[i] = outcome
-                outcomes = [done[i] for i in range(len(batch))]
-                self._remember(outcomes)
-                return outcomes
+                        if i in maybe and _is_duplicate(outcome):
+                            duplicates.append(i)  # ours from an earlier attempt, or another message's id?
+                        else:
+                            done[i] = outcome
+                    pending = duplicates
+                    if duplicates:
+                        yield from self._reconcile(batch, duplicates, done)
+                        for i in duplicates:
+                            done.setdefault(i, self._unknown(batch[i], "the provider calls its id a duplicate"
+                                                             " but reports no message with it"))
+                        pending = []
+                return [done[i] for i in range(len(batch))], None
+            except RequestError as refused:  # the provider answered and refused the whole request
+                for i in pending:
+                    if i not in done:
+                        done[i] = (self._unknown(batch[i], f"an earlier attempt failed, then: {refused}")
+                                   if i in maybe and isinstance(batch[i], SEND_TYPES) else
+                                   Outcome(batch[i], False, error=f"not sent: {refused}"))
+                return [done[i] for i in range(len(batch))], refused
             except _Retry as retry:
-                maybe_sent = maybe_sent or retry.maybe_sent
+                if retry.maybe_sent:
+                    maybe.update(pending)
                 attempt += 1
                 if attempt > self.retries:
-                    raise retry.final from None
+                    for i in pending:
+                        if i not in done:
+                            done[i] = (self._unknown(batch[i], str(retry.final)) if i in maybe and
+                                       isinstance(batch[i], SEND_TYPES) else
+                                       Outcome(batch[i], False, error=f"not sent: {retry.final}"))
+                    return [done[i] for i in range(len(batch))], retry.final
                 log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
                 yield _Sleep(self._backoff(attempt))
+
+    @staticmethod
+    def _unknown(message: Message, reason: str) -> Outcome:
+        msg_id = getattr(message, "id", None)
+        return Outcome(message, False, unknown=True,
+                       error=f"unknown: AlphaSMS may have accepted it ({reason}); "
+                             f"check with: alphasms status {msg_id}")
 
     def _recovered(self, message: Message) -> Outcome:
         return Outcome(message, True, result=SendResult(message.id, None, None, recovered=True))  # type: ignore[union-attr]
 
-    def _reconcile(self, batch: list[Message], pending: list[int], done: dict[int, Outcome]) -> Generator:
-        """Ask ``status`` for send items an earlier attempt may have delivered."""
-        to_check = [i for i in pending if isinstance(batch[i], SEND_TYPES)]
+    def _reconcile(self, batch: list[Message], indexes: list[int], done: dict[int, Outcome]) -> Generator:
+        """Ask ``status`` about send items an earlier attempt may have delivered; settle those it knows."""
+        to_check = [i for i in indexes if isinstance(batch[i], SEND_TYPES)]
         if not to_check:
             return
         queries: list[Message] = [Status(batch[i].id) for i in to_check]  # type: ignore[union-attr]
         reply = yield _Post(encode_request(self._api_key, queries))
         for i, outcome in zip(to_check, self._decode(reply, queries), strict=True):
-            if outcome.ok:
-                done[i] = self._recovered(batch[i])
+            if not outcome.ok:
+                continue  # not known to the provider: it was not sent, so it goes out now
+            message = batch[i]
+            if _fits(message, outcome.result, outcome.raw):
+                done[i] = self._recovered(message)
+            else:
+                done[i] = Outcome(message, False, error=(
+                    f"id {message.id} is already taken at AlphaSMS by another message (a {outcome.result.type} "  # type: ignore[union-attr]
+                    "message, not this one); this one was not sent: send it with another id"))
 
     @staticmethod
     def _batch(messages: SendMessage | Iterable[SendMessage]) -> list[SendMessage]:
@@ -254,23 +369,35 @@ class _Core:
         log.info("%s rejected by a plugin: %s", label_of(message, index), exc.reason)
         return Outcome(message, False, error=f"rejected: {exc.reason}")
 
-
     @staticmethod
     def _merge(batch: list[Message], settled: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
         it = iter(sent)
         return [settled[i] if i in settled else next(it) for i in range(len(batch))]
 
-    def _already_accepted(self, batch: list[SendMessage]) -> dict[int, Outcome]:
-        """Messages this client already got accepted (a resend after an exception): not sent again."""
-        return {i: Outcome(m, True, result=self._accepted[m.id]) for i, m in enumerate(batch)
-                if m.id is not None and m.id in self._accepted}
+    @staticmethod
+    def _earlier(batch: list[SendMessage]) -> tuple[dict[int, Outcome], set[int]]:
+        """What earlier sends of these same objects ended with: accepted ones are not sent again,
+        unknown ones are asked about first."""
+        settled: dict[int, Outcome] = {}
+        unknown: set[int] = set()
+        for i, m in enumerate(batch):
+            state = getattr(m, _STATE, None)
+            if isinstance(state, SendResult) and state.id == m.id:
+                settled[i] = Outcome(m, True, result=state)
+            elif state == UNKNOWN and m.id is not None:
+                unknown.add(m.id)
+        return settled, unknown
 
-    def _remember(self, outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
+    @staticmethod
+    def _record(batch: list[SendMessage], outcomes: list[Outcome]) -> None:
+        """Remember on each caller's object how its send ended, for a retry by any layer above."""
+        for message, outcome in zip(batch, outcomes, strict=True):
             if outcome.ok and isinstance(outcome.result, SendResult):
-                self._accepted[outcome.result.id] = outcome.result
-        while len(self._accepted) > ACCEPTED_MEMORY:
-            self._accepted.popitem(last=False)
+                setattr(message, _STATE, outcome.result)
+            elif outcome.unknown:
+                setattr(message, _STATE, UNKNOWN)
+            elif getattr(message, _STATE, None) == UNKNOWN and outcome.error and "already taken" in outcome.error:
+                setattr(message, _STATE, None)
 
     def validate(self, messages: Iterable[Message]) -> list[Message]:
         """Normalized copies with this client's defaults, or ValidationError; sends nothing.
@@ -283,7 +410,6 @@ class _Core:
     def _plan(self, messages: Iterable[Message]) -> list[list[Message]]:
         checked = self._validated(messages)
         return [list(chunk) for chunk in _chunks(checked, self.batch_size)]
-
 
     # -- the flows: written once, carried out by either client ----------------------
 
@@ -310,33 +436,66 @@ class _Core:
                    prepared: bool = False) -> Generator:
         """prepare hooks -> checks -> batches (exchange, then sent hooks) -> outcomes in the caller's order."""
         batch = self._batch(messages)
-        settled = self._already_accepted(batch)
+        settled, recheck = self._earlier(batch)
         if not prepared:
             yield from self._prepare_hooks(batch, settled)
         notify = has_impls(self.plugins, "alphasms_message_sent")
         plan = self._send_plan(batch, settled, skip_invalid)
-        outcomes = yield from self._each([self._batch_flow(chunk, notify) for chunk in plan])
-        return self._merge(batch, settled, outcomes)
+        try:
+            outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck) for chunk in plan], plan)
+        except RequestError as exc:
+            exc.outcomes = self._merge(batch, settled, exc.outcomes)
+            self._record(batch, exc.outcomes)
+            raise
+        merged = self._merge(batch, settled, outcomes)
+        self._record(batch, merged)
+        return merged
 
-    def _batch_flow(self, chunk: list[Message], notify: bool) -> Generator:
-        outcomes = yield from self._exchange(chunk)
+    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: set[int] = frozenset()) -> Generator:
+        """Exchange one batch, then tell the plugins about every outcome, also when the batch failed."""
+        outcomes, failure = yield from self._exchange(chunk, recheck)
         if notify:
             for outcome in outcomes:
+                problems: list[str] = []
                 yield from hook_flow(self.plugins, "alphasms_message_sent",
-                                     {"message": outcome.message, "result": outcome})
+                                     {"message": outcome.message, "result": outcome}, problems=problems)
+                if problems:
+                    outcome.warnings = (outcome.warnings or []) + problems
+        if failure is not None:
+            failure.outcomes = outcomes
+            raise failure
+        return outcomes
+
+    def _query_flow(self, chunk: list[Message]) -> Generator:
+        outcomes, failure = yield from self._exchange(chunk)
+        if failure is not None:
+            failure.outcomes = outcomes
+            raise failure
         return outcomes
 
     def _request_flow(self, messages: Sequence[Message]) -> Generator:
-        return (yield from self._each([self._exchange(chunk) for chunk in self._plan(messages)]))
+        plan = self._plan(messages)
+        return (yield from self._each([self._query_flow(chunk) for chunk in plan], plan))
 
     @staticmethod
-    def _each(flows: list[Generator]) -> Generator:
-        """Run the batches; if one failed as a whole, raise it with the outcomes of those answered."""
+    def _each(flows: list[Generator], plan: list[list[Message]]) -> Generator:
+        """Run the batches; if one failed as a whole, raise it with every message's outcome.
+
+        Batches never started (a request before them failed) fail as "not sent".
+        """
         results = yield _Each(flows)
-        outcomes = [o for r in results if isinstance(r, list) for o in r]
         failure = next((r for r in results if isinstance(r, RequestError)), None)
+        outcomes: list[Outcome] = []
+        for chunk, result in zip(plan, results, strict=True):
+            if isinstance(result, list):
+                outcomes.extend(result)
+            elif isinstance(result, RequestError):
+                outcomes.extend(result.outcomes)
+            else:
+                outcomes.extend(Outcome(m, False, error=f"not sent: an earlier request failed ({failure})")
+                                for m in chunk)
         if failure is not None:
-            failure.partial = outcomes
+            failure.outcomes = outcomes
             raise failure
         return outcomes
 
@@ -367,18 +526,21 @@ class AlphaSMS(_Core):
     def _do(self, action: Any) -> Any:
         if type(action) is _Post:
             try:
-                return self._http.post(self.api_url, content=action.body)
-            except httpx.TransportError as exc:
+                with self._http.stream("POST", self.api_url, content=action.body) as answer:
+                    content = read_capped(answer.iter_bytes(), self.max_answer_bytes,
+                                          time.monotonic() + self.total_timeout)
+                    return _Answer(answer.status_code, content)
+            except (httpx.TransportError, AnswerTooLarge) as exc:
                 return exc
         if type(action) is _Sleep:
             return time.sleep(action.seconds)
         if type(action) is _Each:
-            results: list[Any] = []
-            for flow in action.flows:  # one after another; after a failed one, send no more
+            results: list[Any] = [None] * len(action.flows)
+            for position, flow in enumerate(action.flows):  # one after another; after a failed one, no more
                 try:
-                    results.append(drive(flow, self._do))
+                    results[position] = drive(flow, self._do)
                 except RequestError as exc:
-                    results.append(exc)
+                    results[position] = exc
                     break
             return results
         return run_blocking(action)  # what an async plugin hook returned
@@ -443,7 +605,7 @@ class AsyncAlphaSMS(_Core):
         if transport is None:
             from .transport import AiohttpTransport  # aiohttp loads only for async use
 
-            transport = AiohttpTransport(limit=max_concurrency)
+            transport = AiohttpTransport(limit=max_concurrency, max_body=self.max_answer_bytes)
         self._http = httpx.AsyncClient(**self._http_kwargs(transport))  # the transport sets the connection limit
         self.max_concurrency = max_concurrency
 
@@ -459,8 +621,13 @@ class AsyncAlphaSMS(_Core):
     async def _do(self, action: Any) -> Any:
         if type(action) is _Post:
             try:
-                return await self._http.post(self.api_url, content=action.body)
-            except httpx.TransportError as exc:
+                async with asyncio.timeout(self.total_timeout):
+                    async with self._http.stream("POST", self.api_url, content=action.body) as answer:
+                        content = await read_capped_async(answer.aiter_bytes(), self.max_answer_bytes)
+                        return _Answer(answer.status_code, content)
+            except TimeoutError:
+                return httpx.ReadTimeout(f"no complete answer within {self.total_timeout:g} s")
+            except (httpx.TransportError, AnswerTooLarge) as exc:
                 return exc
         if type(action) is _Sleep:
             return await asyncio.sleep(action.seconds)

@@ -8,8 +8,8 @@ happened on the wire::
     ├── ValidationError        bad input, found before any request was made: nothing of the call was sent
     ├── MessageRejected        raised by a plugin's alphasms_prepare_message; never reaches the caller:
     │                          that message gets a failed Outcome ("rejected: ...") and the others go out
-    ├── RequestError           a request as a whole failed: its items have no result;
-    │   │                      .partial holds the outcomes of the call's requests that were answered
+    ├── RequestError           a request as a whole failed after every retry; .outcomes has one Outcome
+    │   │                      per message of the call: ok, failed, or unknown (may have been accepted)
     │   ├── APIError           the provider answered {"success": false, "error": ...}
     │   │   └── AccessDenied   ... with "Access denied" (wrong or blocked key)
     │   ├── TransportError     network failure or timeout, after every retry
@@ -79,18 +79,31 @@ class MessageRejected(AlphaSMSError):
 
 
 class RequestError(AlphaSMSError):
-    """A request as a whole failed; no item of it has a result.
+    """A request as a whole failed after every retry.
 
-    ``partial`` holds the outcomes of the same call's requests that were
-    answered before this one failed (empty when none were), so a caller can
-    report what did go out.
+    ``outcomes`` has one :class:`~alphasms_notify.results.Outcome` per message
+    of the call, in the caller's order, so nothing is hidden: those answered
+    by earlier requests (ok or failed), those of the failed request (*unknown*
+    when the request may have reached the provider, failed when it cannot
+    have), and those never tried (failed, "not sent"). Empty when the error
+    was raised outside a call.
     """
 
-    partial: list[Outcome[Any]]
+    outcomes: list[Outcome[Any]]
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.partial = []
+        self.outcomes = []
+
+    @property
+    def partial(self) -> list[Outcome[Any]]:
+        """The outcomes that are known: ok, or failed with a reason other than "not sent" (older name)."""
+        return [o for o in self.outcomes if o.ok or o.unknown or not (o.error or "").startswith("not sent")]
+
+    @property
+    def unknown(self) -> list[Outcome[Any]]:
+        """Outcomes the provider may have accepted: check them with ``status`` before sending again."""
+        return [o for o in self.outcomes if o.unknown]
 
 
 class APIError(RequestError):

@@ -54,6 +54,7 @@ DEFAULT_PLUGINS = (
     "alphasms_notify.default_plugins.demo_cli",
 )
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
+REPORTED_BY_CALLER = "alphasms_reported_by_caller"  # a log record's attribute: the caller shows this itself
 TRACKING = "tracking"  # the built-in tracking plugin's name, registered when a store is configured
 
 
@@ -197,7 +198,8 @@ def has_impls(pm: pluggy.PluginManager | None, name: str) -> bool:
 
 
 def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any],
-              reraise: tuple[type[BaseException], ...] = ()) -> Generator[Awaitable[Any], Any, list[Any]]:
+              reraise: tuple[type[BaseException], ...] = (), *, problems: list[str] | None = None
+              ) -> Generator[Awaitable[Any], Any, list[Any]]:
     """Call every implementation of ``name``: the one body behind every hook call, sync or async.
 
     A generator in the sans-I/O style: it yields what an ``async def``
@@ -205,7 +207,10 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
     how to await (the async client awaits on its loop; sync code runs it on
     one shared background loop). A plugin's exception is logged with its
     name and the others still run; exceptions in ``reraise`` (``MessageRejected``
-    from ``alphasms_prepare_message``) reach the caller.
+    from ``alphasms_prepare_message``) reach the caller. With ``problems``, a
+    plugin's failure is appended there as one line for the caller to report
+    after what it has to say first; the log record carries ``REPORTED_BY_CALLER``
+    so a front end that shows ``problems`` can leave it out of its log output.
     """
     results = []
     if pm is None:
@@ -219,7 +224,13 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
         except reraise:
             raise
         except Exception as exc:
-            log.exception("plugin %s failed in %s: %s", impl.plugin_name, name, exc, exc_info=exc)
+            line = f"plugin {impl.plugin_name} failed in {name}: {type(exc).__name__}: {exc}"
+            if problems is None:
+                log.error("%s", line, exc_info=exc)
+            else:  # the caller shows it after its own report; the traceback is for debugging
+                problems.append(line)
+                log.warning("%s", line, extra={REPORTED_BY_CALLER: True})
+                log.debug("traceback of the failure above", exc_info=exc)
     return results
 
 

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from .errors import ItemError
 
@@ -181,7 +181,18 @@ R = TypeVar("R")
 
 @dataclass(slots=True)
 class Outcome(Generic[R]):
-    """One item's result: ``ok`` with ``result``, or not ``ok`` with the provider's ``error``.
+    """One item's result, one of three kinds (:attr:`state`).
+
+    - ``"ok"``: accepted (sent), with ``result``;
+    - ``"failed"``: not sent; ``error`` says why (the provider's text, or the check that refused it);
+    - ``"unknown"``: the provider may have accepted it, but its answer was lost or garbled
+      after every retry. ``error`` says so and how to check (``alphasms status ID``);
+      the message's ``id`` is what to look up. Sending the same message object again
+      asks the provider first, so it is never sent twice.
+
+    ``warnings`` lists what failed locally *after* the send (a plugin's
+    ``alphasms_message_sent``, such as tracking into a broken store): the outcome
+    stands, the warning is for the caller to show.
 
     Outcome and SendResult are plain slotted records, not frozen ones: a batch makes
     thousands and freezing cost half their creation time. Treat them as read-only.
@@ -192,6 +203,12 @@ class Outcome(Generic[R]):
     result: R | None = None
     error: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
+    unknown: bool = False
+    warnings: list[str] | None = field(default=None, compare=False)
+
+    @property
+    def state(self) -> Literal["ok", "failed", "unknown"]:
+        return "ok" if self.ok else "unknown" if self.unknown else "failed"
 
     def unwrap(self) -> R:
         """The result, or :class:`~alphasms_notify.errors.ItemError` with the provider's text."""

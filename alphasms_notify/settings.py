@@ -37,6 +37,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_RETRIES",
     "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_PARTS",
+    "DEFAULT_MAX_COMMAND_AGE",
     "TELEGRAM_API_URL",
 ]
 
@@ -47,7 +49,12 @@ DEFAULT_BATCH_SIZE = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3
 DEFAULT_MAX_CONCURRENCY = 4
+# A long SMS is billed per part. 10 parts hold 1,530 GSM-7 characters or 670 Cyrillic ones; a text
+# past that is refused before sending rather than going out as (say) a 785-part message.
+DEFAULT_MAX_PARTS = 10
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
+# Commands older than this when they reach the bot (it was down, Telegram held them) are not run.
+DEFAULT_MAX_COMMAND_AGE = 120.0
 
 # Environment variables, by (section, key); each wins over the file.
 ENV: dict[tuple[str, str], str] = {
@@ -67,6 +74,26 @@ Count = Annotated[int, Meta(ge=1)]
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable, or has a wrong value."""
+
+
+def _check_url(value: str, key: str) -> None:
+    """An http(s) URL with a host, no spaces or control characters: refused at load, not at first send."""
+    from urllib.parse import urlsplit
+
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{key}: {value!r} has spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"{key}: {value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{key}: {value!r} is not an http(s) URL with a host")
+
+
+def _check_name(value: str | None, key: str) -> None:
+    if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{key}: {value!r} has control characters")
 
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -92,6 +119,14 @@ class AlphaSMSSettings(_Section):
     timeout: Positive = DEFAULT_TIMEOUT
     retries: Annotated[int, Meta(ge=0, le=20)] = DEFAULT_RETRIES
     max_concurrency: Count = DEFAULT_MAX_CONCURRENCY
+    max_parts: Annotated[int, Meta(ge=1, le=255)] = DEFAULT_MAX_PARTS  # 255: the most a concatenated SMS has
+
+    def __post_init__(self) -> None:
+        _check_url(self.api_url, "api_url")
+        _check_name(self.sms_sender, "sms_sender")
+        _check_name(self.viber_sender, "viber_sender")
+        if self.api_key is not None and (not self.api_key.strip() or not self.api_key.isprintable()):
+            raise ValueError("api_key: is empty or has spaces/control characters only")
 
     def require_key(self) -> str:
         """The API key, or ConfigError saying where to set it: the one check every front end uses."""
@@ -109,6 +144,7 @@ class AlphaSMSSettings(_Section):
             "batch_size": self.batch_size,
             "timeout": self.timeout,
             "retries": self.retries,
+            "max_parts": self.max_parts,
         }
 
 
@@ -127,6 +163,12 @@ class TelegramSettings(_Section):
     webhook_secret: str | None = None
     listen: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8443
+    max_command_age: Positive = DEFAULT_MAX_COMMAND_AGE
+
+    def __post_init__(self) -> None:
+        _check_url(self.api_url, "api_url")
+        if self.webhook_url is not None:
+            _check_url(self.webhook_url, "webhook_url")
 
     @property
     def reply_window(self) -> float:
@@ -174,6 +216,9 @@ def _explain(exc: msgspec.ValidationError, origin: str) -> ConfigError:
     text = text[0].lower() + text[1:] if text else text
     path = (match.group("path") if match else None) or ""
     section, _, key = path.partition(".")
+    own = re.match(r"^(\w+): (.*)$", text, re.S)  # a check of our own names its key first
+    if section and not key and own:
+        key, text = own.group(1), own.group(2)
     where = f"[{section}] {key}".strip() if section else "the file"
     unknown = re.match(r"object contains unknown field (\S+)", text)
     if unknown:

@@ -11,22 +11,62 @@ have reached the provider.
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "AnswerTooLarge", "read_capped", "read_capped_async"]
 
 _SKIP_REQUEST = {"host", "content-length", "transfer-encoding", "connection"}
 _SKIP_RESPONSE = {"content-encoding", "content-length", "transfer-encoding"}  # aiohttp has decoded the body
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session (created in the running loop on first use) with at most ``limit`` connections."""
+class AnswerTooLarge(Exception):
+    """The answer grew past the size allowed (counted after decompression): refused, not kept."""
 
-    def __init__(self, limit: int = 4) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
+        super().__init__(f"answer larger than {limit} bytes")
+
+
+def read_capped(chunks: Iterable[bytes], limit: int, deadline: float) -> bytes:
+    """Join ``chunks`` (already decompressed), refusing more than ``limit`` bytes or a read past ``deadline``.
+
+    A body trickled a byte a second never hits a read timeout; the deadline bounds it.
+    """
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise AnswerTooLarge(limit)
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer did not complete in time (overall timeout)")
+    return bytes(body)
+
+
+async def read_capped_async(chunks: AsyncIterable[bytes], limit: int) -> bytes:
+    """As :func:`read_capped`; the caller bounds the time with ``asyncio.timeout``."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise AnswerTooLarge(limit)
+    return bytes(body)
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp session (created in the running loop on first use) with at most ``limit`` connections.
+
+    ``max_body``: answers larger than this (after decompression) raise :class:`AnswerTooLarge`
+    while being read, before they fill memory.
+    """
+
+    def __init__(self, limit: int = 4, max_body: int | None = None) -> None:
+        self.limit = limit
+        self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -44,7 +84,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             async with self._get_session().request(request.method, str(request.url), data=body, headers=headers,
                                                    timeout=timeout, allow_redirects=False) as answer:
-                content = await answer.read()
+                if self.max_body is None:
+                    content = await answer.read()
+                else:
+                    content = await read_capped_async(answer.content.iter_any(), self.max_body)
                 response_headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in _SKIP_RESPONSE]
                 status = answer.status
         except aiohttp.ConnectionTimeoutError as exc:

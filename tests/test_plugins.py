@@ -160,7 +160,7 @@ def test_sync_and_async_hooks_in_the_sync_client(alphasms_sandbox, caplog):
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", plugins=pm) as sms:
         sms.send([Sms("0971234567", "hi"), Sms("0501234567", "yo")])
     assert recorder.events == [(380971234567, "HI", True), (380501234567, "YO", True)]
-    assert "plugin p1 failed in alphasms_message_sent: plugin bug" in caplog.text
+    assert "plugin p1 failed in alphasms_message_sent: RuntimeError: plugin bug" in caplog.text
     assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["HI", "YO"]
 
 
