@@ -41,9 +41,9 @@ from .errors import MessageRejected, ProtocolError, RequestError, TransportError
 from .flow import adrive, drive
 from .ids import new_message_id
 from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, ViberSms, check, label_of
-from .segments import count_segments
 from .plugins import has_impls, hook_flow, run_blocking
 from .results import BalanceResult, HlrResult, Outcome, SendResult, StatusResult
+from .segments import count_segments
 from .settings import (
     DEFAULT_API_URL,
     DEFAULT_BATCH_SIZE,

@@ -9,13 +9,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-__all__ = ["RedactSecrets", "setup_logging"]
+__all__ = ["RedactSecrets", "setup_logging", "cli_logging"]
 
 
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -45,3 +51,35 @@ def setup_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ())
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines are noise (and carry the token)
     return redact
+
+
+class _NotReportedByCaller(logging.Filter):
+    """Leave out what the command prints itself, after its outcomes (see ``plugins.hook_flow``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from .plugins import REPORTED_BY_CALLER
+
+        return not getattr(record, REPORTED_BY_CALLER, False)
+
+
+def cli_logging(secrets: Iterable[str | None] = ()) -> None:
+    """Warnings to stderr as ``warning: text``, secrets masked; what a command reports itself left out.
+
+    Leaves logging alone when the program already configured it (a plugin, a test harness).
+    """
+    root = logging.getLogger()
+    if root.handlers and not getattr(root.handlers[0], "_alphasms_cli", False):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LowerLevel("%(levelname)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(_NotReportedByCaller())
+    handler._alphasms_cli = True  # type: ignore[attr-defined]
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+class _LowerLevel(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace(record.levelname, record.levelname.lower(), 1)

@@ -169,15 +169,36 @@ def label_of(message: Message, index: int | None = None) -> str:
 
 
 def _is_http_url(value: str) -> bool:
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return False  # a space or new line would reach the recipient as a broken link
     try:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_TEXT_FIELDS = ("text", "sms_text", "image", "link", "button", "sender", "sms_sender")
+
+
+def _not_utf8(message: Message, problems: list) -> bool:
+    """Text that cannot be sent as UTF-8 (bytes that were not UTF-8, kept as lone surrogates by Python)."""
+    bad = False
+    for name in _TEXT_FIELDS:
+        value = getattr(message, name, None)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                problems.append((name, f"is not valid UTF-8 text (character {exc.start + 1})"))
+                bad = True
+    return bad
 
 
 def _check_sender(value: str | None, field_name: str, limit: int, problems: list) -> None:
-    if value is None or not value.strip():
+    if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        problems.append((field_name, f"sender name {value!r} has control characters"))
+    elif value is None or not value.strip():
         problems.append((field_name, "sender name is empty (pass one or set a default sender)"))
     elif len(value) > limit:
         problems.append((field_name, f"sender name {value!r} is longer than {limit} characters"))
@@ -220,6 +241,8 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
     """
     problems: list[tuple[str, str]] = []
     updates: dict[str, Any] = {}
+    if _not_utf8(message, problems):
+        return message, [(label_of(message, index), f, r) for f, r in problems]
     if hasattr(message, "phone"):
         try:
             phone = normalize_phone(message.phone)  # type: ignore[union-attr]
@@ -229,8 +252,8 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
             if phone != message.phone or type(message.phone) is not int:  # type: ignore[union-attr]
                 updates["phone"] = phone
     msg_id = getattr(message, "id", None)
-    if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or msg_id <= 0):
-        problems.append(("id", f"must be a positive integer, not {msg_id!r}"))
+    if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63):
+        problems.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
     if isinstance(message, Sms):
         if not message.text or not message.text.strip():
             problems.append(("text", "SMS text is empty"))

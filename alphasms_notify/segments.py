@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Segments", "count_segments", "GSM7_BASIC", "GSM7_EXTENSION"]
+__all__ = ["Segments", "count_segments", "sms_units", "GSM7_BASIC", "GSM7_EXTENSION", "GSM7_MULTI", "UCS2_MULTI"]
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -46,6 +46,12 @@ def _unit_costs(text: str) -> tuple[Literal["GSM-7", "UCS-2"], list[int]]:
     if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
         return "GSM-7", [2 if ch in GSM7_EXTENSION else 1 for ch in text]
     return "UCS-2", [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def sms_units(text: str) -> tuple[bool, int]:
+    """Whether ``text`` fits GSM-7, and the most units one of its characters takes (1 or 2)."""
+    encoding, costs = _unit_costs(text)
+    return encoding == "GSM-7", max(costs, default=1)
 
 
 def count_segments(text: str) -> Segments:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from .results import Media, Outcome, Reply
 
-__all__ = ["Store", "TrackedMessage", "StoredReply", "default_store_path", "create_private"]
+__all__ = ["Store", "StoreBusy", "StoreLock", "TrackedMessage", "StoredReply", "default_store_path",
+           "create_private"]
 
 
 def default_store_path() -> Path:
@@ -37,6 +38,46 @@ def create_private(path: str | os.PathLike) -> None:
     if not target.parent.exists():
         target.parent.mkdir(parents=True, mode=0o700)
     os.close(os.open(target, os.O_CREAT | os.O_RDWR, 0o600))
+
+class StoreBusy(RuntimeError):
+    """Another bot already runs on this store."""
+
+
+class StoreLock:
+    """An exclusive lock on ``<store>.lock`` held while a bot runs: one forwarder per store.
+
+    Two bots on one store would both forward a reply that arrives while the
+    other is still waiting for Telegram. The operating system drops the lock
+    when the process ends, also on SIGKILL, so a crash never leaves it stale.
+    """
+
+    def __init__(self, store_path: str | os.PathLike) -> None:
+        self.path = f"{store_path}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        if self._fd is not None:
+            return
+        create_private(self.path)
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another process"
+            os.close(fd)
+            raise StoreBusy(f"another bot (pid {holder}) is already running on the store "
+                            f"{str(self.path)[:-5]}; stop it, or give this one its own [store] path") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -68,6 +109,7 @@ CREATE TABLE IF NOT EXISTS replies (
     forwarded_message_id INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
+    inflight INTEGER NOT NULL DEFAULT 0,
     received_at REAL NOT NULL,
     PRIMARY KEY (message_id, seq)
 );
@@ -113,6 +155,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
+            if "inflight" not in columns:  # a store made by an earlier version
+                self._db.execute("ALTER TABLE replies ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
@@ -133,11 +178,11 @@ class Store:
 
     def track(self, outcomes: Iterable[Outcome], *, source: str, chat_id: int | None = None,
               anchor_id: int | None = None) -> int:
-        """Remember every accepted send item, to poll its status and replies."""
+        """Remember every accepted send item, and every unknown one (the status poll settles it)."""
         rows = [
             (o.message.id, o.message.type, o.message.phone, getattr(o.message, "text", None), source, chat_id,
              anchor_id, time.time())
-            for o in outcomes if o.ok and getattr(o.message, "id", None) is not None
+            for o in outcomes if (o.ok or o.unknown) and getattr(o.message, "id", None) is not None
         ]
         with self._tx() as db:
             db.executemany(
@@ -194,16 +239,31 @@ class Store:
     def unforwarded_replies(self) -> list[StoredReply]:
         return self._replies("forwarded = 0")
 
+    def mark_forwarding(self, message_id: int, seq: int) -> None:
+        """Committed before a forward is posted: if the bot dies before :meth:`mark_forwarded`,
+        the next one knows Telegram may already have it."""
+        with self._tx() as db:
+            db.execute("UPDATE replies SET inflight = 1 WHERE message_id = ? AND seq = ?", (message_id, seq))
+
+    def is_inflight(self, message_id: int, seq: int) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT inflight FROM replies WHERE message_id = ? AND seq = ?",
+                                   (message_id, seq)).fetchone()
+        return bool(row and row[0])
+
     def mark_forwarded(self, message_id: int, seq: int, chat_id: int, telegram_message_id: int) -> None:
         with self._tx() as db:
-            db.execute("UPDATE replies SET forwarded = 1, forwarded_chat_id = ?, forwarded_message_id = ?,"
-                       " last_error = NULL WHERE message_id = ? AND seq = ?",
+            db.execute("UPDATE replies SET forwarded = 1, inflight = 0, forwarded_chat_id = ?,"
+                       " forwarded_message_id = ?, last_error = NULL WHERE message_id = ? AND seq = ?",
                        (chat_id, telegram_message_id, message_id, seq))
 
-    def forward_failed(self, message_id: int, seq: int, error: str) -> None:
+    def forward_failed(self, message_id: int, seq: int, error: str, *, refused: bool = True) -> None:
+        """A forward did not go through. ``refused``: Telegram answered no, so it surely has not posted it;
+        otherwise (a timeout, a dropped connection) it may have, and the mark stays."""
         with self._tx() as db:
-            db.execute("UPDATE replies SET attempts = attempts + 1, last_error = ? WHERE message_id = ? AND seq = ?",
-                       (error[:500], message_id, seq))
+            db.execute("UPDATE replies SET attempts = attempts + 1, last_error = ?,"
+                       " inflight = CASE WHEN ? THEN 0 ELSE inflight END WHERE message_id = ? AND seq = ?",
+                       (error[:500], int(refused), message_id, seq))
 
     def reply_for_telegram_message(self, chat_id: int, telegram_message_id: int) -> TrackedMessage | None:
         """The tracked message whose reply was forwarded as ``telegram_message_id`` in ``chat_id``."""

@@ -105,7 +105,11 @@ class Tracker:
         for row, outcome in zip(rows, outcomes, strict=True):
             if not outcome.ok:
                 log.warning("status of message %s: %s", row.id, outcome.error)
-                if now - row.created_at > self.max_age or outcome.error == "Message not found":
+                if outcome.error == "Message not found" and row.status is None:
+                    # an unknown outcome settled: the provider never got it
+                    self.store.set_status(row.id, "NOT SENT", "", done=True)
+                    stats.finished += 1
+                elif now - row.created_at > self.max_age or outcome.error == "Message not found":
                     self.store.finish([row.id])
                     stats.finished += 1
                 continue

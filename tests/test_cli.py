@@ -65,7 +65,7 @@ def test_viber_types_follow_the_options(run, alphasms_sandbox):
 def test_exit_1_when_an_item_fails_with_the_server_text(run, alphasms_sandbox):
     result = run("--json", "send", "--to", "0971234567", "--sender", "Шоп", "Hi", check=1)
     [row] = json.loads(result.stdout)["results"]
-    assert row == {"type": "sms", "ok": False, "id": row["id"], "phone": 380971234567,
+    assert row == {"type": "sms", "ok": False, "state": "failed", "id": row["id"], "phone": 380971234567,
                    "error": "Error in sms alphaname"}
     human = run("send", "--to", "0971234567", "--sender", "Шоп", "Hi", check=1)
     assert "FAILED 380971234567: Error in sms alphaname" in human.stderr

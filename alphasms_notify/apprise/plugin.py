@@ -16,6 +16,14 @@ Every send goes through the project's client with the plugin hooks loaded,
 so ``alphasms_prepare_message`` and ``alphasms_message_sent`` fire for
 Apprise sends too; targets go out ``batch_size`` to a request with no
 throttle between them.
+
+Apprise's own retries (``retry=N``) re-run ``send`` for the same
+notification: the messages built on the first attempt are kept with
+``remember``/``recall``, so every attempt carries the same ids and the
+client asks the provider about any whose outcome was unknown instead of
+sending it again. SMS longer than ``[alphasms] max_parts`` are split to fit
+(``overflow=split`` is the default; ``truncate`` cuts); with
+``overflow=upstream`` such a text is refused with the reason in the log.
 """
 
 from __future__ import annotations
@@ -32,16 +40,17 @@ from apprise.plugins.base import NotifyBase
 from apprise.url import PrivacyMode
 from apprise.utils.parse import parse_bool, parse_phone_no
 
+from ..client import safe_url
 from ..errors import RequestError, ValidationError
 from ..messages import SMS_SENDER_MAX, VIBER_TEXT_MAX, build
 from ..phone import InvalidPhone, normalize_phone
-from ..segments import GSM7_MULTI
-from ..settings import DEFAULT_BATCH_SIZE
+from ..segments import GSM7_MULTI, UCS2_MULTI, sms_units
+from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PARTS
 
 __all__ = ["NotifyAlphaSMS", "register"]
 
 MODES = ("sms", "viber", "viber+sms")
-SMS_MAX_PARTS = 6  # a long SMS still arrives as one message; beyond this, split or truncate
+_ATTEMPT = "alphasms-messages"  # what an attempt of a notification remembers for Apprise's next retry
 
 
 class NotifyAlphaSMS(NotifyBase):
@@ -53,8 +62,8 @@ class NotifyAlphaSMS(NotifyBase):
     setup_url = "https://alphasms.ua/api/"
     # We batch many targets into one request ourselves: no throttle between them.
     request_rate_per_sec = 0
-    # SMS: multipart GSM-7 (153 a part); Viber: 1000 characters (set per instance).
-    body_maxlen = GSM7_MULTI * SMS_MAX_PARTS
+    # SMS: max_parts parts of the text's encoding (set per notification); Viber: 1000 characters.
+    body_maxlen = GSM7_MULTI * DEFAULT_MAX_PARTS
     title_maxlen = 0  # SMS and Viber have no title: Apprise merges it into the body
     attachment_support = True  # a remote http(s) attachment can be the Viber image
 
@@ -106,12 +115,15 @@ class NotifyAlphaSMS(NotifyBase):
         self.batch = self.template_args["batch"]["default"] if batch is None else bool(batch)
         self.endpoint = endpoint or None
         self.batch_size = DEFAULT_BATCH_SIZE if self.batch else 1
+        from ..plugins import settings_or_defaults
+
+        self.max_parts = settings_or_defaults().alphasms.max_parts
         if self.mode != "sms":
             self.body_maxlen = VIBER_TEXT_MAX
-            if "overflow" not in kwargs:  # Viber refuses over 1000 characters: split rather than fail
-                self.overflow_mode = OverflowMode.SPLIT
-        elif "overflow" not in kwargs:
-            self.overflow_mode = OverflowMode.UPSTREAM  # long SMS go as one multipart message
+        if "overflow" not in kwargs:
+            # Viber refuses over 1000 characters, SMS over max_parts: split rather than fail. A text
+            # within the limit still goes as one (multipart) message.
+            self.overflow_mode = OverflowMode.SPLIT
 
         self.targets: list[int] = []
         self.invalid_targets: list[str] = []
@@ -133,11 +145,26 @@ class NotifyAlphaSMS(NotifyBase):
         """The number of requests a notify makes: one per ``batch_size`` targets."""
         return max(1, math.ceil(len(self.targets) / self.batch_size))
 
+    def _apply_overflow(self, body: Any, title: Any = None, overflow: Any = None, *args: Any,
+                        **kwargs: Any) -> list[dict[str, str]]:
+        """Apprise's split/truncate, with the SMS size in characters that ``max_parts`` parts hold
+        for this text's encoding (GSM-7 or UCS-2)."""
+        if self.mode != "viber":
+            text = f"{title or ''}\r\n{body or ''}"
+            gsm, widest = sms_units(text)
+            # characters that surely fit: a part may lose one unit at its end, as a two-unit
+            # character (GSM-7 extension, emoji in UCS-2) never straddles two parts
+            budget = ((GSM7_MULTI if gsm else UCS2_MULTI) - 1) * self.max_parts // widest
+            self.body_maxlen = min(budget, VIBER_TEXT_MAX) if self.mode == "viber+sms" else budget
+        return super()._apply_overflow(body, title, overflow, *args, **kwargs)
+
     def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
         params: dict[str, str] = {"mode": self.mode, "batch": "yes" if self.batch else "no"}
         for key in ("viber_from", "image", "link", "button", "endpoint"):
             if getattr(self, key):
                 params[key] = getattr(self, key)
+        if self.endpoint and privacy:
+            params["endpoint"] = safe_url(self.endpoint)  # user:password@ in the endpoint is a secret
         params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
         key = self.pprint(self.apikey, privacy, mode=PrivacyMode.Secret, safe="")
         sender = f"@{self.quote(self.source, safe='')}" if self.source else ""
@@ -158,9 +185,7 @@ class NotifyAlphaSMS(NotifyBase):
         return None
 
     def _messages(self, body: str, attach: Any) -> list[Any]:
-        targets = [t for t in self.targets if not self._done(t)]
-        if not targets:
-            return []
+        targets = self.targets
         image, text = (None, body) if self.mode == "sms" else (self._image(attach), body or None)
         if self.mode == "viber+sms" and image and text and not self.link:
             self.logger.warning("AlphaSMS viber+sms: an image needs link= and button=; sending the text only.")
@@ -187,11 +212,15 @@ class NotifyAlphaSMS(NotifyBase):
         from ..plugins import settings_or_defaults
         from ..service import make_client
 
-        try:
-            messages = self._messages(body, attach)
-        except ValidationError as exc:
-            self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
-            return False
+        messages = self.recall(_ATTEMPT)  # an earlier attempt of this notification: the same messages, ids kept
+        if messages is None:
+            try:
+                messages = self._messages(body, attach)
+            except ValidationError as exc:
+                self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
+                return False
+            self.remember(_ATTEMPT, messages)
+        messages = [m for m in messages if not self._done(m.phone)]
         if not messages:
             return True  # a retry after every target was delivered
         settings = settings_or_defaults()
@@ -199,7 +228,7 @@ class NotifyAlphaSMS(NotifyBase):
         settings.alphasms.api_url = self.endpoint or settings.alphasms.api_url
         timeout = float(self.socket_read_timeout or settings.alphasms.timeout)
         client = make_client(settings, batch_size=self.batch_size, timeout=timeout)
-        self.logger.debug(f"AlphaSMS POST URL: {client.api_url} ({len(messages)} {self.mode} message(s))")
+        self.logger.debug(f"AlphaSMS POST URL: {safe_url(client.api_url)} ({len(messages)} {self.mode} message(s))")
         try:
             with client:
                 outcomes = client.send(messages)
@@ -207,20 +236,26 @@ class NotifyAlphaSMS(NotifyBase):
             self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
             return False
         except RequestError as exc:
-            failed_phones = {o.message.phone for o in exc.partial if not o.ok}
-            for outcome in exc.partial:
-                if outcome.ok and outcome.message.phone not in failed_phones:
-                    self._delivered(outcome.message.phone)
+            self._report(exc.outcomes)
             self.logger.warning(f"Failed to send AlphaSMS notification: {exc}")
             return False
+        return self._report(outcomes)
+
+    def _report(self, outcomes: list[Any]) -> bool:
+        """Log each outcome (sent, failed, unknown) and mark the targets Apprise need not retry."""
         failed_phones = {o.message.phone for o in outcomes if not o.ok}
         for outcome in outcomes:
-            if not outcome.ok:
-                self.logger.warning(f"Failed to send AlphaSMS notification to {outcome.message.phone}: "
-                                    f"{outcome.error}")
-            elif outcome.message.phone not in failed_phones:
-                self._delivered(outcome.message.phone)
-                self.logger.info(f"Sent AlphaSMS {self.mode} notification to {outcome.message.phone}.")
+            phone = outcome.message.phone
+            if outcome.unknown:
+                self.logger.warning(f"AlphaSMS notification to {phone} may have been sent (id {outcome.message.id}):"
+                                    f" {outcome.error}")
+            elif not outcome.ok:
+                self.logger.warning(f"Failed to send AlphaSMS notification to {phone}: {outcome.error}")
+            elif phone not in failed_phones:
+                self._delivered(phone)
+                self.logger.info(f"Sent AlphaSMS {self.mode} notification to {phone}.")
+            for line in outcome.warnings or ():
+                self.logger.warning(f"AlphaSMS notification to {phone} was sent, but {line}")
         return not failed_phones
 
     def _delivered(self, target: int) -> None:

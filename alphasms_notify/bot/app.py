@@ -3,12 +3,19 @@
 The gate is a ``TypeHandler`` in group -1 (as in python-telegram-bot's
 examples): it sees every update first, refuses strangers once with their user
 id, logs the refusal, and stops the update before any handler (and so the
-provider) is reached. In groups, only operators' commands count.
+provider) is reached. In groups, only operators' commands count. It also
+stops commands older than ``[telegram] max_command_age`` (typed while the bot
+was down) and tells the operator; edited messages never run a command.
+
+One bot per store: the store's lock is taken before polling starts, so a
+second bot on the same store refuses to start (:class:`~alphasms_notify.store.StoreBusy`).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,8 +39,8 @@ from telegram.ext import (
 from ..default_plugins.tracking import ensure_tracking
 from ..plugins import PluginManager, call_hook, get_plugin_manager
 from ..service import make_async_client
-from ..settings import Settings
-from ..store import create_private, default_store_path
+from ..settings import ConfigError, Settings
+from ..store import StoreLock, create_private, default_store_path
 from ..tracking import Tracker
 from . import handlers
 from .context import CONTEXT_TYPES, BotContext, Services
@@ -48,6 +55,7 @@ async def gate(update: Update, context: BotContext) -> None:
     settings = context.services.settings.telegram
     user = update.effective_user
     if user is not None and user.id in settings.operators:
+        await _too_old(update, settings.max_command_age)
         return
     message = update.effective_message
     chat = update.effective_chat
@@ -62,6 +70,30 @@ async def gate(update: Update, context: BotContext) -> None:
         await message.reply_text(f"⛔ This bot is for operators only. Your Telegram user id is {user.id}; "
                                  "ask an administrator to add it to [telegram] operators.")
     raise ApplicationHandlerStop
+
+
+async def _too_old(update: Update, max_age: float) -> None:
+    """Stop a new message older than ``max_age`` that would act (a command, an answer to a reply)."""
+    message = update.message
+    if message is None or message.date is None:
+        return
+    age = time.time() - message.date.timestamp()
+    if age <= max_age:
+        return
+    acts = bool(message.text and (message.text.startswith("/") or message.reply_to_message is not None))
+    if acts:
+        log.warning("not running a message %.0f s old from %s: %s", age, message.chat_id, message.text[:40])
+        await message.reply_text(f"⏰ Not run: this message is {_ago(age)} old (the bot was not running when "
+                                 f"it was sent; the limit is {max_age:g} s). Send it again if it is still wanted.")
+    raise ApplicationHandlerStop
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 async def poll_job(context: BotContext) -> None:
@@ -107,30 +139,38 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     app = builder.build()
-    store = tracking.store
+    try:
+        store = tracking.store
+        store.active(limit=1)  # a corrupt file shows itself now, not at the first poll
+    except (sqlite3.Error, OSError) as exc:
+        raise ConfigError(f"the store {settings.store.path} cannot be used: {exc}") from None
+    lock = StoreLock(settings.store.path)
     forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat)
     tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window)
-    app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder)
+    app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
     commands = dict(handlers.COMMANDS)
-    app.add_handler(CommandHandler(["start", "help"], handlers.help_command))
-    app.add_handler(CommandHandler("balance", handlers.balance))
-    app.add_handler(CommandHandler(["send", "viber", "vibersms"], handlers.send_command))
-    app.add_handler(CommandHandler("hlr", handlers.hlr))
-    app.add_handler(CommandHandler("status", handlers.status))
+    new = filters.UpdateType.MESSAGE  # not edited messages: an edit must not run a command again
+    app.add_handler(CommandHandler(["start", "help"], handlers.help_command, filters=new))
+    app.add_handler(CommandHandler("balance", handlers.balance, filters=new))
+    app.add_handler(CommandHandler(["send", "viber", "vibersms"], handlers.send_command, filters=new))
+    app.add_handler(CommandHandler("hlr", handlers.hlr, filters=new))
+    app.add_handler(CommandHandler("status", handlers.status, filters=new))
     app.add_handler(CallbackQueryHandler(handlers.confirm))
 
     def register(name: str, callback: Any, description: str) -> None:
-        app.add_handler(CommandHandler(name, callback))
+        app.add_handler(CommandHandler(name, callback, filters=new))
         commands[name] = description
 
     call_hook(plugins, "alphasms_register_bot_commands", register=register)
-    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.answer_reply))
-    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown))
+    app.add_handler(MessageHandler(new & filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.answer_reply))
+    app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, handlers.edited))
     app.add_error_handler(on_error)
 
     async def post_init(application: Application) -> None:
+        lock.acquire()  # before any forward: one bot per store
         await application.bot.set_my_commands([BotCommand(n, d[:256]) for n, d in commands.items()])
         application.job_queue.run_repeating(poll_job, interval=telegram.poll_interval, first=telegram.poll_interval,
                                             name="alphasms-status-poll")
@@ -139,6 +179,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         await forwarder.aclose()
         await client.aclose()
         tracking.close()  # opens again on next use, should this manager serve another bot
+        lock.release()
 
     app.post_init = post_init
     app.post_shutdown = post_shutdown
@@ -161,8 +202,13 @@ async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterat
 
 
 def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None:
-    """Run until SIGINT/SIGTERM; polling, or a webhook when ``[telegram] webhook_url`` is set."""
+    """Run until SIGINT/SIGTERM; polling, or a webhook when ``[telegram] webhook_url`` is set.
+
+    Raises ConfigError (a broken store), StoreBusy (another bot on the store),
+    InvalidToken or NetworkError (Telegram refused or unreachable) before running.
+    """
     app = build_application(settings, plugins=plugins)
+    app.bot_data.services.lock.acquire()  # type: ignore[union-attr]  # refuse now, with one line, rather than from inside the loop
     telegram = settings.telegram
     if telegram.webhook_url:
         path = urlsplit(telegram.webhook_url).path.strip("/")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import PluginManager
     from ..results import Outcome
     from ..settings import Settings
-    from ..store import Store
+    from ..store import Store, StoreLock
     from ..tracking import Tracker
     from .forwarding import TelegramForwarder
 
@@ -33,6 +33,7 @@ class Services:
     plugins: PluginManager
     tracker: Tracker
     forwarder: TelegramForwarder
+    lock: StoreLock | None = None  # held while the bot runs: one bot per store
 
 
 class BotData:

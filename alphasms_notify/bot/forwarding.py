@@ -6,7 +6,14 @@ directly. Replies wait in an in-memory queue, in order; the store is read
 once, at start, for replies that were not forwarded before a restart. A
 reply is marked ``forwarded`` right after Telegram accepts it, so it goes out
 once; one Telegram refuses stays first in the queue and is tried again on the
-next cycle. A lock keeps two cycles of one process from sending the same one.
+next cycle. A lock keeps two cycles of one process from sending the same one,
+and the store's lock (:class:`~alphasms_notify.store.StoreLock`) two bots.
+
+The one window Telegram leaves open: the Bot API has no idempotency key, so
+if the bot dies (or the connection drops) after Telegram posted a forward
+and before the store recorded it, nobody can know whether it arrived. The
+store marks a reply *in flight* before posting it; such a reply is sent
+again after a restart, headed "possibly a repeat", rather than lost.
 """
 
 from __future__ import annotations
@@ -19,16 +26,27 @@ from typing import Any
 
 import httpx
 from telegram import Bot, ReplyParameters
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 
 from ..results import MessageStatus, Reply
 from ..store import Store, StoredReply, TrackedMessage
 from ..tracking import Event, ReplyReceived, StatusChanged
 
-__all__ = ["TelegramForwarder", "format_reply"]
+__all__ = ["TelegramForwarder", "format_reply", "POSSIBLE_REPEAT"]
 
 log = logging.getLogger(__name__)
 MEDIA_LIMIT = 20 * 1024 * 1024  # what a bot may upload comfortably; larger media go as a link
+POSSIBLE_REPEAT = ("🔁 Possibly a repeat: the bot stopped while forwarding this reply, "
+                   "so it may already be above.")
+
+
+def _maybe_posted(exc: TelegramError) -> bool:
+    """Whether Telegram may have posted it anyway: no answer came (a timeout, a dropped connection).
+
+    An HTTP answer, even a 5xx, means it was not posted; python-telegram-bot reports a lost
+    connection as ``TimedOut`` or a ``NetworkError`` quoting the httpx error.
+    """
+    return isinstance(exc, TimedOut) or (isinstance(exc, NetworkError) and str(exc).startswith("httpx"))
 
 
 def format_reply(message: TrackedMessage, reply: Reply) -> str:
@@ -114,10 +132,13 @@ class TelegramForwarder:
                     log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)", tracked.id)
                     self._queue.popleft()
                     continue
+                repeat = self.store.is_inflight(stored.message_id, stored.seq)
+                self.store.mark_forwarding(stored.message_id, stored.seq)
                 try:
-                    posted = await self._post(chat_id, tracked, stored)
+                    posted = await self._post(chat_id, tracked, stored, repeat=repeat)
                 except TelegramError as exc:
-                    self.store.forward_failed(stored.message_id, stored.seq, str(exc))
+                    refused = not _maybe_posted(exc)
+                    self.store.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
                     log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
                     break  # Telegram is unhappy: keep the order, try again on the next cycle
                 self.store.mark_forwarded(stored.message_id, stored.seq, chat_id, posted.message_id)
@@ -125,8 +146,10 @@ class TelegramForwarder:
                 sent += 1
         return sent
 
-    async def _post(self, chat_id: int, tracked: TrackedMessage, stored: StoredReply) -> Any:
+    async def _post(self, chat_id: int, tracked: TrackedMessage, stored: StoredReply, *, repeat: bool = False) -> Any:
         text, anchor = format_reply(tracked, stored.reply), self._anchor(tracked)
+        if repeat:
+            text = f"{POSSIBLE_REPEAT}\n{text}"
         media = stored.reply.media
         if media is not None:
             content = await self._fetch(media.url, media.filesize)

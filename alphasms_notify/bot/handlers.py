@@ -105,6 +105,8 @@ async def status(update: Update, context: BotContext) -> None:
     text = _args(update.effective_message).strip()
     if not text.isdigit():
         return await update.effective_message.reply_text("Usage: /status ID (the id a send reported)")
+    if not 0 < int(text) < 2**63:
+        return await update.effective_message.reply_text(f"❗ {text} is not a message id: ids are from 1 to 2^63-1.")
     try:
         [outcome] = await context.services.client.status(int(text))
     except RequestError as exc:
@@ -130,17 +132,52 @@ def _not_sent(exc: ValidationError) -> str:
     return "❗ Not sent:\n" + "\n".join(f"• {m}: {f}: {r}" for m, f, r in exc.problems)
 
 
+TELEGRAM_TEXT_MAX = 4096  # a longer text is refused by Telegram: the full list goes as a file instead
+
+
+def _outcome_line(o: Outcome) -> str:
+    phone = o.message.phone if isinstance(o.message.phone, str) else f"+{o.message.phone}"
+    if o.ok:
+        parts = f", {o.result.parts} part(s)" if o.result.parts else ""
+        return f"• {phone}: id {o.result.id}{parts}"
+    if o.unknown:
+        return f"• ❓ {phone}: id {o.message.id} may have been sent (the answer was lost); /status {o.message.id}"
+    return f"• ❌ {phone}: {o.error}"
+
+
+def _headline(outcomes: list[Outcome]) -> str:
+    ok = sum(o.ok for o in outcomes)
+    unknown = sum(o.unknown for o in outcomes)
+    head = f"{'✅' if ok == len(outcomes) else '⚠️'} Sent {ok} of {len(outcomes)}"
+    if unknown:
+        head += f"; {unknown} may have been sent (tracked: their status will show here)"
+    return head
+
+
 def format_outcomes(outcomes: list[Outcome]) -> str:
-    ok = [o for o in outcomes if o.ok]
-    lines = [f"{'✅' if len(ok) == len(outcomes) else '⚠️'} Sent {len(ok)} of {len(outcomes)}:"]
-    for o in outcomes:
-        if o.ok:
-            parts = f", {o.result.parts} part(s)" if o.result.parts else ""
-            lines.append(f"• +{o.message.phone}: id {o.result.id}{parts}")
-        else:
-            phone = o.message.phone if isinstance(o.message.phone, str) else f"+{o.message.phone}"
-            lines.append(f"• ❌ {phone}: {o.error}")
+    """Every outcome on its own line: sent, failed (❌) or unknown (❓, with the id to check)."""
+    lines = [_headline(outcomes) + ":"] + [_outcome_line(o) for o in outcomes]
+    warnings = sorted({w for o in outcomes for w in (o.warnings or ())})
+    lines += [f"⚠️ after sending: {w}" for w in warnings]
     return "\n".join(lines)
+
+
+async def show_outcomes(anchor: Message, outcomes: list[Outcome], prefix: str = "") -> None:
+    """The results as the anchor's text; past Telegram's limit, a summary with the full list as a file."""
+    text = prefix + format_outcomes(outcomes)
+    if len(text) <= TELEGRAM_TEXT_MAX:
+        await anchor.edit_text(text)
+        return
+    problems = [o for o in outcomes if not o.ok]
+    summary = [prefix + _headline(outcomes) + ". The full list is in the attached file."]
+    for o in problems:
+        line = _outcome_line(o)
+        if sum(len(x) + 1 for x in summary) + len(line) > TELEGRAM_TEXT_MAX - 100:
+            summary.append(f"… and more not sent or unknown: see the file ({len(problems)} in all).")
+            break
+        summary.append(line)
+    await anchor.edit_text("\n".join(summary))
+    await anchor.reply_document(text.encode("utf-8"), filename="results.txt", caption="All results")
 
 
 async def deliver(context: BotContext, pending: PendingSend, anchor: Message) -> None:
@@ -153,10 +190,9 @@ async def deliver(context: BotContext, pending: PendingSend, anchor: Message) ->
         await anchor.edit_text(_not_sent(exc))
         return
     except RequestError as exc:
-        done = f"\n{format_outcomes(exc.partial)}" if exc.partial else "\nNothing was sent."
-        await anchor.edit_text(f"⚠️ AlphaSMS: {exc}{done}")
+        await show_outcomes(anchor, pending.refused + exc.outcomes, prefix=f"⚠️ AlphaSMS: {exc}\n")
         return
-    await anchor.edit_text(format_outcomes(pending.refused + outcomes))
+    await show_outcomes(anchor, pending.refused + outcomes)
 
 
 async def _prepare(context: BotContext, message: Message, messages: list[Any]) -> PendingSend | None:
@@ -225,9 +261,13 @@ async def confirm(update: Update, context: BotContext) -> None:
 async def answer_reply(update: Update, context: BotContext) -> None:
     """An operator answered a forwarded Viber reply: send the text back to that phone by Viber."""
     message = update.effective_message
-    tracked = context.services.store.reply_for_telegram_message(message.chat_id, message.reply_to_message.message_id)
+    answered = message.reply_to_message
+    tracked = context.services.store.reply_for_telegram_message(message.chat_id, answered.message_id)
     if tracked is None:
-        return  # an answer to something else: not ours to handle
+        if answered.from_user is not None and answered.from_user.id == context.bot.id:
+            await message.reply_text("ℹ️ Nothing was sent: that message is not a forwarded Viber reply. "
+                                     "Answer a 💬 reply to send your text back by Viber.")
+        return  # an answer to someone else's message: not for the bot
     text = (message.text or "").strip()
     if not text:
         return await message.reply_text("❗ Only text can be sent back by Viber.")
@@ -240,4 +280,14 @@ async def answer_reply(update: Update, context: BotContext) -> None:
 
 async def unknown(update: Update, context: BotContext) -> None:
     command = (update.effective_message.text or "").split(None, 1)[0]
+    _, _, addressee = command.partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # /send@OtherBot in a group: a command for another bot
     await update.effective_message.reply_text(f"Unknown command {command}. /help lists the commands.")
+
+
+async def edited(update: Update, context: BotContext) -> None:
+    """An edited command is never run (it ran, or was refused, as first sent)."""
+    await update.effective_message.reply_text(
+        "✏️ Edited commands are not run: the command was handled as first sent. "
+        "Send the corrected command as a new message.")

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ..errors import ValidationError
+from ..logs import cli_logging
 from ..messages import CHANNELS, Balance, build
 from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..render import hlr_network, hlr_ported, status_lines
@@ -25,6 +26,8 @@ from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
 
 __all__ = ["cli", "main"]
+
+MAX_ID = 2**63 - 1  # the provider's ids are signed 64-bit integers
 
 
 def _settings(config_path: str | None, plugins_dir: str | None) -> Settings:
@@ -47,6 +50,7 @@ def cli(ctx: click.Context, config_path: str | None, as_json: bool, plugins_dir:
         settings = _settings(config_path, plugins_dir)
     except ConfigError as exc:
         fail(str(exc), EXIT_INVALID)
+    cli_logging([settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret])
     pm = get_plugin_manager(settings)
     for name, reason in pm.load_errors:
         click.echo(f"warning: plugin {name} not loaded: {reason}", err=True)
@@ -70,7 +74,8 @@ def balance(ctx: Context) -> None:
 @click.option("--link", help="Viber button link (http/https); needs --button.")
 @click.option("--button", help="Viber button text; needs --link.")
 @click.option("--sms-text", help="viber+sms: the SMS fallback text (default: TEXT).")
-@click.option("--id", "id", type=click.IntRange(min=1), help="Message id (one recipient only); default: generated.")
+@click.option("--id", "id", type=click.IntRange(min=1, max=MAX_ID),
+              help="Message id (one recipient only); default: generated.")
 @click.argument("text", required=False, default="")
 @click.pass_obj
 def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any) -> None:
@@ -89,7 +94,7 @@ def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any
     sms_text = text if channel == "sms" else messages[0].fallback_text if channel == "viber+sms" else None
     if not ctx.json and sms_text:
         click.echo(f"Sending to {len(to)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
-    outcomes = call_provider(ctx, lambda c: c.send(messages))
+    outcomes = call_provider(ctx, lambda c: c.send(messages), describe_sent)
     report_outcomes(ctx, outcomes, describe_sent)
 
 
@@ -108,7 +113,7 @@ def hlr(ctx: Context, phones: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MAX_ID))
 @click.pass_obj
 def status(ctx: Context, ids: tuple[int, ...]) -> None:
     """Show the delivery status (and Viber replies) of message IDs."""
@@ -149,4 +154,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError:
         settings = Settings()  # reported properly once click parses the options
     call_hook(get_plugin_manager(settings), "alphasms_register_cli_commands", cli=cli)
-    cli.main(args=args, prog_name="alphasms")
+    try:
+        cli.main(args=args, prog_name="alphasms")
+    except Exception as exc:  # an unforeseen failure: one line, with every secret masked
+        _crash(exc, [settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret,
+                     os.environ.get("ALPHASMS_API_KEY"), os.environ.get("TELEGRAM_BOT_TOKEN")])
+
+
+def _crash(exc: BaseException, secrets: list[str | None]) -> None:
+    """Print the failure as one line (the traceback with ALPHASMS_DEBUG=1), secrets masked; exit 1."""
+    import traceback
+
+    from ..logs import RedactSecrets
+
+    redact = RedactSecrets(secrets).redact
+    if os.environ.get("ALPHASMS_DEBUG"):
+        click.echo(redact("".join(traceback.format_exception(exc))), err=True)
+    click.echo(redact(f"Error: unexpected {type(exc).__name__}: {exc}") +
+               ("" if os.environ.get("ALPHASMS_DEBUG") else " (ALPHASMS_DEBUG=1 shows the traceback)"), err=True)
+    sys.exit(1)

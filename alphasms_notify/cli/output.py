@@ -60,7 +60,8 @@ def fail(text: str, code: int) -> NoReturn:
 
 
 def _echo_json(document: Any) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))  # input that was not UTF-8
 
 
 def invalid(ctx: Context, exc: ValidationError, *, options: bool = False) -> NoReturn:
@@ -73,8 +74,14 @@ def invalid(ctx: Context, exc: ValidationError, *, options: bool = False) -> NoR
     fail(str(exc), EXIT_INVALID)
 
 
-def call_provider(ctx: Context, action: Callable[[Any], Any]) -> Any:
-    """Call the provider with the standard client; invalid input exits 2, a failed request 3."""
+def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable[[Outcome], str] | None = None
+                  ) -> Any:
+    """Call the provider with the standard client; invalid input exits 2, a failed request 3.
+
+    When a request fails, every message's outcome is printed first (``describe``
+    for the accepted ones): what went out, what did not, and what *may* have,
+    with the id to check, so nobody resends blind.
+    """
     client = ctx.client()
     try:
         with client:
@@ -83,8 +90,18 @@ def call_provider(ctx: Context, action: Callable[[Any], Any]) -> Any:
         invalid(ctx, exc)
     except RequestError as exc:
         if ctx.json:
-            _echo_json({"ok": False, "error": str(exc), "results": [_outcome_json(o) for o in exc.partial]})
-        fail(str(exc), EXIT_REQUEST_FAILED)
+            _echo_json({"ok": False, "error": str(exc), "results": [_outcome_json(o) for o in exc.outcomes]})
+        else:
+            _print_outcomes(exc.outcomes, describe or (lambda o: f"ok {_who(o)}"))
+        unknown = exc.unknown
+        if unknown:
+            ids = " ".join(str(o.message.id) for o in unknown)
+            click.echo(f"Error: {exc}. {len(unknown)} message(s) may have been sent: "
+                       f"check with `alphasms status {ids}` before sending again.", err=True)
+        else:
+            click.echo(f"Error: {exc}", err=True)
+        _print_warnings(exc.outcomes)
+        sys.exit(EXIT_REQUEST_FAILED)
 
 
 def _jsonable(value: Any) -> Any:
@@ -101,7 +118,7 @@ def _jsonable(value: Any) -> Any:
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     message = outcome.message
-    row: dict[str, Any] = {"type": message.type, "ok": outcome.ok}
+    row: dict[str, Any] = {"type": message.type, "ok": outcome.ok, "state": outcome.state}
     for key in ("id", "phone"):
         if getattr(message, key, None) is not None:
             row[key] = getattr(message, key)
@@ -109,25 +126,50 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
         row["result"] = _jsonable(outcome.result)
     else:
         row["error"] = outcome.error
+    if outcome.warnings:
+        row["warnings"] = outcome.warnings
     return row
 
 
+def _who(outcome: Outcome) -> str:
+    return str(getattr(outcome.message, "phone", None) or getattr(outcome.message, "id", ""))
+
+
+def _print_outcomes(outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> None:
+    for outcome in outcomes:
+        if outcome.ok:
+            click.echo(describe(outcome))
+        elif outcome.unknown:
+            click.echo(f"UNKNOWN {_who(outcome)}: id {outcome.message.id}: {outcome.error}", err=True)
+        else:
+            click.echo(f"FAILED {_who(outcome)}: {outcome.error}", err=True)
+
+
+def _print_warnings(outcomes: list[Outcome]) -> None:
+    """Local failures after the send (a plugin, the store), once each, after the outcomes."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        for line in outcome.warnings or ():
+            counts[line] = counts.get(line, 0) + 1
+    for line, count in counts.items():
+        click.echo(f"warning: {line} (after sending; {count} message(s) concerned)", err=True)
+
+
 def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> NoReturn:
-    """Print each outcome (``describe`` for successes) or the --json document; exit 0, or 1 if any failed."""
+    """Print each outcome (``describe`` for successes) or the --json document, then any warning;
+    exit 0, or 1 if any failed."""
     failed = [o for o in outcomes if not o.ok]
     if ctx.json:
         _echo_json({"ok": not failed, "results": [_outcome_json(o) for o in outcomes]})
     else:
-        for outcome in outcomes:
-            if outcome.ok:
-                click.echo(describe(outcome))
-            else:
-                who = getattr(outcome.message, "phone", None) or getattr(outcome.message, "id", "")
-                click.echo(f"FAILED {who}: {outcome.error}", err=True)
+        _print_outcomes(outcomes, describe)
+    _print_warnings(outcomes)
     sys.exit(EXIT_ITEM_FAILED if failed else EXIT_OK)
 
 
 def describe_sent(outcome: Outcome) -> str:
     """The line for an accepted send, shared by ``send`` and ``send-template``."""
     r = outcome.result
+    if r.recovered:  # a retry found it accepted by an earlier attempt: its msg_id and parts are not reported
+        return f"sent {outcome.message.phone}: id {r.id} (accepted on an earlier attempt)"
     return f"sent {outcome.message.phone}: id {r.id}, msg_id {r.msg_id}, {r.parts} part(s)"

@@ -16,10 +16,13 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
     @click.pass_obj
     def bot(ctx, verbose: bool) -> None:
         """Run the Telegram operator bot (settings: --config, sections [telegram] and [store])."""
+        from telegram.error import InvalidToken, TelegramError
+
         from ..bot import run_bot
-        from ..cli.output import EXIT_INVALID, fail
+        from ..cli.output import EXIT_INVALID, EXIT_REQUEST_FAILED, fail
         from ..logs import setup_logging
         from ..settings import ConfigError
+        from ..store import StoreBusy
 
         settings = ctx.settings
         try:
@@ -27,9 +30,17 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
             settings.alphasms.require_key()
         except ConfigError as exc:
             fail(str(exc), EXIT_INVALID)
-        setup_logging(logging.DEBUG if verbose else logging.INFO,
-                      secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret])
+        redact = setup_logging(logging.DEBUG if verbose else logging.INFO,
+                               secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret]).redact
         logging.getLogger(__name__).info("bot starting: %s, %d operator(s), polling AlphaSMS every %ss",
                                          "webhook" if telegram.webhook_url else "long polling",
                                          len(telegram.operators), telegram.poll_interval)
-        run_bot(settings, plugins=ctx.plugins)  # with --plugins-dir / [plugins] dir too
+        try:
+            run_bot(settings, plugins=ctx.plugins)  # with --plugins-dir / [plugins] dir too
+        except (ConfigError, StoreBusy) as exc:
+            fail(str(exc), EXIT_INVALID)
+        except InvalidToken:
+            fail("Telegram refused the bot token: check TELEGRAM_BOT_TOKEN or [telegram] token", EXIT_INVALID)
+        except TelegramError as exc:
+            fail(f"cannot start the bot, Telegram at {redact(telegram.api_url)} answered: "
+                 f"{redact(str(exc))}", EXIT_REQUEST_FAILED)

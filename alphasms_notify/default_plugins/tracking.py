@@ -9,8 +9,8 @@ reply should go is carried on the message: ``meta["source"]`` (``cli``,
 chat and the bot's own "sent" message to answer.
 
 The store opens on first use, so a broken store never stops a send: the
-failure is logged by the hook machinery and the outcome still reaches its
-caller.
+failure reaches the caller as a warning on the outcome (``Outcome.warnings``),
+shown after what was sent.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Tracking:
 
     @hookimpl
     def alphasms_message_sent(self, message: Any, result: Any) -> None:
-        if not result.ok:
+        if not (result.ok or result.unknown):  # unknown: it may have gone out; the status poll will tell
             return
         telegram = message.meta.get("telegram") or {}
         self.store.track([result], source=message.meta.get("source", "library"), chat_id=telegram.get("chat_id"),
