@@ -25,12 +25,13 @@ answer larger than ``max_answer_bytes`` after decompression is refused.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -62,6 +63,7 @@ log = logging.getLogger("alphasms_notify")
 SEND_TYPES = (Sms, Viber, ViberSms)
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # after decompression; 100 status items with long reply threads fit easily
 _STATE = "_alphasms_sent"  # on the caller's message object: its SendResult, or UNKNOWN, after a send
+_OWN_ID = "_alphasms_own_id"  # on a message whose id this client drew (not one the caller chose)
 UNKNOWN = "unknown"
 T = TypeVar("T")
 
@@ -125,14 +127,23 @@ def _is_duplicate(outcome: Outcome) -> bool:
     return not outcome.ok and "duplicate" in (outcome.error or "").lower()
 
 
-def _fits(message: Message, record: Any, raw: Any) -> bool:
-    """Whether the provider's record of an id can be this message (type; phone when the record has one)."""
+def _fits(message: Message, record: Any, raw: Any) -> bool | None:
+    """Whether the provider's record of an id is this message: True, False, or None (cannot tell).
+
+    The reference's ``status`` answer names the type, not the phone. A record of
+    another type is another message. One of the same type is this one if the
+    record names this phone, or if this client drew the id itself (a collision
+    is then as unlikely as ``ids`` says); with an id the caller chose and no
+    phone in the record, nobody can tell.
+    """
     channels = {"sms": {"sms"}, "viber": {"viber"}, "viber+sms": {"viber", "sms", "viber+sms"}}[message.type]
     if record.type not in channels:
         return False
     data = raw.get("data") if isinstance(raw, dict) else None
     phone = data.get("phone") if isinstance(data, dict) else None
-    return phone is None or str(phone) == str(message.phone)  # type: ignore[union-attr]
+    if phone is not None:
+        return str(phone) == str(message.phone)  # type: ignore[union-attr]
+    return True if getattr(message, _OWN_ID, False) else None
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -194,17 +205,23 @@ class _Core:
     def _with_defaults(self, message: Message) -> Message:
         if isinstance(message, SEND_TYPES) and message.id is None:
             message.id = self.id_factory()  # in place: resending the same object is idempotent
+            setattr(message, _OWN_ID, True)
+        updates: dict[str, Any] = {}
         if isinstance(message, Sms) and message.sender is None:
-            return replace(message, sender=self.sms_sender)
-        if isinstance(message, Viber) and message.sender is None:
-            return replace(message, sender=self.viber_sender or self.sms_sender)
-        if isinstance(message, ViberSms) and (message.sender is None or message.sms_sender is None):
-            return replace(
-                message,
-                sender=message.sender or self.viber_sender or self.sms_sender,
-                sms_sender=message.sms_sender or self.sms_sender,
-            )
-        return message
+            updates["sender"] = self.sms_sender
+        elif isinstance(message, Viber) and message.sender is None:
+            updates["sender"] = self.viber_sender or self.sms_sender
+        elif isinstance(message, ViberSms):
+            if message.sender is None:
+                updates["sender"] = self.viber_sender or self.sms_sender
+            if message.sms_sender is None:
+                updates["sms_sender"] = self.sms_sender
+        if not updates:
+            return message
+        ready = copy.copy(message)  # keeps the attributes the client set on it (_OWN_ID, _STATE)
+        for name, value in updates.items():
+            setattr(ready, name, value)
+        return ready
 
     def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list]]:
         """Checked copies, and the problems of each message by its position in the caller's list."""
@@ -352,8 +369,13 @@ class _Core:
             if not outcome.ok:
                 continue  # not known to the provider: it was not sent, so it goes out now
             message = batch[i]
-            if _fits(message, outcome.result, outcome.raw):
+            fits = _fits(message, outcome.result, outcome.raw)
+            if fits:
                 done[i] = self._recovered(message)
+            elif fits is None:
+                done[i] = self._unknown(message, f"id {message.id} is known to AlphaSMS as a "  # type: ignore[union-attr]
+                                        f"{outcome.result.type} message, but not to which phone: this one, or "
+                                        "another sent earlier with the same id")
             else:
                 done[i] = Outcome(message, False, error=(
                     f"id {message.id} is already taken at AlphaSMS by another message (a {outcome.result.type} "  # type: ignore[union-attr]

@@ -6,11 +6,18 @@ point ``pytest11``), the same one other projects get.
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
+from helpers import ALPHASMS, OPERATOR, clean_env, wait_for
 
 from alphasms_notify import AlphaSMS, AsyncAlphaSMS
+from alphasms_notify.sandbox.telegram import TelegramStandIn
 
 pytest_plugins = ["pytester"]
+BOT_POLL = 0.3  # seconds between the in-process bot's status polls
+PROCESS_POLL = 0.5  # ... and the bot process's
 
 
 @pytest.fixture
@@ -25,3 +32,79 @@ async def aclient(alphasms_sandbox):
     async with AsyncAlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop",
                              viber_sender="ShopViber", backoff=0.01, timeout=2.0) as sms:
         yield sms
+
+
+@pytest.fixture
+def telegram():
+    """The Bot API stand-in, with a token that tests look for in outputs (it must never show)."""
+    with TelegramStandIn(token="987654:SECRET-BOT-TOKEN") as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def make_bot(alphasms_sandbox, telegram, tmp_path):
+    """Build the real python-telegram-bot application against the stand-in and the sandbox."""
+    from alphasms_notify.bot import build_application
+    from alphasms_notify.plugins import make_plugin_manager
+    from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
+
+    def make(*, plugins=None, confirm_above=10, store_path=None, replies_chat=None, **telegram_options):
+        settings = Settings(
+            alphasms=AlphaSMSSettings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url,
+                                      sms_sender="Shop", viber_sender="ShopViber", timeout=2.0),
+            telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
+                                      poll_interval=BOT_POLL, confirm_above=confirm_above, replies_chat=replies_chat,
+                                      **telegram_options),
+            store=StoreSettings(path=str(store_path or tmp_path / "bot.sqlite3")))
+        return build_application(settings, plugins=plugins or make_plugin_manager(defaults=()))
+
+    return make
+
+
+@pytest.fixture
+def bot_config(alphasms_sandbox, telegram, tmp_path):
+    config = tmp_path / "bot.toml"
+    config.write_text(f"""
+[alphasms]
+api_key = "{alphasms_sandbox.key}"
+api_url = "{alphasms_sandbox.api_url}"
+sms_sender = "Shop"
+viber_sender = "Shop"
+
+[telegram]
+api_url = "{telegram.api_url}"
+operators = [{OPERATOR}]
+poll_interval = {PROCESS_POLL}
+
+[store]
+path = "{tmp_path / 'bot.sqlite3'}"
+""")
+    return config
+
+
+@pytest.fixture
+def bot_process(bot_config, telegram, tmp_path):
+    """``start()`` runs ``alphasms --config bot.toml bot`` and waits until it polls Telegram."""
+    env = clean_env(TELEGRAM_BOT_TOKEN=telegram.token, ALPHASMS_NOTIFY_LOAD_PLUGINS="")
+    procs = []
+
+    def start(*, expect_exit: bool = False):
+        log = open(tmp_path / f"bot{len(procs)}.log", "w")  # noqa: SIM115 - closed with the process
+        polls = telegram.info()["calls"].count("getUpdates")
+        proc = subprocess.Popen([ALPHASMS, "--config", str(bot_config), "bot"], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        proc.log_path = log.name
+        procs.append(proc)
+        if expect_exit:
+            proc.wait(timeout=60)
+            return proc
+        wait_for(lambda: telegram.info()["calls"].count("getUpdates") > polls or proc.poll() is not None,
+                 timeout=30)
+        assert proc.poll() is None, Path(log.name).read_text()
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

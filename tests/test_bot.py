@@ -6,56 +6,16 @@ import asyncio
 import time
 
 import pytest
+from conftest import BOT_POLL
+from helpers import GROUP, OPERATOR, STRANGER, last_text, until
 
 from alphasms_notify import MessageStatus, hookimpl
-from alphasms_notify.bot import build_application, running
+from alphasms_notify.bot import running
 from alphasms_notify.plugins import make_plugin_manager
 from alphasms_notify.sandbox.numbers import UNDELIVERABLE, VIBER_FAILS
-from alphasms_notify.sandbox.telegram import TelegramStandIn
-from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
 from alphasms_notify.store import Store
 
-OPERATOR, STRANGER, GROUP = 111, 222, -1001
-POLL = 0.3
-
-
-@pytest.fixture
-def telegram():
-    with TelegramStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def make_bot(alphasms_sandbox, telegram, tmp_path):
-    def make(*, plugins=None, confirm_above=10, store_path=None, replies_chat=None):
-        settings = Settings(
-            alphasms=AlphaSMSSettings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url,
-                                      sms_sender="Shop", viber_sender="ShopViber", timeout=2.0),
-            telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
-                                      poll_interval=POLL, confirm_above=confirm_above, replies_chat=replies_chat),
-            store=StoreSettings(path=str(store_path or tmp_path / "bot.sqlite3")))
-        return build_application(settings, plugins=plugins or make_plugin_manager(defaults=()))
-
-    return make
-
-
-async def until(check, timeout=5.0):
-    """Wait (without blocking the bot, which runs in this loop) until ``check()`` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await asyncio.to_thread(check)
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {getattr(check, '__name__', check)}")
-
-
-def last_text(telegram, chat=OPERATOR, containing=""):
-    def check():
-        texts = [m.get("text") or m.get("caption") or "" for m in telegram.bot_messages(chat)]
-        return next((t for t in reversed(texts) if containing in t), None)
-
-    return check
+POLL = BOT_POLL
 
 
 async def test_balance_and_commands_registered(make_bot, telegram):

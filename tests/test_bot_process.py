@@ -5,76 +5,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import PROCESS_POLL
+from helpers import ALPHASMS, OPERATOR, STRANGER, texts, wait_for
 
-from alphasms_notify.sandbox.telegram import TelegramStandIn
-
-ALPHASMS = str(Path(sys.executable).parent / "alphasms")
-OPERATOR, STRANGER = 111, 222
-POLL = 0.5
-
-
-def wait_for(check, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
-def texts(telegram, chat, needle=""):
-    return [m.get("text", "") for m in telegram.bot_messages(chat) if needle in m.get("text", "")]
+POLL = PROCESS_POLL
 
 
 @pytest.fixture
-def telegram():
-    with TelegramStandIn(token="987654:SECRET-BOT-TOKEN") as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def bot(alphasms_sandbox, telegram, tmp_path):
-    config = tmp_path / "bot.toml"
-    config.write_text(f"""
-[alphasms]
-api_key = "{alphasms_sandbox.key}"
-api_url = "{alphasms_sandbox.api_url}"
-sms_sender = "Shop"
-viber_sender = "Shop"
-
-[telegram]
-api_url = "{telegram.api_url}"
-operators = [{OPERATOR}]
-poll_interval = {POLL}
-
-[store]
-path = "{tmp_path / 'bot.sqlite3'}"
-""")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))}
-    env.update(TELEGRAM_BOT_TOKEN=telegram.token, ALPHASMS_NOTIFY_LOAD_PLUGINS="")
-    procs = []
-
-    def start():
-        log = open(tmp_path / f"bot{len(procs)}.log", "w")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([ALPHASMS, "--config", str(config), "bot"], stdout=log, stderr=subprocess.STDOUT,
-                                env=env, cwd=tmp_path)
-        proc.log_path = log.name
-        procs.append(proc)
-        wait_for(lambda: "getUpdates" in telegram.info()["calls"] or proc.poll() is not None, timeout=30)
-        assert proc.poll() is None, Path(log.name).read_text()
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def bot(bot_process):
+    return bot_process
 
 
 def test_acceptance_balance_refusal_viber_and_one_forwarded_reply(bot, telegram, alphasms_sandbox):

@@ -93,13 +93,8 @@ def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable
             _echo_json({"ok": False, "error": str(exc), "results": [_outcome_json(o) for o in exc.outcomes]})
         else:
             _print_outcomes(exc.outcomes, describe or (lambda o: f"ok {_who(o)}"))
-        unknown = exc.unknown
-        if unknown:
-            ids = " ".join(str(o.message.id) for o in unknown)
-            click.echo(f"Error: {exc}. {len(unknown)} message(s) may have been sent: "
-                       f"check with `alphasms status {ids}` before sending again.", err=True)
-        else:
-            click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {exc}", err=True)
+        _print_unknown(exc.outcomes)
         _print_warnings(exc.outcomes)
         sys.exit(EXIT_REQUEST_FAILED)
 
@@ -145,6 +140,15 @@ def _print_outcomes(outcomes: list[Outcome], describe: Callable[[Outcome], str])
             click.echo(f"FAILED {_who(outcome)}: {outcome.error}", err=True)
 
 
+def _print_unknown(outcomes: list[Outcome]) -> bool:
+    unknown = [o for o in outcomes if o.unknown]
+    if unknown:
+        ids = " ".join(str(o.message.id) for o in unknown)
+        click.echo(f"{len(unknown)} message(s) may have been sent: check with `alphasms status {ids}` "
+                   "before sending again.", err=True)
+    return bool(unknown)
+
+
 def _print_warnings(outcomes: list[Outcome]) -> None:
     """Local failures after the send (a plugin, the store), once each, after the outcomes."""
     counts: dict[str, int] = {}
@@ -157,14 +161,15 @@ def _print_warnings(outcomes: list[Outcome]) -> None:
 
 def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> NoReturn:
     """Print each outcome (``describe`` for successes) or the --json document, then any warning;
-    exit 0, or 1 if any failed."""
+    exit 0, 1 if any failed, 3 if any outcome is unknown (it may have been sent)."""
     failed = [o for o in outcomes if not o.ok]
     if ctx.json:
         _echo_json({"ok": not failed, "results": [_outcome_json(o) for o in outcomes]})
     else:
         _print_outcomes(outcomes, describe)
+    unknown = _print_unknown(outcomes)
     _print_warnings(outcomes)
-    sys.exit(EXIT_ITEM_FAILED if failed else EXIT_OK)
+    sys.exit(EXIT_REQUEST_FAILED if unknown else EXIT_ITEM_FAILED if failed else EXIT_OK)
 
 
 def describe_sent(outcome: Outcome) -> str:

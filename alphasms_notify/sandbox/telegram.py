@@ -205,11 +205,19 @@ async def bot_api(request: web.Request) -> web.StreamResponse:
     method = request.match_info["method"]
     state.calls.append(method)
     fault = state.fault_for(method)
+    if fault is not None and fault["status"] == 200:  # slow: do it, then take `delay` seconds to answer
+        response = await _call(state, method, request)
+        await asyncio.sleep(fault["delay"])
+        return response
     if fault is not None:
         if fault["status"] == 429:
             return _fail(429, f"Too Many Requests: retry after {fault['retry_after']}",
                          retry_after=fault["retry_after"])
         return _fail(fault["status"], "Bad Gateway" if fault["status"] == 502 else "Internal Server Error")
+    return await _call(state, method, request)
+
+
+async def _call(state: _State, method: str, request: web.Request) -> web.Response:
     params, files = await _params(request)
     if method == "getUpdates":
         return _ok(await _get_updates(state, params))
@@ -252,7 +260,8 @@ def _user(body: dict[str, Any]) -> dict[str, Any]:
 async def user_message(request: web.Request) -> web.Response:
     state, body = request.app[STATE], await request.json()
     chat_id = int(body["chat_id"])
-    message: dict[str, Any] = {"message_id": state.message_id(chat_id), "date": int(time.time()),
+    date = int(time.time() - float(body.get("age") or 0))  # age: sent that many seconds ago
+    message: dict[str, Any] = {"message_id": state.message_id(chat_id), "date": date,
                                "from": _user(body), "text": body["text"],
                                "chat": {"id": chat_id, "type": body.get("chat_type", "private" if chat_id > 0
                                                                         else "group")}}
@@ -266,6 +275,20 @@ async def user_message(request: web.Request) -> web.Response:
         message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
     state.chats[chat_id].append(message)
     state.push("message", message)
+    return web.json_response(message, status=201)
+
+
+async def user_edit(request: web.Request) -> web.Response:
+    """A user edits their message ``message_id``: the bot gets an ``edited_message`` update."""
+    state, body = request.app[STATE], await request.json()
+    chat_id = int(body["chat_id"])
+    message = state.find(chat_id, int(body["message_id"]))
+    if message is None:
+        return web.json_response({"error": "no such message"}, status=404)
+    message["text"], message["edit_date"] = body["text"], int(time.time())
+    if body["text"].startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(body["text"].split()[0])}]
+    state.push("edited_message", dict(message))
     return web.json_response(message, status=201)
 
 
@@ -294,9 +317,10 @@ async def documents(request: web.Request) -> web.Response:
 async def faults(request: web.Request) -> web.Response:
     state, body = request.app[STATE], await request.json()
     fault = {"method": body.get("method", "*"), "status": int(body.get("status", 429)),
-             "count": int(body.get("count", 1)), "retry_after": int(body.get("retry_after", 1))}
-    if fault["status"] not in (429, 500, 502):
-        return web.json_response({"error": "status must be 429, 500 or 502"}, status=400)
+             "count": int(body.get("count", 1)), "retry_after": int(body.get("retry_after", 1)),
+             "delay": float(body.get("delay", 0))}
+    if fault["status"] not in (200, 429, 500, 502):
+        return web.json_response({"error": "status must be 200 (slow: with delay), 429, 500 or 502"}, status=400)
     state.faults.append(fault)
     return web.json_response(fault, status=201)
 
@@ -336,6 +360,7 @@ class TelegramStandIn(ServedApp):
         p = self.control_prefix
         app.router.add_post(p + "/messages", user_message)
         app.router.add_post(p + "/callbacks", user_callback)
+        app.router.add_post(p + "/edits", user_edit)
         app.router.add_get(p + "/chats/{chat_id}", chat_messages)
         app.router.add_get(p + "/documents", documents)
         app.router.add_post(p + "/faults", faults)
@@ -352,6 +377,10 @@ class TelegramStandIn(ServedApp):
                 **extra}
         return self._control("POST", "/messages", json=body)
 
+    def edit(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits their message ``message_id`` to ``text``."""
+        return self._control("POST", "/edits", json={"chat_id": chat_id, "message_id": message_id, "text": text})
+
     def press(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict[str, Any]:
         """A user presses the inline button with callback ``data`` on ``message_id``."""
         return self._control("POST", "/callbacks", json={"chat_id": chat_id, "message_id": message_id,
@@ -366,9 +395,11 @@ class TelegramStandIn(ServedApp):
     def documents(self) -> dict[str, Any]:
         return self._control("GET", "/documents")
 
-    def fault(self, method: str = "*", status: int = 429, count: int = 1, retry_after: int = 1) -> None:
+    def fault(self, method: str = "*", status: int = 429, count: int = 1, retry_after: int = 1,
+              delay: float = 0.0) -> None:
+        """The next ``count`` calls of ``method`` fail with ``status``; status 200: done, answered ``delay`` s late."""
         self._control("POST", "/faults", json={"method": method, "status": status, "count": count,
-                                               "retry_after": retry_after})
+                                               "retry_after": retry_after, "delay": delay})
 
     def clear_faults(self) -> None:
         self._control("DELETE", "/faults")

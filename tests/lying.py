@@ -1,0 +1,62 @@
+"""A provider that lies: it forwards to the sandbox (so messages really go out) and then mangles the answer.
+
+Modes, set with ``mode``: ``honest`` (pass through), ``short`` (drop the last
+item of the answer), ``endless`` (an answer that never ends), ``bomb`` (a
+small gzip body that inflates to 200 MB), ``trickle`` (one byte a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+import httpx
+from aiohttp import web
+
+from alphasms_notify.sandbox.inprocess import ServedApp
+
+BOMB = gzip.compress(b" " * (200 * 1024 * 1024), compresslevel=9)  # ~200 KB on the wire
+
+
+class LyingProvider(ServedApp):
+    thread_name = "lying-provider"
+    control_prefix = "/_lying"
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__()
+        self.upstream = upstream
+        self.mode = "honest"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/json.php"
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/json.php", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        if self.mode in ("endless", "trickle"):
+            answer = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await answer.prepare(request)
+            await answer.write(b'{"success": true, "data": [')
+            chunk, pause = (b" " * 65536, 0) if self.mode == "endless" else (b" ", 1.0)
+            try:
+                for _ in range(10**6):
+                    await answer.write(chunk)
+                    await asyncio.sleep(pause)
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            return answer
+        if self.mode == "bomb":
+            return web.Response(body=BOMB, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        async with httpx.AsyncClient() as client:
+            real = await client.post(self.upstream, content=body, headers={"Content-Type": "application/json"})
+        if self.mode == "short":
+            document = real.json()
+            if isinstance(document.get("data"), list) and document["data"]:
+                document["data"] = document["data"][:-1]
+            return web.json_response(document)
+        return web.Response(body=real.content, headers={"Content-Type": "application/json"})
