@@ -208,11 +208,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 _WHERE = re.compile(r"^(?P<text>.*?)(?: - at `\$\.(?P<path>[^`]*)`)?$", re.S)
 
 
-def _explain(exc: msgspec.ValidationError, origin: str) -> ConfigError:
+def _explain(exc: msgspec.ValidationError, origin: str, env: Mapping[str, str] | None = None) -> ConfigError:
     """msgspec's "Expected `int`, got `bool` - at `$.alphasms.batch_size`" as "[alphasms] batch_size: ..."."""
     match = _WHERE.match(str(exc))
     text = match.group("text") if match else str(exc)
-    text = text.replace("`", "")
+    text = text.replace("`", "").replace(" | null", "")  # "may be left out" is not news here
     text = text[0].lower() + text[1:] if text else text
     path = (match.group("path") if match else None) or ""
     section, _, key = path.partition(".")
@@ -220,6 +220,10 @@ def _explain(exc: msgspec.ValidationError, origin: str) -> ConfigError:
     if section and not key and own:
         key, text = own.group(1), own.group(2)
     where = f"[{section}] {key}".strip() if section else "the file"
+    var = ENV.get((section, key))
+    if env is not None and var and env.get(var):  # the value came from the environment, not the file
+        origin = f"{var} ({where})"
+        return ConfigError(f"{origin}: {text}")
     unknown = re.match(r"object contains unknown field (\S+)", text)
     if unknown:
         return ConfigError(f"{origin}: {where} has an unknown key {unknown.group(1)!r}")
@@ -247,6 +251,12 @@ def load_settings(path: str | os.PathLike | None = None, env: Mapping[str, str] 
     path = path if path is not None else (env.get(CONFIG_ENV) or None)
     raw: dict[str, Any] = _read(path) if path is not None else {}
     origin = f"config file {path}" if path is not None else "settings"
+    if raw:
+        try:  # the file alone first: a wrong value is reported even when the environment overrides it
+            msgspec.convert(raw, Settings)
+        except msgspec.ValidationError as exc:
+            raise _explain(exc, origin) from None
+        raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
     for (section, key), var in ENV.items():
         value = env.get(var)
         if value:
@@ -260,7 +270,8 @@ def load_settings(path: str | os.PathLike | None = None, env: Mapping[str, str] 
     try:
         settings = msgspec.convert(raw, Settings)
     except msgspec.ValidationError as exc:
-        raise _explain(exc, origin) from None
+        raise _explain(exc, origin, env) from None
     if path is not None:
         settings.source = str(path)
     return settings
+

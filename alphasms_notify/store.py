@@ -79,6 +79,8 @@ class StoreLock:
             self._fd = None
 
 
+OPEN_WAIT_MS = 3000
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY,
@@ -152,12 +154,14 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {OPEN_WAIT_MS}")  # a locked file is reported soon at open
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(replies)")}
             if "inflight" not in columns:  # a store made by an earlier version
                 self._db.execute("ALTER TABLE replies ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("PRAGMA busy_timeout = 30000")  # then writers wait their turn
 
     def close(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ second bot on the same store refuses to start (:class:`~alphasms_notify.store.St
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -201,6 +202,12 @@ async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterat
             await app.post_shutdown(app)
 
 
+async def _preflight(app: Application) -> None:
+    """Ask Telegram who the bot is: raises InvalidToken or NetworkError before anything runs."""
+    async with app.bot:
+        await app.bot.get_me()
+
+
 def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None:
     """Run until SIGINT/SIGTERM; polling, or a webhook when ``[telegram] webhook_url`` is set.
 
@@ -208,7 +215,9 @@ def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None
     InvalidToken or NetworkError (Telegram refused or unreachable) before running.
     """
     app = build_application(settings, plugins=plugins)
-    app.bot_data.services.lock.acquire()  # type: ignore[union-attr]  # refuse now, with one line, rather than from inside the loop
+    # refuse now, with one line, rather than from inside the polling loop's retries
+    app.bot_data.services.lock.acquire()  # type: ignore[union-attr]
+    asyncio.run(_preflight(app))
     telegram = settings.telegram
     if telegram.webhook_url:
         path = urlsplit(telegram.webhook_url).path.strip("/")
