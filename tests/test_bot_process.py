@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PROCESS_POLL
-from helpers import ALPHASMS, OPERATOR, STRANGER, texts, wait_for
+from helpers import ALPHASMS, OPERATOR, STRANGER, report, texts, wait_for
 
 POLL = PROCESS_POLL
 
@@ -65,7 +65,9 @@ def test_sigkill_with_replies_pending_then_restart_forwards_each_once(bot, teleg
     wait_for(lambda: len(texts(telegram, OPERATOR, "💬")) == 5, timeout=20)
     time.sleep(POLL * 4)
     forwarded = texts(telegram, OPERATOR, "💬")
-    print(f"forwarded after SIGKILL and restart: {len(forwarded)} of 5")
+    seen = [t.split("\n")[1] for t in forwarded]
+    report("bot SIGKILLed with 5 replies pending (Telegram failing), restarted", messages=5,
+           received=len(set(seen)), lost=5 - len(set(seen)), twice=len(seen) - len(set(seen)))
     assert sorted(t.split("\n")[1] for t in forwarded) == [f"reply {n}" for n in range(5)]
 
 
