@@ -112,6 +112,20 @@ def test_2_ids_from_100_processes_at_the_same_moment_do_not_collide():
     assert len(hours) <= 2  # the hour is the high bits; the rest is random per process
 
 
+def test_2_ids_of_10_000_processes_started_in_the_same_millisecond_do_not_collide(monkeypatch):
+    from alphasms_notify import ids
+
+    monkeypatch.setattr(ids.time, "time", lambda: 1_800_000_000.123)  # everyone at the same instant
+    taken = []
+    for pid in range(10_000):  # a fresh process each: new pid, new random start
+        monkeypatch.setattr(ids.os, "getpid", lambda pid=pid: pid)
+        taken += [ids.new_message_id() for _ in range(40)]
+    equal = len(taken) - len(set(taken))
+    report("ids: 10,000 simulated processes x 40 in one millisecond", messages=len(taken),
+           received=len(set(taken)), lost=0, twice=equal, note=f"{equal} equal ids")
+    assert equal == 0
+
+
 # -- 3. a resend that finds its id taken by another message --------------------------------
 
 
