@@ -29,6 +29,7 @@ import copy
 import logging
 import os
 import random
+import ssl
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,9 +39,11 @@ import httpx
 import pluggy
 
 from ._version import __version__
+from .answers import AnswerTooLarge, read_capped, read_capped_async
 from .errors import MessageRejected, ProtocolError, RequestError, TransportError, ValidationError
 from .flow import adrive, drive
 from .ids import new_message_id
+from .logs import safe_url
 from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, ViberSms, check, label_of
 from .plugins import has_impls, hook_flow, run_blocking
 from .results import BalanceResult, HlrResult, Outcome, SendResult, StatusResult
@@ -53,10 +56,9 @@ from .settings import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from .transport import AnswerTooLarge, read_capped, read_capped_async
 from .wire import decode_response, encode_request
 
-__all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "MAX_ANSWER_BYTES", "safe_url"]
+__all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "MAX_ANSWER_BYTES"]
 
 log = logging.getLogger("alphasms_notify")
 
@@ -103,15 +105,6 @@ class _Retry(Exception):
 
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def safe_url(url: str) -> str:
-    """``url`` with any ``user:password@`` masked, for messages, logs and reprs."""
-    parts = httpx.URL(url) if "@" in url else None
-    if parts is None or not parts.userinfo:
-        return url
-    user = parts.username
-    return str(parts.copy_with(username=user or "***", password="***" if parts.password or not user else None))
 
 
 def _mask(text: str, core: _Core) -> str:
@@ -168,6 +161,9 @@ class _Core:
         id_factory: Callable[[], int] = new_message_id,
         max_parts: int = DEFAULT_MAX_PARTS,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        connect_timeout: float | None = None,
+        verify: bool | ssl.SSLContext = True,
+        logger: logging.Logger | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is empty: pass it or set ALPHASMS_API_KEY")
@@ -180,8 +176,13 @@ class _Core:
         self.sms_sender = sms_sender
         self.viber_sender = viber_sender
         self.batch_size = batch_size
-        self.total_timeout = float(timeout)
-        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
+        # One exchange, connect to last byte, takes at most total_timeout: `timeout` (which also bounds
+        # the connect), or connect_timeout + timeout when the connect has its own (Apprise's cto + rto).
+        connect = min(timeout, 5.0) if connect_timeout is None else connect_timeout
+        self.total_timeout = float(timeout) + (connect_timeout or 0.0)
+        self.timeout = httpx.Timeout(timeout, connect=connect)
+        self.verify = verify
+        self.log = logger or log
         self.max_parts = max_parts
         self.max_answer_bytes = max_answer_bytes
         self.retries = retries
@@ -197,6 +198,7 @@ class _Core:
         return {
             "timeout": self.timeout,
             "transport": transport,
+            "verify": self.verify,
             "headers": {"Content-Type": "application/json", "User-Agent": f"alphasms-notify/{__version__}"},
         }
 
@@ -345,7 +347,7 @@ class _Core:
                                        isinstance(batch[i], SEND_TYPES) else
                                        Outcome(batch[i], False, error=f"not sent: {retry.final}"))
                     return [done[i] for i in range(len(batch))], retry.final
-                log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
+                self.log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
                 yield _Sleep(self._backoff(attempt))
 
     @staticmethod
@@ -627,7 +629,7 @@ class AsyncAlphaSMS(_Core):
         if transport is None:
             from .transport import AiohttpTransport  # aiohttp loads only for async use
 
-            transport = AiohttpTransport(limit=max_concurrency, max_body=self.max_answer_bytes)
+            transport = AiohttpTransport(limit=max_concurrency, max_body=self.max_answer_bytes, verify=self.verify)
         self._http = httpx.AsyncClient(**self._http_kwargs(transport))  # the transport sets the connection limit
         self.max_concurrency = max_concurrency
 

@@ -9,7 +9,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-__all__ = ["RedactSecrets", "setup_logging", "cli_logging"]
+__all__ = ["RedactSecrets", "setup_logging", "cli_logging", "safe_url"]
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any ``user:password@`` masked (``user:***@``), for messages, logs and reprs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+    masked = f"{user}:***" if user else "***"
+    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
 
 
 class RedactSecrets(logging.Filter):

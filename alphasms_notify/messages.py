@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from .channels import CHANNELS, Channel
 from .errors import ValidationError
 from .phone import InvalidPhone, normalize_phone
 
@@ -49,8 +50,6 @@ VIBER_TEXT_MAX = 1000
 VIBER_BUTTON_MAX = 30
 
 ViberType = Literal["text", "image", "text+link", "text+image+link"]
-Channel = Literal["sms", "viber", "viber+sms"]
-CHANNELS: tuple[Channel, ...] = ("sms", "viber", "viber+sms")
 
 # The reference's Viber types and the message fields each one carries: the one table both the
 # checks (which type do these fields make?) and the codec (which keys go on the wire?) read.

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import phonenumbers
-
 __all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone"]
 
 DEFAULT_REGION = "UA"
@@ -40,6 +38,8 @@ def normalize_phone(value: str | int, region: str = DEFAULT_REGION) -> int:
 def _rules(region: str) -> tuple[re.Pattern[str], dict[int, re.Pattern[str]]]:
     """phonenumbers' validity rules for ``region``: the general pattern, and for each possible
     national-number length one pattern that matches when any number type of that length does."""
+    import phonenumbers  # loads its metadata: only when a number is first checked
+
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     general = metadata.general_desc
     kinds = [d for d in (metadata.mobile, metadata.fixed_line, metadata.premium_rate, metadata.toll_free,
@@ -54,7 +54,7 @@ def _rules(region: str) -> tuple[re.Pattern[str], dict[int, re.Pattern[str]]]:
     return re.compile(general.national_number_pattern), by_length
 
 
-_UA_GENERAL, _UA_BY_LENGTH = _rules("UA")
+_ua_rules = lru_cache(maxsize=1)(lambda: _rules("UA"))
 
 
 def is_valid_ukrainian(nsn: str) -> bool:
@@ -64,8 +64,9 @@ def is_valid_ukrainian(nsn: str) -> bool:
     type's pattern and lengths, combined into one pattern per length); tests check it
     agrees with phonenumbers. Worth it: it runs for every message of batches of thousands.
     """
-    kinds = _UA_BY_LENGTH.get(len(nsn))
-    return kinds is not None and _UA_GENERAL.fullmatch(nsn) is not None and kinds.fullmatch(nsn) is not None
+    general, by_length = _ua_rules()
+    kinds = by_length.get(len(nsn))
+    return kinds is not None and general.fullmatch(nsn) is not None and kinds.fullmatch(nsn) is not None
 
 
 def _ukrainian(digits: str, region: str) -> int | None:
@@ -88,6 +89,8 @@ def _normalize(text: str, region: str) -> int:
         fast = _ukrainian(_SEPARATORS.sub("", text), region)
     if fast is not None:
         return fast
+    import phonenumbers
+
     candidates = [text] if text.startswith("+") else [text, "+" + re.sub(r"\D", "", text)]
     for candidate in candidates:
         try:

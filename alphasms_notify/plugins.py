@@ -11,11 +11,8 @@ left out; it never takes the program down.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import importlib.metadata
 import importlib.util
-import inspect
 import logging
 import os
 import sys
@@ -98,7 +95,35 @@ def _wanted() -> set[str] | None:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
+def _may_have_entry_points() -> bool:
+    """Whether any installed distribution declares our entry-point group (a quick look at the files).
+
+    ``importlib.metadata`` costs ~40 ms to import and scan, a third of ``alphasms --help``;
+    most installs have no external plugin, so a plain read of each ``entry_points.txt`` on
+    ``sys.path`` decides first, and importlib.metadata does the real work only when one names us.
+    """
+    header = f"[{hookspecs.PROJECT_NAME}]"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(entry or ".", name, "entry_points.txt"), encoding="utf-8") as f:
+                        if header in f.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
 def _load_entry_points(pm: PluginManager, wanted: set[str] | None) -> None:
+    if not _may_have_entry_points():
+        return
+    import importlib.metadata
+
     for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
         if wanted is not None and ep.name not in wanted:
             continue
@@ -218,7 +243,7 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
     for impl in _impls(pm, name):
         try:
             value = impl.function(*[kwargs[a] for a in impl.argnames])
-            if inspect.isawaitable(value):
+            if isinstance(value, Awaitable):
                 value = yield value
             results.append(value)
         except reraise:
@@ -238,10 +263,12 @@ class _BackgroundLoop:
     """One event loop on one daemon thread, for async hooks called from sync code (not a loop per call)."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: Any = None  # asyncio's loop; asyncio loads on first use (it costs start-up time)
         self._lock = threading.Lock()
 
     def run(self, awaitable: Awaitable[Any]) -> Any:
+        import asyncio
+
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()

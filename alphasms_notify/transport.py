@@ -11,50 +11,18 @@ have reached the provider.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterable, Iterable
+import ssl
 from typing import Any
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport", "AnswerTooLarge", "read_capped", "read_capped_async"]
+from .answers import read_capped_async
+
+__all__ = ["AiohttpTransport"]
 
 _SKIP_REQUEST = {"host", "content-length", "transfer-encoding", "connection"}
 _SKIP_RESPONSE = {"content-encoding", "content-length", "transfer-encoding"}  # aiohttp has decoded the body
-
-
-class AnswerTooLarge(Exception):
-    """The answer grew past the size allowed (counted after decompression): refused, not kept."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"answer larger than {limit} bytes")
-
-
-def read_capped(chunks: Iterable[bytes], limit: int, deadline: float) -> bytes:
-    """Join ``chunks`` (already decompressed), refusing more than ``limit`` bytes or a read past ``deadline``.
-
-    A body trickled a byte a second never hits a read timeout; the deadline bounds it.
-    """
-    body = bytearray()
-    for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise AnswerTooLarge(limit)
-        if time.monotonic() > deadline:
-            raise httpx.ReadTimeout("the answer did not complete in time (overall timeout)")
-    return bytes(body)
-
-
-async def read_capped_async(chunks: AsyncIterable[bytes], limit: int) -> bytes:
-    """As :func:`read_capped`; the caller bounds the time with ``asyncio.timeout``."""
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise AnswerTooLarge(limit)
-    return bytes(body)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -64,15 +32,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     while being read, before they fill memory.
     """
 
-    def __init__(self, limit: int = 4, max_body: int | None = None) -> None:
+    def __init__(self, limit: int = 4, max_body: int | None = None, verify: bool | ssl.SSLContext = True) -> None:
         self.limit = limit
         self.max_body = max_body
+        self.verify = verify
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.limit, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, trust_env=False)
+            ssl_option: bool | ssl.SSLContext = self.verify if isinstance(self.verify, ssl.SSLContext) else (
+                True if self.verify else False)
+            connector = aiohttp.TCPConnector(limit=self.limit, enable_cleanup_closed=True, ssl=ssl_option)
+            # trust_env: HTTP(S)_PROXY / NO_PROXY from the environment, as httpx and requests honour them
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, trust_env=True)
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

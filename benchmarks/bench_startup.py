@@ -2,7 +2,9 @@
 
 ``python -c pass`` in this environment against a bare one made for the run
 (alternating, medians); the import-hook module's own time from
-``python -X importtime``; ``import alphasms_notify``; ``alphasms --help``.
+``python -X importtime``; ``import alphasms_notify`` and ``alphasms --help``
+over ``python -c pass``. Measured as users run them: with bytecode written
+(``PYTHONDONTWRITEBYTECODE`` is dropped and each command runs once first).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from .common import Figure, median
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("ALPHASMS")} | {"ALPHASMS_NOTIFY_LOAD_PLUGINS": ""}
+ENV = {k: v for k, v in os.environ.items()
+       if not k.startswith("ALPHASMS") and k != "PYTHONDONTWRITEBYTECODE"} | {"ALPHASMS_NOTIFY_LOAD_PLUGINS": ""}
+IMPORT_TARGET_MS, HELP_TARGET_MS = 80, 120
 
 
 def _time(cmd: list[str]) -> float:
@@ -34,6 +38,10 @@ def _hook_import_us() -> float:
     raise AssertionError("the import hook did not load: is alphasms-notify installed in this environment?")
 
 
+def _against(value_ms: float, target_ms: float) -> str:
+    return f"over python -c pass, target <= {target_ms} ms: {'met' if value_ms <= target_ms else 'NOT met'}"
+
+
 def run(runs: int = 30) -> list[Figure]:
     with tempfile.TemporaryDirectory() as folder:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
@@ -44,15 +52,20 @@ def run(runs: int = 30) -> list[Figure]:
             without.append(_time([bare, "-c", "pass"]))
     hook = median([_hook_import_us() for _ in range(runs)])
     base = median(with_us)
-    imports = median([_time([sys.executable, "-c", "import alphasms_notify"]) for _ in range(max(5, runs // 3))])
     alphasms = str(Path(sys.executable).parent / "alphasms")
-    cli = median([_time([alphasms, "--help"]) for _ in range(max(5, runs // 3))])
+    importing, helping = [sys.executable, "-c", "import alphasms_notify"], [alphasms, "--help"]
+    _time(importing), _time(helping)  # write the bytecode first, as any second run has it
+    imports, cli = [], []
+    for _ in range(max(5, runs // 2)):
+        imports.append(_time(importing))
+        cli.append(_time(helping))
+    imports_ms, cli_ms = (median(imports) - base) * 1000, (median(cli) - base) * 1000
     return [
         Figure("start-up", "python -c pass, this environment", base * 1000, "ms", f"median of {runs}"),
         Figure("start-up", "python -c pass, bare environment", median(without) * 1000, "ms", f"median of {runs}"),
         Figure("start-up", "added by this environment (all its .pth files)", (base - median(without)) * 1000, "ms",
                "includes other packages' .pth files"),
         Figure("start-up", "alphasms import hook (-X importtime)", hook / 1000, "ms", "target <= 2 ms"),
-        Figure("start-up", "import alphasms_notify", (imports - base) * 1000, "ms", "over python -c pass"),
-        Figure("start-up", "alphasms --help", cli * 1000, "ms", "whole command"),
+        Figure("start-up", "import alphasms_notify", imports_ms, "ms", _against(imports_ms, IMPORT_TARGET_MS)),
+        Figure("start-up", "alphasms --help", cli_ms, "ms", _against(cli_ms, HELP_TARGET_MS)),
     ]

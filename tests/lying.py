@@ -22,8 +22,8 @@ class LyingProvider(ServedApp):
     thread_name = "lying-provider"
     control_prefix = "/_lying"
 
-    def __init__(self, upstream: str) -> None:
-        super().__init__()
+    def __init__(self, upstream: str, **options) -> None:
+        super().__init__(**options)
         self.upstream = upstream
         self.mode = "honest"
 

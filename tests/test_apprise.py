@@ -17,7 +17,7 @@ import apprise
 import pytest
 
 import alphasms_notify  # noqa: F401  - importing it is what registers alphasms://
-from alphasms_notify import hookimpl
+from alphasms_notify import DEFAULT_API_URL, hookimpl
 from alphasms_notify.apprise.plugin import NotifyAlphaSMS
 from alphasms_notify.plugins import get_plugin_manager
 
@@ -67,7 +67,7 @@ def test_url_table(alphasms_sandbox, ep, monkeypatch, tail, valid, result, targe
     again = apprise.Apprise.instantiate(instance.url())
     assert again.url() == instance.url() and again.targets == instance.targets
     assert alphasms_sandbox.key not in instance.url(privacy=True) or alphasms_sandbox.key == "wrong"
-    assert instance.url_identifier == ("alphasms", instance.apikey)
+    assert instance.url_identifier == ("alphasms", instance.apikey, instance.endpoint or DEFAULT_API_URL)
 
 
 def test_one_number_written_two_ways_gets_one_message(alphasms_sandbox, ep):

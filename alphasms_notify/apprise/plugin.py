@@ -17,11 +17,15 @@ so ``alphasms_prepare_message`` and ``alphasms_message_sent`` fire for
 Apprise sends too; targets go out ``batch_size`` to a request with no
 throttle between them.
 
-Apprise's own retries (``retry=N``) re-run ``send`` for the same
-notification: the messages built on the first attempt are kept with
-``remember``/``recall``, so every attempt carries the same ids and the
-client asks the provider about any whose outcome was unknown instead of
-sending it again. SMS longer than ``[alphasms] max_parts`` are split to fit
+Apprise's own retries (``retry=N``, ``wait=``) are the only ones: the
+client makes one attempt per Apprise attempt. The messages built on the
+first attempt are kept with ``remember``/``recall``, so every attempt
+carries the same ids and the client asks the provider about any whose
+outcome was unknown instead of sending it again. As Apprise's own plugins
+do, ``verify=no`` skips the certificate check, ``cto=``/``rto=`` bound the
+connect and the answer (an attempt takes at most cto + rto),
+``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` and the proxy variables are
+honoured, and everything is logged through Apprise's logger. SMS longer than ``[alphasms] max_parts`` are split to fit
 (``overflow=split`` is the default; ``truncate`` cuts); with
 ``overflow=upstream`` such a text is refused with the reason in the log.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import ssl
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,12 +45,12 @@ from apprise.plugins.base import NotifyBase
 from apprise.url import PrivacyMode
 from apprise.utils.parse import parse_bool, parse_phone_no
 
-from ..client import safe_url
-from ..errors import RequestError, ValidationError
-from ..messages import SMS_SENDER_MAX, VIBER_TEXT_MAX, build
-from ..phone import InvalidPhone, normalize_phone
+from ..defaults import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PARTS
+from ..logs import safe_url
 from ..segments import GSM7_MULTI, UCS2_MULTI, sms_units
-from ..settings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_PARTS
+
+# The client, the checks and phonenumbers load when a notification is made, not when Apprise starts.
+SMS_SENDER_MAX, VIBER_TEXT_MAX = 11, 1000  # as in alphasms_notify.messages (a test checks they agree)
 
 __all__ = ["NotifyAlphaSMS", "register"]
 
@@ -125,6 +130,8 @@ class NotifyAlphaSMS(NotifyBase):
             # within the limit still goes as one (multipart) message.
             self.overflow_mode = OverflowMode.SPLIT
 
+        from ..phone import InvalidPhone, normalize_phone
+
         self.targets: list[int] = []
         self.invalid_targets: list[str] = []
         for target in parse_phone_no(targets):
@@ -138,8 +145,9 @@ class NotifyAlphaSMS(NotifyBase):
                 self.targets.append(phone)
 
     @property
-    def url_identifier(self) -> tuple[str, str]:
-        return (self.secure_protocol, self.apikey)
+    def url_identifier(self) -> tuple[str, str, str]:
+        """One account on one endpoint: the same key on the sandbox and on AlphaSMS are two services."""
+        return (self.secure_protocol, self.apikey, self.endpoint or DEFAULT_API_URL)
 
     def __len__(self) -> int:
         """The number of requests a notify makes: one per ``batch_size`` targets."""
@@ -174,18 +182,25 @@ class NotifyAlphaSMS(NotifyBase):
             params=self.urlencode(params))
 
     def _image(self, attach: Any) -> str | None:
+        """The Viber image: ``image=``, or a remote http(s) attachment. Raises LocalAttachment for a
+        local one, which cannot be sent (the provider takes an image by URL only)."""
         if self.image or not attach:
             return self.image
+        image = None
         for attachment in attach:
             url = getattr(attachment, "url", None)
             location = url(privacy=False) if callable(url) else ""
-            if location.startswith(("http://", "https://")):
-                return _without_apprise_args(location)
-            self.logger.warning("AlphaSMS: only a remote http(s) attachment can be the Viber image; ignoring one.")
-        return None
+            if not location.startswith(("http://", "https://")):
+                raise LocalAttachment(getattr(attachment, "name", None) or "attachment")
+            image = image or _without_apprise_args(location)
+        return image
 
     def _messages(self, body: str, attach: Any) -> list[Any]:
+        from ..messages import build
+
         targets = self.targets
+        if self.mode == "sms" and attach:
+            raise LocalAttachment("attachment", sms=True)
         image, text = (None, body) if self.mode == "sms" else (self._image(attach), body or None)
         if self.mode == "viber+sms" and image and text and not self.link:
             self.logger.warning("AlphaSMS viber+sms: an image needs link= and button=; sending the text only.")
@@ -209,6 +224,7 @@ class NotifyAlphaSMS(NotifyBase):
         if not self.targets:
             self.logger.warning("There are no valid AlphaSMS targets to notify.")
             return False
+        from ..errors import RequestError, ValidationError
         from ..plugins import settings_or_defaults
         from ..service import make_client
 
@@ -216,7 +232,7 @@ class NotifyAlphaSMS(NotifyBase):
         if messages is None:
             try:
                 messages = self._messages(body, attach)
-            except ValidationError as exc:
+            except (ValidationError, LocalAttachment) as exc:
                 self.logger.warning(f"AlphaSMS notification not sent, invalid message: {exc}")
                 return False
             self.remember(_ATTEMPT, messages)
@@ -226,8 +242,10 @@ class NotifyAlphaSMS(NotifyBase):
         settings = settings_or_defaults()
         settings.alphasms.api_key = self.apikey
         settings.alphasms.api_url = self.endpoint or settings.alphasms.api_url
-        timeout = float(self.socket_read_timeout or settings.alphasms.timeout)
-        client = make_client(settings, batch_size=self.batch_size, timeout=timeout)
+        client = make_client(settings, batch_size=self.batch_size, retries=0,  # Apprise's retry= retries
+                             timeout=float(self.socket_read_timeout),
+                             connect_timeout=float(self.socket_connect_timeout),
+                             verify=self._verify(), logger=self.logger)
         self.logger.debug(f"AlphaSMS POST URL: {safe_url(client.api_url)} ({len(messages)} {self.mode} message(s))")
         try:
             with client:
@@ -240,6 +258,13 @@ class NotifyAlphaSMS(NotifyBase):
             self.logger.warning(f"Failed to send AlphaSMS notification: {exc}")
             return False
         return self._report(outcomes)
+
+    def _verify(self) -> bool | ssl.SSLContext:
+        """``verify=no``, or the CA bundle requests would use (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE)."""
+        if not self.verify_certificate:
+            return False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        return ssl.create_default_context(cafile=bundle) if bundle else True
 
     def _report(self, outcomes: list[Any]) -> bool:
         """Log each outcome (sent, failed, unknown) and mark the targets Apprise need not retry."""
@@ -285,6 +310,15 @@ class NotifyAlphaSMS(NotifyBase):
         if "batch" in qsd and qsd["batch"]:
             results["batch"] = parse_bool(qsd["batch"], True)
         return results
+
+
+class LocalAttachment(ValueError):
+    """An attachment that is not a remote http(s) URL: AlphaSMS takes a Viber image by URL only."""
+
+    def __init__(self, name: str, *, sms: bool = False) -> None:
+        super().__init__(f"attachment {name!r} cannot be sent: SMS carry no attachments" if sms else
+                         f"attachment {name!r} is a local file; AlphaSMS takes a Viber image by its "
+                         "http(s) URL only (use image=URL or a remote attachment)")
 
 
 _ATTACH_ARGS = {"cache", "mime", "name", "verify", "rto", "cto"}

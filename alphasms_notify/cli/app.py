@@ -11,19 +11,21 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..channels import CHANNELS
 from ..errors import ValidationError
 from ..logs import cli_logging
-from ..messages import CHANNELS, Balance, build
 from ..plugins import call_hook, get_plugin_manager, plugin_info
-from ..render import hlr_network, hlr_ported, status_lines
-from ..results import Outcome
-from ..segments import count_segments
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..results import Outcome
+
+# What a command needs beyond click is imported inside it, so `alphasms --help` starts fast.
 
 __all__ = ["cli", "main"]
 
@@ -61,6 +63,8 @@ def cli(ctx: click.Context, config_path: str | None, as_json: bool, plugins_dir:
 @click.pass_obj
 def balance(ctx: Context) -> None:
     """Show the account balance."""
+    from ..messages import Balance
+
     result = call_provider(ctx, lambda c: c.request([Balance()]))
     report_outcomes(ctx, result, lambda o: str(o.result))
 
@@ -85,6 +89,9 @@ def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any
     alone "image"; TEXT with --link and --button "text+link"; all of them
     "text+image+link".
     """
+    from ..messages import build
+    from ..segments import count_segments
+
     try:
         messages = build(channel, to, text, image=opts["image"], link=opts["link"], button=opts["button"],
                          sms_text=opts["sms_text"], sms_sender=opts["sender"], viber_sender=opts["viber_sender"],
@@ -103,6 +110,7 @@ def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any
 @click.pass_obj
 def hlr(ctx: Context, phones: tuple[str, ...]) -> None:
     """Look up PHONE in the network: live or not, operator, ported."""
+    from ..render import hlr_network, hlr_ported
 
     def line(outcome: Outcome) -> str:
         r = outcome.result
@@ -117,6 +125,8 @@ def hlr(ctx: Context, phones: tuple[str, ...]) -> None:
 @click.pass_obj
 def status(ctx: Context, ids: tuple[int, ...]) -> None:
     """Show the delivery status (and Viber replies) of message IDs."""
+    from ..render import status_lines
+
     report_outcomes(ctx, call_provider(ctx, lambda c: c.status(ids)), lambda o: "\n".join(status_lines(o.result)))
 
 

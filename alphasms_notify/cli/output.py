@@ -11,14 +11,16 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from ..errors import RequestError, ValidationError
-from ..plugins import PluginManager
-from ..results import Outcome
 from ..settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..plugins import PluginManager
+    from ..results import Outcome
 
 __all__ = [
     "Context",

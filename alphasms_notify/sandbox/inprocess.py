@@ -22,8 +22,9 @@ class ServedApp(ControlClient):
 
     thread_name = "alphasms-served-app"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: Any = None) -> None:
         self.host, self.port = host, port
+        self.ssl_context = ssl_context  # an ssl.SSLContext: serve HTTPS (tests of certificate handling)
         self._runner: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -36,7 +37,7 @@ class ServedApp(ControlClient):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     async def astart(self) -> Any:
         """Start in the running event loop."""
@@ -48,7 +49,7 @@ class ServedApp(ControlClient):
         self.port = sock.getsockname()[1]
         self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        await web.SockSite(self._runner, sock, ssl_context=self.ssl_context).start()
         return self
 
     async def astop(self) -> None:
