@@ -457,7 +457,7 @@ class _Core:
         return ready, list(refused.values())
 
     def _send_flow(self, messages: SendMessage | Iterable[SendMessage], skip_invalid: bool,
-                   prepared: bool = False) -> Generator:
+                   prepared: bool = False, progress: Callable[[int], Any] | None = None) -> Generator:
         """prepare hooks -> checks -> batches (exchange, then sent hooks) -> outcomes in the caller's order."""
         batch = self._batch(messages)
         settled, recheck = self._earlier(batch)
@@ -466,7 +466,8 @@ class _Core:
         notify = has_impls(self.plugins, "alphasms_message_sent")
         plan = self._send_plan(batch, settled, skip_invalid)
         try:
-            outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck) for chunk in plan], plan)
+            outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck, progress)
+                                              for chunk in plan], plan)
         except RequestError as exc:
             exc.outcomes = self._merge(batch, settled, exc.outcomes)
             self._record(batch, exc.outcomes)
@@ -475,9 +476,12 @@ class _Core:
         self._record(batch, merged)
         return merged
 
-    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: set[int] = frozenset()) -> Generator:
+    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: set[int] = frozenset(),
+                    progress: Callable[[int], Any] | None = None) -> Generator:
         """Exchange one batch, then tell the plugins about every outcome, also when the batch failed."""
         outcomes, failure = yield from self._exchange(chunk, recheck)
+        if progress is not None:
+            progress(len(chunk))
         if notify:
             for outcome in outcomes:
                 problems: list[str] = []
@@ -583,17 +587,17 @@ class AlphaSMS(_Core):
         return drive(self._prepare_flow(messages), self._do)
 
     def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False,
-             prepared: bool = False) -> list[Outcome[SendResult]]:
+             prepared: bool = False, progress: Callable[[int], Any] | None = None) -> list[Outcome[SendResult]]:
         """Send SMS/Viber messages; every message gets its own Outcome, in order.
 
         Raises ValidationError (nothing sent) if any message is invalid, unless
         ``skip_invalid``: then each invalid one gets a failed Outcome
         (``invalid: field: reason``) and the others go out. A plugin's
         ``MessageRejected`` fails just that message (``rejected: reason``). A
-        RequestError means a whole request failed (``exc.partial`` holds the
-        outcomes of the requests that were answered).
+        RequestError means a whole request failed (``exc.outcomes`` holds every
+        message's outcome). ``progress(n)`` is called as each batch of ``n`` is done.
         """
-        return drive(self._send_flow(messages, skip_invalid, prepared), self._do)
+        return drive(self._send_flow(messages, skip_invalid, prepared, progress), self._do)
 
     def balance(self) -> BalanceResult:
         return self.request([Balance()])[0].unwrap()
@@ -686,9 +690,10 @@ class AsyncAlphaSMS(_Core):
         return await adrive(self._prepare_flow(messages), self._do)
 
     async def send(self, messages: SendMessage | Iterable[SendMessage], *, skip_invalid: bool = False,
-                   prepared: bool = False) -> list[Outcome[SendResult]]:
+                   prepared: bool = False, progress: Callable[[int], Any] | None = None
+                   ) -> list[Outcome[SendResult]]:
         """As :meth:`AlphaSMS.send`, with up to ``max_concurrency`` requests in flight."""
-        return await adrive(self._send_flow(messages, skip_invalid, prepared), self._do)
+        return await adrive(self._send_flow(messages, skip_invalid, prepared, progress), self._do)
 
     async def balance(self) -> BalanceResult:
         return (await self.request([Balance()]))[0].unwrap()

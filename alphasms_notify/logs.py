@@ -66,6 +66,8 @@ def setup_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ())
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines are noise (and carry the token)
+    if level > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # two INFO lines every poll cycle
     return redact
 
 

@@ -49,6 +49,7 @@ DEFAULT_PLUGINS = (
     "alphasms_notify.default_plugins.apprise_cli",
     "alphasms_notify.default_plugins.bot_cli",
     "alphasms_notify.default_plugins.demo_cli",
+    "alphasms_notify.default_plugins.templates",
 )
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
 REPORTED_BY_CALLER = "alphasms_reported_by_caller"  # a log record's attribute: the caller shows this itself

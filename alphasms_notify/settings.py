@@ -29,6 +29,7 @@ __all__ = [
     "TelegramSettings",
     "StoreSettings",
     "PluginsSettings",
+    "CliSettings",
     "ConfigError",
     "load_settings",
     "ENV",
@@ -186,6 +187,12 @@ class StoreSettings(_Section):
     path: str | None = None
 
 
+class CliSettings(_Section):
+    """``[cli]``: the ``alphasms`` command on a terminal."""
+
+    confirm_above: Annotated[int, Meta(ge=0)] = 20  # more recipients than this: a preview and "Send?"
+
+
 class PluginsSettings(_Section):
     """``[plugins]``: a folder of ``.py`` plugins loaded by path."""
 
@@ -199,6 +206,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     telegram: TelegramSettings = msgspec.field(default_factory=TelegramSettings)
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     plugins: PluginsSettings = msgspec.field(default_factory=PluginsSettings)
+    cli: CliSettings = msgspec.field(default_factory=CliSettings)
     source: str | None = None
 
 

@@ -20,6 +20,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def sandbox_env(sandbox, **extra: str) -> dict[str, str]:
+    """An environment for the CLI pointed at the sandbox (sender "Shop", no external plugins), plus ``extra``."""
+    settings = dict(ALPHASMS_API_KEY=sandbox.key, ALPHASMS_API_URL=sandbox.api_url, ALPHASMS_SMS_SENDER="Shop",
+                    ALPHASMS_NOTIFY_LOAD_PLUGINS="")
+    return clean_env(**{**settings, **extra})
+
+
 def wait_for(check, timeout=15.0):
     """Wait (blocking) until ``check()`` is truthy; return its value."""
     deadline = time.monotonic() + timeout

@@ -6,13 +6,14 @@ application against the Bot API stand-in; the CLI as a real process.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
 import time
 
 import pytest
-from helpers import APPRISE, clean_env
+from helpers import APPRISE, clean_env, sandbox_env
 
 trustme = pytest.importorskip("trustme")
 
@@ -133,3 +134,139 @@ def test_apprise_split_keeps_cyrillic_chunks_within_max_parts(alphasms_sandbox):
     assert result.returncode == 0, result.stdout + result.stderr
     parts = [count_segments(m["item"]["sms_message"]).parts for m in alphasms_sandbox.messages()]
     assert len(parts) > 1 and max(parts) <= 10
+
+
+# -- python-telegram-bot --------------------------------------------------------------------------
+
+SECOND = 333
+
+
+async def test_bot_a_slow_provider_delays_only_its_own_command(make_bot, telegram, alphasms_sandbox):
+    from helpers import OPERATOR, last_text, until
+
+    from alphasms_notify.bot import running
+
+    async with running(make_bot(operators=(OPERATOR, SECOND))):
+        alphasms_sandbox.fault("delay", count=1, seconds=3, when="before")
+        telegram.send(OPERATOR, "/balance")
+        await asyncio.sleep(0.3)  # the balance request is on its way, and will wait 3 s
+        asked = time.monotonic()
+        telegram.send(SECOND, "/help")
+        await until(last_text(telegram, SECOND, "/balance"), timeout=5)
+        answered = time.monotonic() - asked
+        await until(last_text(telegram, OPERATOR, "Balance"), timeout=10)
+    print(f"\n/help answered {answered:.2f} s after it was sent, while /balance waited 3 s")
+    assert answered < 0.5
+
+
+async def test_bot_a_failed_edit_is_followed_by_a_message_with_the_outcome(make_bot, telegram, alphasms_sandbox):
+    from helpers import OPERATOR, last_text, until
+
+    from alphasms_notify.bot import running
+
+    async with running(make_bot()):
+        telegram.fault("editMessageText", status=500, count=1)
+        telegram.send(OPERATOR, "/send 0971234567 Boiler check at 9")
+        told = await until(last_text(telegram, OPERATOR, "Sent 1 of 1"), timeout=10)
+    assert f"id {alphasms_sandbox.messages()[0]['id']}" in told
+    assert [m["text"] for m in telegram.bot_messages(OPERATOR)][0].startswith("📤 Sending")  # never edited
+
+
+async def test_bot_menu_only_for_operators_and_only_the_updates_it_handles(make_bot, telegram):
+    from helpers import OPERATOR, until
+
+    from alphasms_notify.bot import running
+
+    async with running(make_bot(operators=(OPERATOR, SECOND))):
+        await until(lambda: len(telegram.info()["command_scopes"]) >= 2)
+    scopes = telegram.info()["command_scopes"]
+    assert sorted(s["chat_id"] for s in scopes) == [OPERATOR, SECOND]
+    assert all(s["type"] == "chat" for s in scopes)
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_cli_global_options_before_or_after_the_command(alphasms_sandbox, tmp_path):
+    from helpers import ALPHASMS
+
+    config = tmp_path / "c.toml"
+    config.write_text('[alphasms]\nsms_sender = "FromFile"\n')
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_SMS_SENDER="")
+    after = run([ALPHASMS, "send", "--json", "--to", "0971234567", "--config", str(config), "hi"], env)
+    assert after.returncode == 0, after.stderr
+    import json
+
+    assert json.loads(after.stdout)["results"][0]["state"] == "ok"
+    assert alphasms_sandbox.messages()[0]["item"]["sms_signature"] == "FromFile"
+    text_after_dashes = run([ALPHASMS, "send", "--to", "0971234567", "--", "--json"], env | {
+        "ALPHASMS_SMS_SENDER": "Shop"})
+    assert text_after_dashes.returncode == 0 and alphasms_sandbox.messages()[1]["item"]["sms_message"] == "--json"
+
+
+def test_cli_bot_config_after_the_command(bot_config, telegram, tmp_path):
+    from helpers import ALPHASMS, wait_for
+
+    proc = subprocess.Popen([ALPHASMS, "bot", "--config", str(bot_config)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=clean_env(TELEGRAM_BOT_TOKEN=telegram.token),
+                            cwd=tmp_path)
+    try:
+        wait_for(lambda: "getUpdates" in telegram.info()["calls"] or proc.poll() is not None, timeout=30)
+        assert proc.poll() is None, proc.stderr.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_cli_text_dash_reads_standard_input(alphasms_sandbox):
+    from helpers import ALPHASMS
+
+    result = subprocess.run([ALPHASMS, "send", "--to", "0971234567", "-"], input="Hi\n", capture_output=True,
+                            text=True, timeout=60, env=sandbox_env(alphasms_sandbox))
+    assert result.returncode == 0, result.stderr
+    assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["Hi"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "lines", "stdin"])
+def test_cli_to_file_sends_one_message_per_row_in_batches(alphasms_sandbox, tmp_path, kind):
+    from helpers import ALPHASMS
+
+    phones = [f"097{n:07d}" for n in range(250)]
+    content = ("name,phone\n" + "".join(f"N{n},{p}\n" for n, p in enumerate(phones)) if kind == "csv"
+               else "# our customers\n" + "\n".join(phones) + "\n\n")
+    source = tmp_path / "numbers.csv"
+    source.write_text(content)
+    args = [ALPHASMS, "send", "--to-file", "-" if kind == "stdin" else str(source), "Water off at 10"]
+    result = subprocess.run(args, input=content if kind == "stdin" else None, capture_output=True, text=True,
+                            timeout=60, env=sandbox_env(alphasms_sandbox))
+    assert result.returncode == 0, result.stderr
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == sorted(380_000_000_000 + int(p) for p in phones)
+    assert len(alphasms_sandbox.requests()) == 3  # ceil(250 / 100)
+
+
+def test_cli_asks_before_a_large_send_on_a_terminal_only(alphasms_sandbox, tmp_path):
+    import os
+    import pty
+
+    from helpers import ALPHASMS
+
+    config = tmp_path / "c.toml"
+    config.write_text("[cli]\nconfirm_above = 2\n")
+    args = [ALPHASMS, "--config", str(config), "send", "--to", "0971234561", "--to", "0971234562",
+            "--to", "0971234563", "Meeting moved"]
+    for answer, expected in (("n", 1), ("y", 0)):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(args, stdin=follower, stderr=follower, stdout=subprocess.PIPE,
+                                env=sandbox_env(alphasms_sandbox))
+        os.close(follower)
+        seen = b""
+        while b"Send?" not in seen:
+            seen += os.read(leader, 1024)
+        os.write(leader, answer.encode() + b"\n")
+        assert proc.wait(timeout=30) == expected
+        os.close(leader)
+        assert b"About to send sms to 3 recipient(s)" in seen
+    assert len(alphasms_sandbox.messages()) == 3  # only the confirmed run sent
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=60, env=sandbox_env(alphasms_sandbox))
+    assert piped.returncode == 0 and "Send?" not in piped.stderr  # scripts are never asked
+    assert len(alphasms_sandbox.messages()) == 6

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -60,7 +59,6 @@ async def test_every_front_end_loads_the_folder_plugins_and_tracks(alphasms_sand
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "road.py").write_text(RECORDER)
-    shutil.copy(ROOT / "plugins" / "templates.py", folder / "templates.py")
     record, store_path = tmp_path / "record.jsonl", tmp_path / "store.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "APPRISE", "TELEGRAM"))}
     env.update(ALPHASMS_NOTIFY_PLUGINS_DIR=str(folder), ALPHASMS_STORE_PATH=str(store_path),

@@ -7,6 +7,7 @@ starts Python on it alone, with the dependencies from this environment.)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 
 
-def test_wheel_contents_import_and_register_with_apprise(tmp_path):
+def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sandbox):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
                     str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "dist").glob("alphasms_notify-*.whl"))
@@ -38,3 +39,16 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path):
     result = subprocess.run([sys.executable, "-S", "-c", code, site, sysconfig.get_paths()["purelib"]],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.stdout.strip() == "True True", result.stderr
+    # the templates command is built in: it works from the wheel with no plugins folder
+    people = tmp_path / "people.csv"
+    people.write_text("phone,name\n0971234567,Olena\n")
+    cli = ("import site, sys; sys.path[:] = [sys.argv[1]] + [p for p in sys.path if p] + [sys.argv[2]];"
+           "site.addsitedir(sys.argv[1]); from alphasms_notify.cli.app import main;"
+           "main(['send-template', '--csv', sys.argv[3], 'Hi {name}'])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALPHASMS")}
+    env.update(ALPHASMS_API_KEY=alphasms_sandbox.key, ALPHASMS_API_URL=alphasms_sandbox.api_url,
+               ALPHASMS_SMS_SENDER="Shop", ALPHASMS_NOTIFY_LOAD_PLUGINS="")
+    sent = subprocess.run([sys.executable, "-S", "-c", cli, site, sysconfig.get_paths()["purelib"], str(people)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["Hi Olena"]

@@ -216,8 +216,7 @@ def test_audit_log_records_status_changes_and_replies(tmp_path, monkeypatch):
 def test_templates_plugin_sends_one_message_per_csv_row(alphasms_sandbox, tmp_path):
     people = tmp_path / "people.csv"
     people.write_text("phone,name,order\n0971234567,Оксана,A-17\n+380 50 123 45 67,Taras,B-2\n0631234567,,C-3\n")
-    result = run_cli(alphasms_sandbox, "--plugins-dir", str(ROOT / "plugins"), "send-template", "--csv",
-                     str(people), "Hi {name}, order {order} is ready")
+    result = run_cli(alphasms_sandbox, "send-template", "--csv", str(people), "Hi {name}, order {order} is ready")
     assert result.returncode == 1  # the third row has no name: it is stopped, the others go out
     assert "FAILED 0631234567: rejected: template field(s) name have no value" in result.stderr
     texts = {m["phone"]: m["item"]["sms_message"] for m in alphasms_sandbox.messages()}
@@ -225,7 +224,7 @@ def test_templates_plugin_sends_one_message_per_csv_row(alphasms_sandbox, tmp_pa
 
 
 def test_templates_plugin_fills_meta_fields_for_library_use(alphasms_sandbox):
-    pm = make_plugin_manager(ROOT / "plugins", defaults=())
+    pm = make_plugin_manager(defaults=("alphasms_notify.default_plugins.templates",))
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", plugins=pm) as sms:
         [outcome] = sms.send(Sms("0971234567", "Code {code}", meta={"fields": {"code": 4242}}))
     assert outcome.ok and alphasms_sandbox.messages()[0]["item"]["sms_message"] == "Code 4242"

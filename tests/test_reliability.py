@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ALPHASMS, APPRISE, OPERATOR, clean_env, report, texts, wait_for
+from helpers import ALPHASMS, APPRISE, OPERATOR, clean_env, report, sandbox_env, texts, wait_for
 
 from alphasms_notify import AlphaSMS, MessageRejected, RequestError, Sms, ValidationError, hookimpl
 from alphasms_notify.ids import COUNTER_BITS
@@ -30,12 +30,6 @@ N = 1000
 
 def run(args, env, **options):
     return subprocess.run(args, capture_output=True, text=True, timeout=120, env=env, **options)
-
-
-def sandbox_env(sandbox, **extra):
-    settings = dict(ALPHASMS_API_KEY=sandbox.key, ALPHASMS_API_URL=sandbox.api_url, ALPHASMS_SMS_SENDER="Shop",
-                    ALPHASMS_NOTIFY_LOAD_PLUGINS="")
-    return clean_env(**{**settings, **extra})
 
 
 def counts(sandbox):

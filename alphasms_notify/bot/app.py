@@ -22,7 +22,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -50,6 +51,8 @@ from .forwarding import TelegramForwarder
 __all__ = ["build_application", "run_bot", "running"]
 
 log = logging.getLogger(__name__)
+# What the bot handles, and so all it asks Telegram for.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -108,7 +111,16 @@ async def poll_job(context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
+    """Log it, and tell the operator: a command must never end in silence."""
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
+    message = update.effective_message if isinstance(update, Update) else None
+    if message is None:
+        return
+    try:
+        await message.reply_text(f"⚠️ Something went wrong with this: {type(context.error).__name__}: "
+                                 f"{context.error}. Check /status before sending it again.")
+    except TelegramError as exc:
+        log.warning("could not tell the operator about the error: %s", exc)
 
 
 class _PrivatePickle(PicklePersistence):
@@ -135,6 +147,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     tracking = ensure_tracking(plugins, settings.store.path)  # the bot always tracks what it sends
     client = make_async_client(settings, plugins=plugins)
     builder = (ApplicationBuilder().token(telegram.token).base_url(telegram.api_url)
+               .concurrent_updates(True)  # a slow provider call holds up only its own command
                .rate_limiter(AIORateLimiter(max_retries=5)).context_types(CONTEXT_TYPES)
                .arbitrary_callback_data(True).persistence(_persistence(settings.store.path)))
     for name, value in builder_options.items():
@@ -172,7 +185,14 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
 
     async def post_init(application: Application) -> None:
         lock.acquire()  # before any forward: one bot per store
-        await application.bot.set_my_commands([BotCommand(n, d[:256]) for n, d in commands.items()])
+        # the command menu only in operators' private chats: strangers see none
+        menu = [BotCommand(n, d[:256]) for n, d in commands.items()]
+        await application.bot.delete_my_commands()
+        for operator in sorted(telegram.operators):
+            try:
+                await application.bot.set_my_commands(menu, scope=BotCommandScopeChat(operator))
+            except TelegramError as exc:  # e.g. an operator who never opened the bot
+                log.warning("no command menu for operator %s: %s", operator, exc)
         application.job_queue.run_repeating(poll_job, interval=telegram.poll_interval, first=telegram.poll_interval,
                                             name="alphasms-status-poll")
 
@@ -193,7 +213,7 @@ async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterat
     async with app:
         await app.post_init(app)
         await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES)
+        await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES)
         try:
             yield app
         finally:
@@ -222,6 +242,6 @@ def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None
     if telegram.webhook_url:
         path = urlsplit(telegram.webhook_url).path.strip("/")
         app.run_webhook(listen=telegram.listen, port=telegram.port, url_path=path, webhook_url=telegram.webhook_url,
-                        secret_token=telegram.webhook_secret, allowed_updates=Update.ALL_TYPES)
+                        secret_token=telegram.webhook_secret, allowed_updates=ALLOWED_UPDATES)
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=10)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)

@@ -14,7 +14,8 @@ import logging
 import time
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram.error import TelegramError
 from telegram.ext import InvalidCallbackData
 
 from ..errors import RequestError, ValidationError
@@ -165,6 +166,17 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
 async def show_outcomes(anchor: Message, outcomes: list[Outcome], prefix: str = "") -> None:
     """The results as the anchor's text; past Telegram's limit, a summary with the full list as a file."""
     text = prefix + format_outcomes(outcomes)
+    try:
+        await _show(anchor, outcomes, prefix, text)
+    except TelegramError as exc:  # the edit failed: the results must still reach the operator
+        log.warning("could not edit the sending message %s: %s", anchor.message_id, exc)
+        await anchor.get_bot().send_message(anchor.chat_id, text if len(text) <= TELEGRAM_TEXT_MAX else
+                                            prefix + _headline(outcomes) + " (the full list could not be shown)",
+                                            reply_parameters=ReplyParameters(anchor.message_id,
+                                                                             allow_sending_without_reply=True))
+
+
+async def _show(anchor: Message, outcomes: list[Outcome], prefix: str, text: str) -> None:
     if len(text) <= TELEGRAM_TEXT_MAX:
         await anchor.edit_text(text)
         return

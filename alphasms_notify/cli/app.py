@@ -70,7 +70,9 @@ def balance(ctx: Context) -> None:
 
 
 @cli.command()
-@click.option("--to", "to", multiple=True, required=True, help="Recipient; repeat for several. +380..., 0..., 380...")
+@click.option("--to", "to", multiple=True, help="Recipient; repeat for several. +380..., 0..., 380...")
+@click.option("--to-file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Recipients from a file: one phone per line, or a CSV with a 'phone' column ('-': stdin).")
 @click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
 @click.option("--sender", help="SMS alpha-name (default: [alphasms] sms_sender).")
 @click.option("--viber-sender", help="Viber alpha-name (default: [alphasms] viber_sender).")
@@ -80,10 +82,12 @@ def balance(ctx: Context) -> None:
 @click.option("--sms-text", help="viber+sms: the SMS fallback text (default: TEXT).")
 @click.option("--id", "id", type=click.IntRange(min=1, max=MAX_ID),
               help="Message id (one recipient only); default: generated.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send (asked only on a terminal).")
 @click.argument("text", required=False, default="")
 @click.pass_obj
-def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any) -> None:
-    """Send TEXT by SMS, Viber, or Viber with SMS fallback.
+def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, text: str, yes: bool,
+         **opts: Any) -> None:
+    """Send TEXT by SMS, Viber, or Viber with SMS fallback. TEXT '-' reads it from standard input.
 
     The Viber type follows from what is given: TEXT alone is "text"; --image
     alone "image"; TEXT with --link and --button "text+link"; all of them
@@ -91,18 +95,31 @@ def send(ctx: Context, to: tuple[str, ...], channel: str, text: str, **opts: Any
     """
     from ..messages import build
     from ..segments import count_segments
+    from .recipients import RecipientsError, read_recipients, read_text_argument
+    from .sending import send_and_report
 
+    if text == "-" and to_file == "-":
+        fail("TEXT and --to-file cannot both come from standard input", EXIT_INVALID)
+    phones = list(to)
     try:
-        messages = build(channel, to, text, image=opts["image"], link=opts["link"], button=opts["button"],
+        if to_file:
+            phones += [row["phone"] for row in read_recipients(to_file)]
+        text = read_text_argument(text)
+    except RecipientsError as exc:
+        fail(str(exc), EXIT_INVALID)
+    if not phones:
+        fail("no recipient: give --to PHONE or --to-file FILE", EXIT_INVALID)
+    try:
+        messages = build(channel, phones, text, image=opts["image"], link=opts["link"], button=opts["button"],
                          sms_text=opts["sms_text"], sms_sender=opts["sender"], viber_sender=opts["viber_sender"],
                          id=opts["id"], meta={"source": "cli"})
     except ValidationError as exc:
         invalid(ctx, exc, options=True)
     sms_text = text if channel == "sms" else messages[0].fallback_text if channel == "viber+sms" else None
     if not ctx.json and sms_text:
-        click.echo(f"Sending to {len(to)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
-    outcomes = call_provider(ctx, lambda c: c.send(messages), describe_sent)
-    report_outcomes(ctx, outcomes, describe_sent)
+        click.echo(f"Sending to {len(phones)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
+    send_and_report(ctx, messages, yes=yes, summary=f"{channel} to {len(messages)} recipient(s)",
+                    describe=describe_sent)
 
 
 @cli.command()
@@ -156,6 +173,37 @@ def _peek(argv: Sequence[str], option: str) -> str | None:
     return None
 
 
+_GLOBAL_VALUED, _GLOBAL_FLAGS = ("--config", "--plugins-dir"), ("--json",)
+
+
+def hoist_global_options(args: list[str], commands: Sequence[str]) -> list[str]:
+    """``alphasms send --json ...`` and ``alphasms bot --config F`` as users write them: the group's
+    options found after the command move in front of it (up to a ``--``), where click expects them."""
+    position = next((i for i, a in enumerate(args) if a in commands), None)
+    if position is None:
+        return args
+    head, tail, moved = args[:position + 1], args[position + 1:], []
+    kept: list[str] = []
+    i = 0
+    while i < len(tail):
+        arg = tail[i]
+        if arg == "--":
+            kept += tail[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_VALUED:
+            take = 1 if "=" in arg else 2
+            moved += tail[i:i + take]
+            i += take
+            continue
+        if arg in _GLOBAL_FLAGS and not (head[-1] == "plugins" and arg == "--json"):
+            moved.append(arg)
+        else:
+            kept.append(arg)
+        i += 1
+    return head[:position] + moved + head[position:] + kept
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: load plugins (for their subcommands), then run click."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -164,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError:
         settings = Settings()  # reported properly once click parses the options
     call_hook(get_plugin_manager(settings), "alphasms_register_cli_commands", cli=cli)
+    args = hoist_global_options(args, list(cli.commands))
     try:
         cli.main(args=args, prog_name="alphasms")
     except Exception as exc:  # an unforeseen failure: one line, with every secret masked

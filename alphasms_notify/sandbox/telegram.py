@@ -38,6 +38,7 @@ class _State:
         self.chats: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.documents: dict[str, tuple[str, bytes]] = {}
         self.commands: list[dict[str, Any]] = []
+        self.command_scopes: list[dict[str, Any]] = []  # the scope of each setMyCommands call
         self.faults: list[dict[str, Any]] = []
         self.calls: list[str] = []
         self.callback_answers: list[dict[str, Any]] = []
@@ -130,6 +131,7 @@ class _Methods:
 
     def setMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
         self.s.commands = list(p.get("commands", []))
+        self.s.command_scopes.append(p.get("scope") or {"type": "default"})
         return True
 
     def getMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
@@ -332,7 +334,8 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def info(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return web.json_response({"commands": state.commands, "calls": state.calls, "webhook": state.webhook,
+    return web.json_response({"commands": state.commands, "command_scopes": state.command_scopes,
+                              "calls": state.calls, "webhook": state.webhook,
                               "callback_answers": state.callback_answers,
                               "pending_updates": len(state.updates)})
 

@@ -1,4 +1,4 @@
-"""Message templates: ``{name}``-style fields filled in per recipient.
+"""Message templates: ``{name}``-style fields filled in per recipient (a built-in plugin).
 
 Two ways in:
 
@@ -14,14 +14,13 @@ reason (``MessageRejected``) instead of sending "Hi {name}".
 
 from __future__ import annotations
 
-import csv
 import string
 from typing import Any
 
 import click
 
-from alphasms_notify import MessageRejected, ValidationError, build, hookimpl
-from alphasms_notify.cli.output import EXIT_INVALID, call_provider, fail, invalid, report_outcomes
+from ..errors import MessageRejected, ValidationError
+from ..hookspecs import hookimpl
 
 _FORMATTER = string.Formatter()
 
@@ -52,20 +51,27 @@ def alphasms_prepare_message(message) -> None:
 @hookimpl
 def alphasms_register_cli_commands(cli: click.Group) -> None:
     @cli.command(name="send-template")
-    @click.option("--csv", "csv_path", required=True, type=click.File(encoding="utf-8-sig"),
-                  help="CSV with a 'phone' column and one column per template field.")
+    @click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+                  help="CSV with a 'phone' column and one column per template field ('-': standard input).")
     @click.option("--channel", type=click.Choice(["sms", "viber", "viber+sms"]), default="sms", show_default=True)
+    @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
     @click.argument("template")
     @click.pass_context
-    def send_template(ctx: click.Context, csv_path, channel: str, template: str) -> None:
+    def send_template(ctx: click.Context, csv_path: str, channel: str, yes: bool, template: str) -> None:
         """Send TEMPLATE to every row of --csv, with {column} fields filled in per row."""
-        rows = list(csv.DictReader(csv_path))
-        if not rows or "phone" not in rows[0]:
-            fail("the CSV needs a header row with a 'phone' column", EXIT_INVALID)
+        from ..cli.output import EXIT_INVALID, fail, invalid
+        from ..cli.recipients import RecipientsError, read_recipients
+        from ..cli.sending import send_and_report
+        from ..messages import build
+
+        try:
+            rows = read_recipients(csv_path, need_csv=True)
+        except RecipientsError as exc:
+            fail(str(exc), EXIT_INVALID)
         try:
             messages = [m for row in rows for m in build(channel, row["phone"] or "", template,
                                                          meta={"fields": row, "source": "template"})]
         except ValidationError as exc:
             invalid(ctx.obj, exc)
-        outcomes = call_provider(ctx.obj, lambda c: c.send(messages))
-        report_outcomes(ctx.obj, outcomes, lambda o: f"sent {o.message.phone}: {o.message.text}")
+        send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",
+                        describe=lambda o: f"sent {o.message.phone}: {o.message.text}")

@@ -1,0 +1,62 @@
+"""Recipients from a file or standard input: one phone per line, or a CSV with a ``phone`` column.
+
+Used by ``send --to-file`` and ``send-template --csv``. A CSV's other columns
+become template fields; blank lines and ``#`` comments in a plain list are
+skipped. Bytes that are not UTF-8 are refused with the line they are on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+__all__ = ["RecipientsError", "read_recipients", "read_text_argument"]
+
+
+class RecipientsError(ValueError):
+    """The recipients cannot be read; the text names the file, the line and the reason."""
+
+
+def _read(source: str) -> tuple[str, str]:
+    """(text, name) of a file, or of standard input for ``-``."""
+    name = "standard input" if source == "-" else source
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise RecipientsError(f"{name}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig"), name
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RecipientsError(f"{name}: line {line} is not valid UTF-8") from None
+
+
+def read_recipients(source: str, *, need_csv: bool = False) -> list[dict[str, str]]:
+    """Rows with at least ``phone``: from a CSV with a ``phone`` header, else one phone per line."""
+    text, name = _read(source)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    header = [cell.strip().lower() for cell in next(csv.reader([first]), [])] if first else []
+    if "phone" in header:
+        reader = csv.DictReader(io.StringIO(text))
+        reader.fieldnames = [f.strip() for f in reader.fieldnames or []]
+        rows = [{k.strip().lower() if k.strip().lower() == "phone" else k: (v or "").strip()
+                 for k, v in row.items() if k is not None} for row in reader]
+        rows = [row for row in rows if any(row.values())]
+    elif need_csv:
+        raise RecipientsError(f"{name}: the CSV needs a header row with a 'phone' column")
+    else:
+        rows = [{"phone": line.strip()} for line in text.splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    if not rows:
+        raise RecipientsError(f"{name}: no recipients in it")
+    return rows
+
+
+def read_text_argument(text: str) -> str:
+    """TEXT as given, or standard input for ``-`` (a trailing new line dropped), so ``-`` is never sent."""
+    if text != "-":
+        return text
+    value, _ = _read("-")
+    return value[:-1] if value.endswith("\n") else value
