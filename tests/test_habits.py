@@ -270,3 +270,31 @@ def test_cli_asks_before_a_large_send_on_a_terminal_only(alphasms_sandbox, tmp_p
     piped = subprocess.run(args, capture_output=True, text=True, timeout=60, env=sandbox_env(alphasms_sandbox))
     assert piped.returncode == 0 and "Send?" not in piped.stderr  # scripts are never asked
     assert len(alphasms_sandbox.messages()) == 6
+
+
+def test_cli_summarises_a_large_send_on_a_terminal(alphasms_sandbox):
+    import os
+    import pty
+
+    from helpers import ALPHASMS
+
+    phones = [a for n in range(25) for a in ("--to", f"09712345{n:02d}")]
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([ALPHASMS, "send", *phones, "--yes", "Hello"], stdout=follower,
+                            stderr=subprocess.DEVNULL, env=sandbox_env(alphasms_sandbox))
+    os.close(follower)
+    seen = b""
+    while proc.poll() is None or not seen.endswith(b"\n"):
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=30)
+    os.close(leader)
+    assert proc.returncode == 0
+    text = seen.decode()
+    assert "sent: 25 of 25 ok; every id: --json" in text and "sent 380971234500" not in text
+    assert len(alphasms_sandbox.messages()) == 25

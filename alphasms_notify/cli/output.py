@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_ITEM_FAILED, EXIT_INVALID, EXIT_REQUEST_FAILED = 0, 1, 2, 3
+SUMMARY_ABOVE = 20  # more outcomes than this, on a terminal: a summary and the problems, not a line each
 
 
 @dataclass
@@ -167,6 +168,11 @@ def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[O
     failed = [o for o in outcomes if not o.ok]
     if ctx.json:
         _echo_json({"ok": not failed, "results": [_outcome_json(o) for o in outcomes]})
+    elif len(outcomes) > SUMMARY_ABOVE and sys.stdout.isatty():  # a person reading: no 5,000 lines
+        _print_outcomes(failed, describe)
+        ok = len(outcomes) - len(failed)
+        click.echo(f"{'sent' if ok == len(outcomes) else 'done'}: {ok} of {len(outcomes)} ok"
+                   f"{f', {len(failed)} not (listed above)' if failed else ''}; every id: --json")
     else:
         _print_outcomes(outcomes, describe)
     unknown = _print_unknown(outcomes)
