@@ -6,5 +6,5 @@ from typing import Literal
 
 __all__ = ["Channel", "CHANNELS"]
 
-Channel = Literal["sms", "viber", "viber+sms"]
-CHANNELS: tuple[Channel, ...] = ("sms", "viber", "viber+sms")
+Channel = Literal["sms", "viber", "viber+sms", "rcs", "rcs+sms"]
+CHANNELS: tuple[Channel, ...] = ("sms", "viber", "viber+sms", "rcs", "rcs+sms")

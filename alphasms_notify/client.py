@@ -44,9 +44,24 @@ from .errors import MessageRejected, ProtocolError, RequestError, TransportError
 from .flow import adrive, drive
 from .ids import new_message_id
 from .logs import safe_url
-from .messages import Balance, Hlr, Message, SendMessage, Sms, Status, Viber, ViberSms, check, label_of
+from .messages import (
+    WITH_SMS_FALLBACK,
+    Balance,
+    CallOtp,
+    Hlr,
+    Message,
+    Rcs,
+    RcsSms,
+    SendMessage,
+    Sms,
+    Status,
+    Viber,
+    ViberSms,
+    check,
+    label_of,
+)
 from .plugins import has_impls, hook_flow, run_blocking
-from .results import BalanceResult, HlrResult, Outcome, SendResult, StatusResult
+from .results import BalanceResult, HlrResult, OtpResult, Outcome, SendResult, StatusResult
 from .segments import count_segments
 from .settings import (
     DEFAULT_API_URL,
@@ -62,7 +77,7 @@ __all__ = ["AlphaSMS", "AsyncAlphaSMS", "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE",
 
 log = logging.getLogger("alphasms_notify")
 
-SEND_TYPES = (Sms, Viber, ViberSms)
+SEND_TYPES = (Sms, Viber, ViberSms, Rcs, RcsSms)
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # after decompression; 100 status items with long reply threads fit easily
 _STATE = "_alphasms_sent"  # on the caller's message object: its SendResult, or UNKNOWN, after a send
 _OWN_ID = "_alphasms_own_id"  # on a message whose id this client drew (not one the caller chose)
@@ -129,7 +144,8 @@ def _fits(message: Message, record: Any, raw: Any) -> bool | None:
     is then as unlikely as ``ids`` says); with an id the caller chose and no
     phone in the record, nobody can tell.
     """
-    channels = {"sms": {"sms"}, "viber": {"viber"}, "viber+sms": {"viber", "sms", "viber+sms"}}[message.type]
+    channels = {"sms": {"sms"}, "viber": {"viber"}, "viber+sms": {"viber", "sms", "viber+sms"},
+                "rcs": {"rcs"}, "rcs+sms": {"rcs", "sms", "rcs+sms"}}[message.type]
     if record.type not in channels:
         return False
     data = raw.get("data") if isinstance(raw, dict) else None
@@ -153,6 +169,7 @@ class _Core:
         *,
         sms_sender: str | None = None,
         viber_sender: str | None = None,
+        rcs_sender: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
@@ -175,6 +192,7 @@ class _Core:
         self.api_url = api_url or os.environ.get("ALPHASMS_API_URL") or DEFAULT_API_URL
         self.sms_sender = sms_sender
         self.viber_sender = viber_sender
+        self.rcs_sender = rcs_sender
         self.batch_size = batch_size
         # One exchange, connect to last byte, takes at most total_timeout: `timeout` (which also bounds
         # the connect), or connect_timeout + timeout when the connect has its own (Apprise's cto + rto).
@@ -218,6 +236,11 @@ class _Core:
                 updates["sender"] = self.viber_sender or self.sms_sender
             if message.sms_sender is None:
                 updates["sms_sender"] = self.sms_sender
+        elif isinstance(message, Rcs | RcsSms):
+            if message.sender is None:
+                updates["sender"] = self.rcs_sender or self.sms_sender
+            if isinstance(message, RcsSms) and message.sms_sender is None:
+                updates["sms_sender"] = self.sms_sender
         if not updates:
             return message
         ready = copy.copy(message)  # keeps the attributes the client set on it (_OWN_ID, _STATE)
@@ -247,7 +270,7 @@ class _Core:
     def _check_parts(self, message: Message, index: int, found: list) -> None:
         """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
         text = message.text if isinstance(message, Sms) else (
-            message.fallback_text if isinstance(message, ViberSms) else None)
+            message.fallback_text if isinstance(message, WITH_SMS_FALLBACK) else None)
         if not text or len(text) * 2 <= 67 * self.max_parts:  # surely within: no need to count
             return
         parts = count_segments(text).parts
@@ -612,6 +635,13 @@ class AlphaSMS(_Core):
         """Status of one or many message ids, ``batch_size`` ids a request."""
         return self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
 
+    def call_otp(self, phone: str | int) -> OtpResult:
+        """Call ``phone``; the calling number ends with the returned ``code`` (and the call costs ``price``)."""
+        return self.request([CallOtp(phone)])[0].unwrap()
+
+    def call_otp_many(self, phones: Iterable[str | int]) -> list[Outcome[OtpResult]]:
+        return self.request([CallOtp(p) for p in phones])
+
 
 class AsyncAlphaSMS(_Core):
     """The asyncio client; batches go out ``max_concurrency`` requests at a time.
@@ -706,3 +736,10 @@ class AsyncAlphaSMS(_Core):
 
     async def status(self, ids: int | Iterable[int]) -> list[Outcome[StatusResult]]:
         return await self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
+
+    async def call_otp(self, phone: str | int) -> OtpResult:
+        """As :meth:`AlphaSMS.call_otp`."""
+        return (await self.request([CallOtp(phone)]))[0].unwrap()
+
+    async def call_otp_many(self, phones: Iterable[str | int]) -> list[Outcome[OtpResult]]:
+        return await self.request([CallOtp(p) for p in phones])

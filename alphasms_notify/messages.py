@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from .channels import CHANNELS, Channel
+from .channels import CHANNELS, Channel  # noqa: F401 - re-exported
 from .errors import ValidationError
 from .phone import InvalidPhone, normalize_phone
 
@@ -26,6 +26,9 @@ __all__ = [
     "Sms",
     "Viber",
     "ViberSms",
+    "Rcs",
+    "RcsSms",
+    "CallOtp",
     "Hlr",
     "Balance",
     "Status",
@@ -126,6 +129,57 @@ class ViberSms(_Viberish):
 
 
 @dataclass
+class Rcs(_Viberish):
+    """An RCS message: text, image, a link with its button.
+
+    The provider publishes no rules for RCS (which combinations it takes, its
+    limits), so the checks are Viber's: a text or an image, a link needs a
+    button, an image with a text needs a link. Only the fields given are sent.
+    """
+
+    phone: str | int
+    text: str | None = None
+    image: str | None = None
+    link: str | None = None
+    button: str | None = None
+    sender: str | None = None  # rcs_signature
+    id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "rcs"
+
+
+@dataclass
+class RcsSms(_Viberish):
+    """RCS first; if it cannot be delivered, the provider sends ``sms_text`` by SMS."""
+
+    phone: str | int
+    text: str | None = None
+    sms_text: str | None = None  # None: the RCS text
+    image: str | None = None
+    link: str | None = None
+    button: str | None = None
+    sender: str | None = None  # RCS sender
+    sms_sender: str | None = None
+    id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "rcs+sms"
+
+    @property
+    def fallback_text(self) -> str | None:
+        """What goes by SMS when RCS cannot deliver: ``sms_text``, or the RCS text when not given."""
+        return self.sms_text if self.sms_text is not None else self.text
+
+
+@dataclass
+class CallOtp:
+    """Verify a phone by a call: the provider calls it, and the caller's number ends with the code."""
+
+    phone: str | int
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    type: ClassVar[str] = "call/otp"
+
+
+@dataclass
 class Hlr:
     """Ask the network about a number: is it live, which operator, ported or not."""
 
@@ -151,8 +205,10 @@ class Status:
     type: ClassVar[str] = "status"
 
 
-SendMessage = Sms | Viber | ViberSms
-Message = Sms | Viber | ViberSms | Hlr | Balance | Status
+SendMessage = Sms | Viber | ViberSms | Rcs | RcsSms
+Message = Sms | Viber | ViberSms | Rcs | RcsSms | CallOtp | Hlr | Balance | Status
+RICH = (Viber, ViberSms, Rcs, RcsSms)  # the channels with a text, an image and a button
+WITH_SMS_FALLBACK = (ViberSms, RcsSms)
 
 
 def label_of(message: Message, index: int | None = None) -> str:
@@ -208,12 +264,13 @@ def _check_lifetime(value: int | None, field_name: str, problems: list) -> None:
         problems.append((field_name, f"must be a positive number of seconds, not {value!r}"))
 
 
-def _check_viber(message: Viber | ViberSms, problems: list) -> None:
+def _check_viber(message: Viber | ViberSms | Rcs | RcsSms, problems: list) -> None:
     text = message.text
+    what = "RCS" if isinstance(message, Rcs | RcsSms) else "Viber"
     if text is not None and not text.strip():
-        problems.append(("text", "Viber text is empty"))
+        problems.append(("text", f"{what} text is empty"))
     elif text and len(text) > VIBER_TEXT_MAX:
-        problems.append(("text", f"Viber text is {len(text)} characters, over the limit of {VIBER_TEXT_MAX}"))
+        problems.append(("text", f"{what} text is {len(text)} characters, over the limit of {VIBER_TEXT_MAX}"))
     if message.image is not None and not _is_http_url(message.image):
         problems.append(("image", f"image must be an http(s) URL, not {message.image!r}"))
     if message.link is not None and not _is_http_url(message.link):
@@ -230,7 +287,7 @@ def _check_viber(message: Viber | ViberSms, problems: list) -> None:
         elif message.image and not message.link:
             problems.append(("link", "an image with text needs a link and a button (text+image+link)"))
         else:
-            problems.append(("text", "a Viber message needs a text or an image"))
+            problems.append(("text", f"a {what} message needs a text or an image"))
 
 
 def check(message: Message, index: int | None = None) -> tuple[Message, list[tuple[str, str, str]]]:
@@ -258,18 +315,17 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
             problems.append(("text", "SMS text is empty"))
         _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems)
         _check_lifetime(message.lifetime, "lifetime", problems)
-    elif isinstance(message, Viber | ViberSms):
+    elif isinstance(message, RICH):
         _check_viber(message, problems)
         _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems)
-        if isinstance(message, ViberSms):
+        if isinstance(message, WITH_SMS_FALLBACK):
             sms_text = message.fallback_text
             if not sms_text or not sms_text.strip():
                 problems.append(("sms_text", "the SMS fallback text is empty"))
             _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems)
-            _check_lifetime(message.viber_lifetime, "viber_lifetime", problems)
-            _check_lifetime(message.sms_lifetime, "sms_lifetime", problems)
-        else:
-            _check_lifetime(message.lifetime, "lifetime", problems)
+        for name in ("lifetime", "viber_lifetime", "sms_lifetime"):
+            if hasattr(message, name):
+                _check_lifetime(getattr(message, name), name, problems)
     if problems:
         label = label_of(message, index)
         return message, [(label, f, r) for f, r in problems]
@@ -292,6 +348,7 @@ def build(
     sms_text: str | None = None,
     sms_sender: str | None = None,
     viber_sender: str | None = None,
+    rcs_sender: str | None = None,
     id: int | None = None,
     meta: Mapping[str, Any] | None = None,
     split_image: bool = False,
@@ -317,8 +374,11 @@ def build(
     if id is not None and len(targets) > 1:
         problems.append(("message", "id", "can only be used with one recipient"))
     unfit = {"sms": {"image": image, "link": link, "button": button, "sms_text": sms_text,
-                     "viber_sender": viber_sender},
-             "viber": {"sms_text": sms_text, "sms_sender": sms_sender}}.get(channel, {})
+                     "viber_sender": viber_sender, "rcs_sender": rcs_sender},
+             "viber": {"sms_text": sms_text, "sms_sender": sms_sender, "rcs_sender": rcs_sender},
+             "viber+sms": {"rcs_sender": rcs_sender},
+             "rcs": {"sms_text": sms_text, "sms_sender": sms_sender, "viber_sender": viber_sender},
+             "rcs+sms": {"viber_sender": viber_sender}}[channel]
     for name, value in unfit.items():
         if value is not None:
             problems.append(("message", name, f"is not used by the {channel} channel"))
@@ -328,6 +388,12 @@ def build(
     if channel == "sms":
         return [Sms(p, text or "", sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
     text = text or None
+    if channel == "rcs":
+        return [Rcs(p, text, image=image, link=link, button=button, sender=rcs_sender, id=id, meta=dict(extra))
+                for p in targets]
+    if channel == "rcs+sms":
+        return [RcsSms(p, text, sms_text=sms_text, image=image, link=link, button=button, sender=rcs_sender,
+                       sms_sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
     if channel == "viber":
         if split_image and image and text and not link:
             return [m for p in targets for m in (Viber(p, image=image, sender=viber_sender, meta=dict(extra)),

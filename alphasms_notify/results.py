@@ -18,6 +18,7 @@ from .errors import ItemError
 __all__ = [
     "MessageStatus",
     "BalanceResult",
+    "OtpResult",
     "SendResult",
     "Country",
     "Network",
@@ -107,6 +108,14 @@ class BalanceResult:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class OtpResult:
+    """A verification call was placed: the calling number ends with ``code``; the call cost ``price``."""
+
+    code: str
+    price: Decimal
 
 
 @dataclass(slots=True)

@@ -60,6 +60,7 @@ ENV: dict[tuple[str, str], str] = {
     ("alphasms", "api_url"): "ALPHASMS_API_URL",
     ("alphasms", "sms_sender"): "ALPHASMS_SMS_SENDER",
     ("alphasms", "viber_sender"): "ALPHASMS_VIBER_SENDER",
+    ("alphasms", "rcs_sender"): "ALPHASMS_RCS_SENDER",
     ("telegram", "token"): "TELEGRAM_BOT_TOKEN",
     ("store", "path"): "ALPHASMS_STORE_PATH",
     ("plugins", "dir"): "ALPHASMS_NOTIFY_PLUGINS_DIR",
@@ -113,6 +114,7 @@ class AlphaSMSSettings(_Section):
     api_url: str = DEFAULT_API_URL
     sms_sender: str | None = None
     viber_sender: str | None = None
+    rcs_sender: str | None = None
     batch_size: Count = DEFAULT_BATCH_SIZE
     timeout: Positive = DEFAULT_TIMEOUT
     retries: Annotated[int, Meta(ge=0, le=20)] = DEFAULT_RETRIES
@@ -123,6 +125,7 @@ class AlphaSMSSettings(_Section):
         _check_url(self.api_url, "api_url")
         _check_name(self.sms_sender, "sms_sender")
         _check_name(self.viber_sender, "viber_sender")
+        _check_name(self.rcs_sender, "rcs_sender")
         if self.api_key is not None and (not self.api_key.strip() or not self.api_key.isprintable()):
             raise ValueError("api_key: is empty or has spaces/control characters only")
 
@@ -139,6 +142,7 @@ class AlphaSMSSettings(_Section):
             "api_url": self.api_url,
             "sms_sender": self.sms_sender,
             "viber_sender": self.viber_sender,
+            "rcs_sender": self.rcs_sender,
             "batch_size": self.batch_size,
             "timeout": self.timeout,
             "retries": self.retries,

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .errors import AccessDenied, APIError, ProtocolError
-from .messages import VIBER_TYPE_FIELDS, Balance, Hlr, Message, Sms, Status, Viber, ViberSms
+from .messages import VIBER_TYPE_FIELDS, Balance, CallOtp, Hlr, Message, Rcs, RcsSms, Sms, Status, Viber, ViberSms
 from .results import (
     BalanceResult,
     Country,
@@ -24,17 +24,20 @@ from .results import (
     Media,
     MessageStatus,
     Network,
+    OtpResult,
     Outcome,
     Reply,
     SendResult,
     StatusResult,
 )
 
-__all__ = ["encode_item", "encode_request", "decode_response", "parse_json", "VIBER_KEYS"]
+__all__ = ["encode_item", "encode_request", "decode_response", "parse_json", "VIBER_KEYS", "RCS_KEYS"]
 
 
 # Message field -> the reference's key, for the fields VIBER_TYPE_FIELDS lists per Viber type.
 VIBER_KEYS = {"text": "viber_message", "image": "viber_image", "link": "viber_link", "button": "viber_button"}
+# RCS has no type key: each field goes on the wire only when given.
+RCS_KEYS = {"text": "rcs_message", "image": "rcs_image", "link": "rcs_link", "button": "rcs_button"}
 
 
 def _viber_fields(message: Viber | ViberSms) -> dict[str, Any]:
@@ -77,6 +80,18 @@ def encode_item(message: Message) -> dict[str, Any]:
         if message.viber_lifetime is not None:
             item["viber_lifetime"] = message.viber_lifetime
         return item
+    if isinstance(message, Rcs | RcsSms):
+        item = {"type": message.type, "id": message.id, "phone": message.phone, "rcs_signature": message.sender}
+        for name, key in RCS_KEYS.items():
+            value = getattr(message, name)
+            if value is not None:
+                item[key] = value
+        if isinstance(message, RcsSms):
+            item["sms_signature"] = message.sms_sender
+            item["sms_message"] = message.fallback_text
+        return item
+    if isinstance(message, CallOtp):
+        return {"type": "call/otp", "phone": message.phone}
     if isinstance(message, Hlr):
         return {"type": "hlr", "phone": message.phone}
     if isinstance(message, Balance):
@@ -213,11 +228,26 @@ def _decode_status(data: Any, where: str) -> StatusResult:
     )
 
 
+def _decode_otp(data: Any, where: str) -> OtpResult:
+    code = _field(data, "code", (str, int), where)
+    price = _field(data, "price", (int, float, str), where)
+    try:
+        value = Decimal(str(price))
+    except InvalidOperation:
+        raise ProtocolError(f"{where}: price is not a number: {price!r}") from None
+    if not value.is_finite():
+        raise ProtocolError(f"{where}: price is not a finite number: {price!r}")
+    return OtpResult(str(code), value)
+
+
 _DECODERS = {
     "balance": _decode_balance,
     "sms": _decode_send,
     "viber": _decode_send,
     "viber+sms": _decode_send,
+    "rcs": _decode_send,
+    "rcs+sms": _decode_send,
+    "call/otp": _decode_otp,
     "hlr": _decode_hlr,
     "status": _decode_status,
 }

@@ -74,12 +74,13 @@ def balance(ctx: Context) -> None:
 @click.option("--to-file", type=click.Path(dir_okay=False, allow_dash=True),
               help="Recipients from a file: one phone per line, or a CSV with a 'phone' column ('-': stdin).")
 @click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
-@click.option("--sender", help="SMS alpha-name (default: [alphasms] sms_sender).")
+@click.option("--sender", help="SMS alpha-name (default: [alphasms] sms_sender); for --channel rcs, the RCS one.")
 @click.option("--viber-sender", help="Viber alpha-name (default: [alphasms] viber_sender).")
+@click.option("--rcs-sender", help="RCS sender (default: [alphasms] rcs_sender, then the SMS one).")
 @click.option("--image", help="Viber image URL (http/https).")
 @click.option("--link", help="Viber button link (http/https); needs --button.")
 @click.option("--button", help="Viber button text; needs --link.")
-@click.option("--sms-text", help="viber+sms: the SMS fallback text (default: TEXT).")
+@click.option("--sms-text", help="viber+sms, rcs+sms: the SMS fallback text (default: TEXT).")
 @click.option("--id", "id", type=click.IntRange(min=1, max=MAX_ID),
               help="Message id (one recipient only); default: generated.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send (asked only on a terminal).")
@@ -109,13 +110,16 @@ def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, t
         fail(str(exc), EXIT_INVALID)
     if not phones:
         fail("no recipient: give --to PHONE or --to-file FILE", EXIT_INVALID)
+    sms_sender, rcs_sender = opts["sender"], opts["rcs_sender"]
+    if channel == "rcs":  # no SMS in it: --sender names the RCS sender
+        sms_sender, rcs_sender = None, rcs_sender or sms_sender
     try:
         messages = build(channel, phones, text, image=opts["image"], link=opts["link"], button=opts["button"],
-                         sms_text=opts["sms_text"], sms_sender=opts["sender"], viber_sender=opts["viber_sender"],
-                         id=opts["id"], meta={"source": "cli"})
+                         sms_text=opts["sms_text"], sms_sender=sms_sender, viber_sender=opts["viber_sender"],
+                         rcs_sender=rcs_sender, id=opts["id"], meta={"source": "cli"})
     except ValidationError as exc:
         invalid(ctx, exc, options=True)
-    sms_text = text if channel == "sms" else messages[0].fallback_text if channel == "viber+sms" else None
+    sms_text = text if channel == "sms" else messages[0].fallback_text if channel.endswith("+sms") else None
     if not ctx.json and sms_text:
         click.echo(f"Sending to {len(phones)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
     send_and_report(ctx, messages, yes=yes, summary=f"{channel} to {len(messages)} recipient(s)",
@@ -145,6 +149,15 @@ def status(ctx: Context, ids: tuple[int, ...]) -> None:
     from ..render import status_lines
 
     report_outcomes(ctx, call_provider(ctx, lambda c: c.status(ids)), lambda o: "\n".join(status_lines(o.result)))
+
+
+@cli.command(name="call-otp")
+@click.argument("phones", nargs=-1, required=True)
+@click.pass_obj
+def call_otp(ctx: Context, phones: tuple[str, ...]) -> None:
+    """Verify PHONE by a call: the number that calls it ends with the code printed."""
+    report_outcomes(ctx, call_provider(ctx, lambda c: c.call_otp_many(phones)),
+                    lambda o: f"{o.message.phone}: code {o.result.code}, price {o.result.price}")
 
 
 @cli.command()

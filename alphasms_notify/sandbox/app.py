@@ -139,6 +139,11 @@ async def list_messages(request: web.Request) -> web.Response:
     return _json(request.app[PROVIDER].snapshot(int(phone) if phone else None))
 
 
+async def list_calls(request: web.Request) -> web.Response:
+    """The call/otp calls placed: each phone and the code its incoming call shows."""
+    return _json(request.app[PROVIDER].calls)
+
+
 async def list_requests(request: web.Request) -> web.Response:
     return _json(request.app[RECEIVED])
 
@@ -221,6 +226,7 @@ def make_app(provider: Provider, *, fault_seed: int | None = None) -> web.Applic
     app.router.add_get(p + "/", control_index)
     app.router.add_get(p + "/messages", list_messages)
     app.router.add_get(p + "/requests", list_requests)
+    app.router.add_get(p + "/calls", list_calls)
     app.router.add_post(p + "/replies", post_reply)
     app.router.add_get(p + "/faults", get_faults)
     app.router.add_post(p + "/faults", post_fault)

@@ -50,6 +50,10 @@ class SandboxControl(ControlClient):
         """Every message received (or those to ``phone``), with its status now and replies."""
         return self._control("GET", "/messages", params={"phone": phone} if phone else None)
 
+    def calls(self) -> list[dict[str, Any]]:
+        """The verification calls placed (``call/otp``): phone, code shown, price."""
+        return self._control("GET", "/calls")
+
     def requests(self) -> list[dict[str, Any]]:
         """Every API request received, in order: items, size, which fault hit it."""
         return self._control("GET", "/requests")

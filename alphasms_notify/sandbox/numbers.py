@@ -14,7 +14,7 @@ UNDELIVERABLE = 380500000001
 EXPIRED = 380500000002
 REJECTED = 380500000003
 INVALID_DESTINATION = 380500000004
-VIBER_FAILS = 380500000005  # Viber fails; viber+sms is then delivered by SMS
+VIBER_FAILS = 380500000005  # Viber and RCS fail; viber+sms and rcs+sms are then delivered by SMS
 
 OUTCOMES = {
     UNDELIVERABLE: "UNDELIVERABLE",
@@ -57,10 +57,10 @@ def is_valid_phone(phone: int) -> bool:
 
 
 def final_status(phone: int, channel: str) -> str:
-    """How a message to ``phone`` over ``channel`` ("sms" or "viber") ends."""
+    """How a message to ``phone`` over ``channel`` ("sms", "viber" or "rcs") ends."""
     if phone in OUTCOMES:
         return OUTCOMES[phone]
-    if phone == VIBER_FAILS and channel == "viber":
+    if phone == VIBER_FAILS and channel in ("viber", "rcs"):  # no Viber, no RCS: +sms falls back
         return "UNDELIVERABLE"
     return "DELIVERED"
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..messages import SMS_SENDER_MAX, VIBER_BUTTON_MAX, VIBER_SENDER_MAX, VIBER_TEXT_MAX, VIBER_TYPE_FIELDS
 from ..segments import count_segments
-from ..wire import VIBER_KEYS
+from ..wire import RCS_KEYS, VIBER_KEYS
 from .numbers import final_status, hlr_data, is_valid_phone
 
 __all__ = ["Provider", "SentMessage", "ItemRejected", "Prices"]
@@ -29,11 +29,15 @@ _SMS_NAME = re.compile(rf"^[A-Za-z0-9 .\-_&'!+]{{1,{SMS_SENDER_MAX}}}$")
 # The reference's Viber types in wire keys, from the one table in ``messages``.
 _VIBER_FIELDS = {kind: tuple(VIBER_KEYS[name] for name in names) for kind, names in VIBER_TYPE_FIELDS.items()}
 _ALL_VIBER = set(VIBER_KEYS.values())
+_RICH_COMBINATIONS = {frozenset(names) for names in VIBER_TYPE_FIELDS.values()}
 _BASE_FIELDS = {
     "sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime"},
     "viber": {"type", "id", "phone", "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,
     "viber+sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime",
                   "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,
+    "rcs": {"type", "id", "phone", "rcs_signature"} | set(RCS_KEYS.values()),
+    "rcs+sms": {"type", "id", "phone", "rcs_signature", "sms_signature", "sms_message"} | set(RCS_KEYS.values()),
+    "call/otp": {"type", "phone"},
     "hlr": {"type", "phone"},
     "balance": {"type"},
     "status": {"type", "id"},
@@ -54,6 +58,8 @@ class ItemRejected(Exception):
 class Prices:
     sms_part: Decimal = Decimal("1.50")
     viber: Decimal = Decimal("1.20")
+    rcs: Decimal = Decimal("1.00")
+    call_otp: Decimal = Decimal("0.20")
     hlr: Decimal = Decimal("0.05")
 
 
@@ -66,7 +72,7 @@ class SentMessage:
     item: dict[str, Any]
     parts: int
     sent_at: float
-    channel: str  # "sms" or "viber": what the message goes out as first
+    channel: str  # "sms", "viber" or "rcs": what the message goes out as first
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     def current(self, step: float, now: float) -> tuple[str, str]:
@@ -79,11 +85,11 @@ class SentMessage:
         if stage < 2:
             return self.channel, "ROUTING"
         outcome = final_status(self.phone, self.channel)
-        if self.type == "viber+sms" and outcome != "DELIVERED" and self.channel == "viber":
-            # Viber failed: the provider moves on to SMS, so nothing final shows in between
+        if self.type.endswith("+sms") and outcome != "DELIVERED" and self.channel != "sms":
+            # Viber (or RCS) failed: the provider moves on to SMS, so nothing final shows in between
             return ("sms", "ROUTING") if stage < 3 else ("sms", final_status(self.phone, "sms"))
-        if self.channel == "viber" and outcome == "DELIVERED" and stage >= 3:
-            return "viber", "READ"
+        if self.channel in ("viber", "rcs") and outcome == "DELIVERED" and stage >= 3:
+            return self.channel, "READ"
         return self.channel, outcome
 
     def to_json(self, step: float, now: float) -> dict[str, Any]:
@@ -132,6 +138,7 @@ class Provider:
         self.senders = senders  # registered alpha-names; None accepts any well-formed one
         self.strict = strict  # refuse keys the reference does not show for the type
         self.messages: dict[int, SentMessage] = {}
+        self.calls: list[dict[str, Any]] = []  # call/otp: the phone called and the code it saw
         self.media: dict[str, tuple[str, str, bytes]] = {}
         self._msg_ids = itertools.count(123456789)
 
@@ -169,6 +176,11 @@ class Provider:
         if kind == "hlr":
             self._charge(self.prices.hlr)
             return hlr_data(phone)
+        if kind == "call/otp":
+            self._charge(self.prices.call_otp)
+            code = f"{secrets.randbelow(10_000):04d}"  # the last digits of the number that calls
+            self.calls.append({"phone": phone, "code": code, "price": float(self.prices.call_otp)})
+            return {"code": code, "price": float(self.prices.call_otp)}
         msg_id = _as_int(item, "id", "id")
         if msg_id in self.messages or msg_id in seen:
             raise ItemRejected("Duplicate message id")
@@ -176,13 +188,13 @@ class Provider:
         self._charge(price)
         seen.add(msg_id)
         message = SentMessage(msg_id, next(self._msg_ids), kind, phone, item, parts, time.monotonic(),
-                              "sms" if kind == "sms" else "viber")
+                              kind.split("+")[0])
         self.messages[msg_id] = message
         return {"id": msg_id, "msg_id": message.msg_id, "data": 1, "parts": parts}
 
     def _check_send(self, kind: str, item: dict[str, Any]) -> tuple[int, Decimal]:
         parts, price = 1, Decimal(0)
-        if kind in ("sms", "viber+sms"):
+        if kind in ("sms", "viber+sms", "rcs+sms"):
             name = item.get("sms_signature")
             if not isinstance(name, str) or not _SMS_NAME.match(name) or not name.strip() or (
                 self.senders is not None and name not in self.senders
@@ -212,6 +224,27 @@ class Provider:
                 _text(item, "viber_button", VIBER_BUTTON_MAX)
             price = self.prices.viber  # viber+sms is charged the SMS only if it falls back
             if kind == "viber+sms" and final_status(_as_int(item, "phone", "phone"), "viber") != "DELIVERED":
+                price += self.prices.sms_part * parts
+            else:
+                parts = 1
+        if kind in ("rcs", "rcs+sms"):
+            name = item.get("rcs_signature")
+            if not isinstance(name, str) or not name.strip() or len(name) > VIBER_SENDER_MAX or (
+                self.senders is not None and name not in self.senders
+            ):
+                raise ItemRejected("Error in rcs alphaname")
+            given = frozenset(name for name, key in RCS_KEYS.items() if key in item)
+            if given not in _RICH_COMBINATIONS:  # the provider publishes no RCS rules: Viber's are used
+                raise ItemRejected("Invalid rcs content: " + ", ".join(sorted(RCS_KEYS[n] for n in given)))
+            if "rcs_message" in item:
+                _text(item, "rcs_message", VIBER_TEXT_MAX)
+            for key in ("rcs_image", "rcs_link"):
+                if key in item:
+                    _url(item, key)
+            if "rcs_button" in item:
+                _text(item, "rcs_button", VIBER_BUTTON_MAX)
+            price = self.prices.rcs
+            if kind == "rcs+sms" and final_status(_as_int(item, "phone", "phone"), "rcs") != "DELIVERED":
                 price += self.prices.sms_part * parts
             else:
                 parts = 1
@@ -273,6 +306,7 @@ class Provider:
     def reset(self) -> None:
         """Forget every message, reply and media file; the balance goes back to its start."""
         self.messages.clear()
+        self.calls.clear()
         self.media.clear()
         self.balance = self.start_balance
 
