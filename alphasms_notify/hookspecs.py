@@ -71,6 +71,19 @@ def alphasms_reply_received(message_id: int, reply: Reply) -> None:
 
 
 @hookspec
+def alphasms_verification_started(phone: int, via: str, ok: bool, reason: str) -> None:
+    """A verification code was asked for ``phone``: sent by ``via`` (``ok``), or not and why.
+
+    The code itself is never passed: an audit log can record this safely.
+    """
+
+
+@hookspec
+def alphasms_verification_checked(phone: int, ok: bool, reason: str) -> None:
+    """A code was checked for ``phone``: right (``ok``), or wrong, expired, or over a limit (``reason``)."""
+
+
+@hookspec
 def alphasms_register_bot_commands(register: Callable[..., Any]) -> None:
     """Add Telegram bot commands.
 

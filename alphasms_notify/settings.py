@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
@@ -30,6 +30,7 @@ __all__ = [
     "StoreSettings",
     "PluginsSettings",
     "CliSettings",
+    "VerifySettings",
     "ConfigError",
     "load_settings",
     "ENV",
@@ -197,6 +198,25 @@ class CliSettings(_Section):
     confirm_above: Annotated[int, Meta(ge=0)] = 20  # more recipients than this: a preview and "Send?"
 
 
+class VerifySettings(_Section):
+    """``[verify]``: phone verification codes (``alphasms verify``, :mod:`alphasms_notify.verify`)."""
+
+    ttl: Positive = 300.0  # seconds a code is valid
+    max_attempts: Count = 5  # wrong codes before the code is void
+    cooldown: Annotated[float, Meta(ge=0, le=86400)] = 30.0  # seconds before another code to the same phone
+    hourly_limit: Count = 5  # codes a phone may get in an hour
+    code_length: Annotated[int, Meta(ge=4, le=10)] = 6
+    template: str = "Ваш код: {code}. Your code: {code}"
+    via: list[Literal["sms", "viber", "viber+sms", "rcs", "rcs+sms", "call"]] = msgspec.field(
+        default_factory=lambda: ["sms"])  # the channels in order: the next is tried when one fails
+
+    def __post_init__(self) -> None:
+        if "{code}" not in self.template:
+            raise ValueError("template: must contain {code}")
+        if not self.via:
+            raise ValueError("via: needs at least one channel")
+
+
 class PluginsSettings(_Section):
     """``[plugins]``: a folder of ``.py`` plugins loaded by path."""
 
@@ -211,6 +231,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     store: StoreSettings = msgspec.field(default_factory=StoreSettings)
     plugins: PluginsSettings = msgspec.field(default_factory=PluginsSettings)
     cli: CliSettings = msgspec.field(default_factory=CliSettings)
+    verify: VerifySettings = msgspec.field(default_factory=VerifySettings)
     source: str | None = None
 
 

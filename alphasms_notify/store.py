@@ -116,6 +116,20 @@ CREATE TABLE IF NOT EXISTS replies (
     PRIMARY KEY (message_id, seq)
 );
 CREATE INDEX IF NOT EXISTS replies_forwarded ON replies (forwarded_chat_id, forwarded_message_id);
+CREATE TABLE IF NOT EXISTS verifications (
+    phone INTEGER PRIMARY KEY,
+    code_hash TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    via TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS verification_sends (
+    phone INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verification_sends_phone ON verification_sends (phone, at);
 """
 
 
@@ -277,6 +291,39 @@ class Store:
                 " WHERE r.forwarded_chat_id = ? AND r.forwarded_message_id = ?", (chat_id, telegram_message_id)
             ).fetchone()
         return _message(row) if row else None
+
+    # -- verification codes (hashed; see alphasms_notify.verify) -----------------------
+
+    def verification(self, phone: int) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute("SELECT * FROM verifications WHERE phone = ?", (phone,)).fetchone()
+
+    def sends_since(self, phone: int, since: float) -> list[float]:
+        """When codes were sent to ``phone`` since ``since``, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT at FROM verification_sends WHERE phone = ? AND at >= ? ORDER BY at",
+                                    (phone, since)).fetchall()
+        return [r[0] for r in rows]
+
+    def save_verification(self, phone: int, code_hash: str, salt: str, via: str, now: float, expires_at: float
+                          ) -> None:
+        """A new code for ``phone`` (replacing any earlier one), and the send counted for the limits."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO verifications (phone, code_hash, salt, via, created_at, expires_at,"
+                       " attempts) VALUES (?, ?, ?, ?, ?, ?, 0)", (phone, code_hash, salt, via, now, expires_at))
+            db.execute("INSERT INTO verification_sends (phone, at) VALUES (?, ?)", (phone, now))
+            db.execute("DELETE FROM verification_sends WHERE at < ?", (now - 2 * 3600,))
+
+    def count_attempt(self, phone: int) -> int:
+        """One more wrong code for ``phone``; returns the attempts so far."""
+        with self._tx() as db:
+            db.execute("UPDATE verifications SET attempts = attempts + 1 WHERE phone = ?", (phone,))
+            row = db.execute("SELECT attempts FROM verifications WHERE phone = ?", (phone,)).fetchone()
+        return row[0] if row else 0
+
+    def forget_verification(self, phone: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM verifications WHERE phone = ?", (phone,))
 
     def _replies(self, where: str, args: tuple = ()) -> list[StoredReply]:
         with self._lock:

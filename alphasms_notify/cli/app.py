@@ -160,6 +160,74 @@ def call_otp(ctx: Context, phones: tuple[str, ...]) -> None:
                     lambda o: f"{o.message.phone}: code {o.result.code}, price {o.result.price}")
 
 
+@cli.group()
+def verify() -> None:
+    """Verify a phone: send a one-time code (start), then check what the person typed (check)."""
+
+
+def _verifier(ctx: Context) -> Any:
+    from ..store import Store, default_store_path
+    from ..verify import Verifier
+
+    try:
+        store = Store(ctx.settings.store.path or default_store_path())
+    except Exception as exc:  # sqlite3.Error, OSError: one line, not a traceback
+        fail(f"the store cannot be used: {exc}", EXIT_INVALID)
+    return Verifier(ctx.client(), store, ctx.settings.verify, plugins=ctx.plugins), store
+
+
+def _verify_report(ctx: Context, result: Any) -> None:
+    from dataclasses import asdict
+
+    if ctx.json:
+        click.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{result.phone}: {result.reason}", err=not result.ok)
+    sys.exit(0 if result.ok else 1)
+
+
+@verify.command(name="start")
+@click.argument("phone")
+@click.option("--via", type=click.Choice([*CHANNELS, "call"]),
+              help="The channel (default: [verify] via, tried in order).")
+@click.pass_obj
+def verify_start(ctx: Context, phone: str, via: str | None) -> None:
+    """Send a code to PHONE. Exit 0 when sent, 1 when a limit applied or it could not go out."""
+    from ..errors import RequestError
+    from ..verify import VerificationError
+
+    verifier, store = _verifier(ctx)
+    try:
+        with verifier.client:
+            result = verifier.start(phone, via)
+    except VerificationError as exc:
+        fail(f"phone: {exc}", EXIT_INVALID)
+    except RequestError as exc:
+        fail(str(exc), 3)
+    finally:
+        store.close()
+    _verify_report(ctx, result)
+
+
+@verify.command(name="check")
+@click.argument("phone")
+@click.argument("code")
+@click.pass_obj
+def verify_check(ctx: Context, phone: str, code: str) -> None:
+    """Check CODE for PHONE. Exit 0 when right; 1 when wrong, expired or over a limit (the reason is printed)."""
+    from ..verify import VerificationError
+
+    verifier, store = _verifier(ctx)
+    try:
+        result = verifier.check(phone, code)
+    except VerificationError as exc:
+        fail(f"phone: {exc}", EXIT_INVALID)
+    finally:
+        verifier.client.close()
+        store.close()
+    _verify_report(ctx, result)
+
+
 @cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include the built-in default plugins.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

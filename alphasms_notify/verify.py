@@ -1,0 +1,160 @@
+"""Phone verification: send a one-time code, then check what the person typed.
+
+The shape of Twilio Verify and its peers: :meth:`Verifier.start` sends a code
+by the configured channels in order (``[verify] via``: ``sms``, ``viber``,
+``viber+sms``, ``rcs``, ``rcs+sms``, or ``call``, where the provider calls the
+phone and the calling number ends with the code), and :meth:`Verifier.check`
+compares. Codes this project makes come from :mod:`secrets`; only an HMAC of
+each code, with a random salt, is stored, with its expiry. The rules, from
+``[verify]``: a code lives ``ttl`` seconds, allows ``max_attempts`` wrong
+tries, a phone may ask again only after ``cooldown`` seconds and at most
+``hourly_limit`` times an hour. Every answer says which rule applied.
+
+Plugins hear of each start and check (``alphasms_verification_started``,
+``alphasms_verification_checked``), never of the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .messages import build
+from .phone import normalize_phone
+from .plugins import call_hook
+from .settings import VerifySettings
+from .store import Store
+
+__all__ = ["Verifier", "Started", "Checked", "VerificationError"]
+
+
+class VerificationError(ValueError):
+    """The phone is not a phone number; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """The outcome of :meth:`Verifier.start`: ``ok`` with the channel and expiry, or why not."""
+
+    ok: bool
+    phone: int
+    via: str | None
+    reason: str
+    expires_at: float | None = None
+    retry_after: float | None = None  # seconds to wait, when a limit applied
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of :meth:`Verifier.check`: ``ok`` when the code was right, else the reason."""
+
+    ok: bool
+    phone: int
+    reason: str
+    attempts_left: int | None = None
+
+
+def _digest(code: str, salt: str) -> str:
+    return hmac.new(salt.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+class Verifier:
+    """Start and check verifications with one client (sync) and one store."""
+
+    def __init__(self, client: Any, store: Store, settings: VerifySettings | None = None, *,
+                 plugins: Any = None, clock: Callable[[], float] = time.time) -> None:
+        self.client, self.store = client, store
+        self.settings = settings or VerifySettings()
+        self.plugins = plugins if plugins is not None else getattr(client, "plugins", None)
+        self.clock = clock
+
+    def _phone(self, phone: str | int) -> int:
+        from .phone import InvalidPhone
+
+        try:
+            return normalize_phone(phone)
+        except InvalidPhone as exc:
+            raise VerificationError(str(exc)) from None
+
+    def _limited(self, phone: int, now: float) -> Started | None:
+        s = self.settings
+        sent = self.store.sends_since(phone, now - 3600)
+        if sent and now - sent[-1] < s.cooldown:
+            wait = s.cooldown - (now - sent[-1])
+            return Started(False, phone, None, f"cooldown: wait {wait:.0f} s before asking for another code "
+                                               f"(cooldown {s.cooldown:g} s)", retry_after=wait)
+        if len(sent) >= s.hourly_limit:
+            wait = sent[0] + 3600 - now
+            return Started(False, phone, None, f"hourly limit: {s.hourly_limit} codes an hour for this phone; "
+                                               f"try again in {wait / 60:.0f} min", retry_after=wait)
+        return None
+
+    def start(self, phone: str | int, via: str | list[str] | None = None) -> Started:
+        """Send a code to ``phone`` by ``via`` (or the configured channels, in order, until one works)."""
+        number = self._phone(phone)
+        now = self.clock()
+        result = self._limited(number, now)
+        if result is None:
+            channels = [via] if isinstance(via, str) else list(via or self.settings.via)
+            reasons = []
+            for channel in channels:
+                code, error = self._send(number, channel)
+                if code is None:
+                    reasons.append(f"{channel}: {error}")
+                    continue
+                salt = secrets.token_hex(16)
+                expires = now + self.settings.ttl
+                self.store.save_verification(number, _digest(code, salt), salt, channel, now, expires)
+                result = Started(True, number, channel, f"code sent by {channel}, valid {self.settings.ttl:g} s",
+                                 expires_at=expires)
+                break
+            else:
+                result = Started(False, number, None, "not sent: " + "; ".join(reasons))
+        call_hook(self.plugins, "alphasms_verification_started", phone=number, via=result.via or "",
+                  ok=result.ok, reason=result.reason)
+        return result
+
+    def _send(self, phone: int, channel: str) -> tuple[str | None, str]:
+        """The code the phone will see (None if it did not go out) and, if not, why."""
+        from .errors import AlphaSMSError
+
+        try:
+            if channel == "call":
+                return self.client.call_otp(phone).code, ""
+            code = "".join(secrets.choice("0123456789") for _ in range(self.settings.code_length))
+            text = self.settings.template.format(code=code)
+            [outcome] = self.client.send(build(channel, phone, text, meta={"source": "verify"}))
+        except AlphaSMSError as exc:
+            return None, str(exc)
+        if not outcome.ok:
+            return None, outcome.error or "failed"
+        return code, ""
+
+    def check(self, phone: str | int, code: str) -> Checked:
+        """Whether ``code`` is the one sent to ``phone``; a right code is used up."""
+        number = self._phone(phone)
+        result = self._check(number, code.strip())
+        call_hook(self.plugins, "alphasms_verification_checked", phone=number, ok=result.ok, reason=result.reason)
+        return result
+
+    def _check(self, phone: int, code: str) -> Checked:
+        row = self.store.verification(phone)
+        s = self.settings
+        if row is None:
+            return Checked(False, phone, "no code was sent to this phone, or it was already used")
+        if self.clock() > row["expires_at"]:
+            return Checked(False, phone, "expired: ask for a new code", 0)
+        if row["attempts"] >= s.max_attempts:
+            return Checked(False, phone, f"too many wrong codes ({s.max_attempts}): ask for a new code", 0)
+        if hmac.compare_digest(_digest(code, row["salt"]), row["code_hash"]):
+            self.store.forget_verification(phone)
+            return Checked(True, phone, "approved")
+        attempts = self.store.count_attempt(phone)
+        left = max(0, s.max_attempts - attempts)
+        return Checked(False, phone, f"wrong code; {left} attempt(s) left" if left else
+                       f"wrong code; too many wrong codes ({s.max_attempts}): ask for a new code", left)
