@@ -6,7 +6,8 @@ URLs::
     alphasms://{apikey}/{phone}/...?from={sender}&to={phone},{phone}
 
 Arguments: ``mode=sms|viber|viber+sms`` (default sms), ``from`` (SMS
-alpha-name), ``viber_from`` (Viber alpha-name, default ``from``), ``image``,
+alpha-name), ``viber_from`` (Viber alpha-name, default ``from``), ``rcs_from``
+(RCS sender for ``mode=rcs|rcs+sms``, default ``from``), ``image``,
 ``link``, ``button`` (Viber; the viber type follows from what is given),
 ``batch=yes|no`` (one request per ``batch_size`` targets, or one per target),
 ``endpoint`` (another API URL such as the sandbox; env ``ALPHASMS_API_URL``
@@ -54,7 +55,8 @@ SMS_SENDER_MAX, VIBER_TEXT_MAX = 11, 1000  # as in alphasms_notify.messages (a t
 
 __all__ = ["NotifyAlphaSMS", "register"]
 
-MODES = ("sms", "viber", "viber+sms")
+MODES = ("sms", "viber", "viber+sms", "rcs", "rcs+sms")
+_SMS_MODES = ("sms", "viber+sms", "rcs+sms")  # the modes that send (or fall back to) an SMS
 _ATTEMPT = "alphasms-messages"  # what an attempt of a notification remembers for Apprise's next retry
 
 
@@ -90,6 +92,7 @@ class NotifyAlphaSMS(NotifyBase):
             "from": {"alias_of": "sender"},
             "source": {"alias_of": "sender"},
             "viber_from": {"name": _("Viber Sender"), "type": "string"},
+            "rcs_from": {"name": _("RCS Sender"), "type": "string"},
             "mode": {"name": _("Mode"), "type": "choice:string", "values": MODES, "default": "sms"},
             "image": {"name": _("Viber Image URL"), "type": "string"},
             "link": {"name": _("Viber Button Link"), "type": "string"},
@@ -100,9 +103,9 @@ class NotifyAlphaSMS(NotifyBase):
     )
 
     def __init__(self, apikey: str, targets: Any = None, source: str | None = None, viber_from: str | None = None,
-                 mode: str | None = None, image: str | None = None, link: str | None = None,
-                 button: str | None = None, batch: bool | None = None, endpoint: str | None = None,
-                 **kwargs: Any) -> None:
+                 mode: str | None = None, rcs_from: str | None = None, image: str | None = None,
+                 link: str | None = None, button: str | None = None, batch: bool | None = None,
+                 endpoint: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.apikey = (apikey or "").strip()
         if not self.apikey:
@@ -112,9 +115,11 @@ class NotifyAlphaSMS(NotifyBase):
             raise AppriseImproperlyConfigured(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
         self.source = (source or "").strip() or os.environ.get("ALPHASMS_SMS_SENDER") or None
         self.viber_from = (viber_from or "").strip() or os.environ.get("ALPHASMS_VIBER_SENDER") or None
-        if not self.source and not (self.mode == "viber" and self.viber_from):
+        self.rcs_from = (rcs_from or "").strip() or os.environ.get("ALPHASMS_RCS_SENDER") or None
+        if not self.source and not (self.mode == "viber" and self.viber_from) and not (
+                self.mode == "rcs" and self.rcs_from):
             raise AppriseImproperlyConfigured("An AlphaSMS sender (alpha-name) is required: KEY@Sender or ?from=.")
-        if self.source and len(self.source) > SMS_SENDER_MAX and self.mode != "viber":
+        if self.source and len(self.source) > SMS_SENDER_MAX and self.mode in _SMS_MODES:
             raise AppriseImproperlyConfigured(f"The SMS sender {self.source!r} is longer than {SMS_SENDER_MAX}.")
         self.image, self.link, self.button = image or None, link or None, button or None
         self.batch = self.template_args["batch"]["default"] if batch is None else bool(batch)
@@ -157,18 +162,18 @@ class NotifyAlphaSMS(NotifyBase):
                         **kwargs: Any) -> list[dict[str, str]]:
         """Apprise's split/truncate, with the SMS size in characters that ``max_parts`` parts hold
         for this text's encoding (GSM-7 or UCS-2)."""
-        if self.mode != "viber":
+        if self.mode in _SMS_MODES:
             text = f"{title or ''}\r\n{body or ''}"
             gsm, widest = sms_units(text)
             # characters that surely fit: a part may lose one unit at its end, as a two-unit
             # character (GSM-7 extension, emoji in UCS-2) never straddles two parts
             budget = ((GSM7_MULTI if gsm else UCS2_MULTI) - 1) * self.max_parts // widest
-            self.body_maxlen = min(budget, VIBER_TEXT_MAX) if self.mode == "viber+sms" else budget
+            self.body_maxlen = min(budget, VIBER_TEXT_MAX) if self.mode != "sms" else budget
         return super()._apply_overflow(body, title, overflow, *args, **kwargs)
 
     def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
         params: dict[str, str] = {"mode": self.mode, "batch": "yes" if self.batch else "no"}
-        for key in ("viber_from", "image", "link", "button", "endpoint"):
+        for key in ("viber_from", "rcs_from", "image", "link", "button", "endpoint"):
             if getattr(self, key):
                 params[key] = getattr(self, key)
         if self.endpoint and privacy:
@@ -202,15 +207,18 @@ class NotifyAlphaSMS(NotifyBase):
         if self.mode == "sms" and attach:
             raise LocalAttachment("attachment", sms=True)
         image, text = (None, body) if self.mode == "sms" else (self._image(attach), body or None)
-        if self.mode == "viber+sms" and image and text and not self.link:
-            self.logger.warning("AlphaSMS viber+sms: an image needs link= and button=; sending the text only.")
+        if self.mode != "viber" and image and text and not self.link:
+            self.logger.warning(f"AlphaSMS {self.mode}: an image needs link= and button=; sending the text only.")
             image = None
         options: dict[str, Any] = {}
-        if self.mode != "viber":
+        if self.mode in _SMS_MODES:
             options["sms_sender"] = self.source
         if self.mode != "sms":
-            options.update(image=image, link=self.link, button=self.button,
-                           viber_sender=self.viber_from or self.source)
+            options.update(image=image, link=self.link, button=self.button)
+        if self.mode.startswith("viber"):
+            options["viber_sender"] = self.viber_from or self.source
+        elif self.mode.startswith("rcs"):
+            options["rcs_sender"] = self.rcs_from or self.source
         # Without a link, the reference has no type for a picture with a text: split_image sends them
         # as two Viber messages (image, then text) so neither is lost.
         return build(self.mode, targets, text, meta={"source": "apprise"}, split_image=self.mode == "viber",
@@ -304,7 +312,7 @@ class NotifyAlphaSMS(NotifyBase):
         for name in ("from", "source"):
             if qsd.get(name):
                 results["source"] = NotifyAlphaSMS.unquote(qsd[name])
-        for name in ("viber_from", "mode", "image", "link", "button", "endpoint"):
+        for name in ("viber_from", "rcs_from", "mode", "image", "link", "button", "endpoint"):
             if qsd.get(name):
                 results[name] = NotifyAlphaSMS.unquote(qsd[name])
         if "batch" in qsd and qsd["batch"]:

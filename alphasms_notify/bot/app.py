@@ -168,7 +168,9 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     new = filters.UpdateType.MESSAGE  # not edited messages: an edit must not run a command again
     app.add_handler(CommandHandler(["start", "help"], handlers.help_command, filters=new))
     app.add_handler(CommandHandler("balance", handlers.balance, filters=new))
-    app.add_handler(CommandHandler(["send", "viber", "vibersms"], handlers.send_command, filters=new))
+    app.add_handler(CommandHandler(["send", "viber", "vibersms", "rcs", "rcssms"], handlers.send_command,
+                                   filters=new))
+    app.add_handler(CommandHandler("callotp", handlers.callotp, filters=new))
     app.add_handler(CommandHandler("hlr", handlers.hlr, filters=new))
     app.add_handler(CommandHandler("status", handlers.status, filters=new))
     app.add_handler(CallbackQueryHandler(handlers.confirm))

@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import InvalidCallbackData
 
 from ..errors import RequestError, ValidationError
-from ..messages import Sms, Viber, build
+from ..messages import Rcs, RcsSms, Sms, Viber, build
 from ..render import hlr_network, hlr_ported, status_lines
 from ..results import Outcome
 from ..segments import count_segments
@@ -37,6 +37,9 @@ COMMANDS = {
     "send": "SMS: /send PHONE[,PHONE...] TEXT",
     "viber": "Viber: /viber PHONE[,PHONE...] [image=URL] [link=URL button=TEXT] TEXT",
     "vibersms": "Viber with SMS fallback: /vibersms PHONES [sms=\"TEXT\"] ... TEXT",
+    "rcs": "RCS: /rcs PHONE[,PHONE...] [image=URL] [link=URL button=TEXT] TEXT",
+    "rcssms": "RCS with SMS fallback: /rcssms PHONES [sms=\"TEXT\"] ... TEXT",
+    "callotp": "Verification call: /callotp PHONE (shows the code the phone will see)",
     "hlr": "Network look-up: /hlr PHONE",
     "status": "Delivery status and replies: /status ID",
 }
@@ -53,6 +56,8 @@ HELP = """AlphaSMS bot. Phones as you write them: +380971234567, 0971234567; sev
   /viber 0971234567 image=https://example.com/a.png link=https://example.com button=Buy Sale!: all of them
 /vibersms PHONES [sms="SMS text"] [image=...] [link=... button=...] TEXT: Viber, and SMS if Viber fails.
   /vibersms 0971234567 sms="Your order is ready" Your order is ready, see you!
+/rcs, /rcssms: as /viber and /vibersms, by RCS.
+/callotp PHONE: the provider calls PHONE; its number ends with the code shown here.
 /hlr PHONE: network, ported or not, status.
 /status ID: delivery status and any Viber replies.
 
@@ -102,6 +107,24 @@ async def hlr(update: Update, context: BotContext) -> None:
         + (f"Ported to: {ported}" if ported else "Not ported"))
 
 
+async def callotp(update: Update, context: BotContext) -> None:
+    """Place a verification call; the operator sees the code the phone will see."""
+    phone = _args(update.effective_message).strip()
+    if not phone or " " in phone:
+        return await update.effective_message.reply_text("Usage: /callotp PHONE, for example /callotp 0971234567")
+    try:
+        [outcome] = await context.services.client.call_otp_many([phone])
+    except ValidationError as exc:
+        return await update.effective_message.reply_text(f"❗ {exc.reason}")
+    except RequestError as exc:
+        return await _provider_failed(update.effective_message, exc)
+    if not outcome.ok:
+        return await update.effective_message.reply_text(f"❌ {phone}: {outcome.error}")
+    await update.effective_message.reply_text(
+        f"📞 Calling +{outcome.message.phone}: the incoming number ends with {outcome.result.code} "
+        f"(price {outcome.result.price})")
+
+
 async def status(update: Update, context: BotContext) -> None:
     text = _args(update.effective_message).strip()
     if not text.isdigit():
@@ -124,6 +147,10 @@ def _describe(messages: list[Any]) -> str:
         what = f"SMS, {count_segments(first.text)} each"
     elif isinstance(first, Viber):
         what = f"Viber {first.viber_type()}"
+    elif isinstance(first, Rcs):
+        what = "RCS"
+    elif isinstance(first, RcsSms):
+        what = f"RCS with SMS fallback ({count_segments(first.fallback_text or '')})"
     else:
         what = f"Viber {first.viber_type()} with SMS fallback ({count_segments(first.fallback_text or '')})"
     return f"{what} to {len(messages)} recipient(s): {phones}"

@@ -17,8 +17,10 @@ from ..messages import Channel, SendMessage, build
 __all__ = ["ParsedSend", "CommandError", "parse_send"]
 
 _OPTION = re.compile(r'^(image|link|button|sms)=(?:"([^"]*)"|(\S+))(?:\s+|$)')
-_CHANNEL: dict[str, Channel] = {"send": "sms", "viber": "viber", "vibersms": "viber+sms"}
-_OPTIONS_FOR = {"send": set(), "viber": {"image", "link", "button"}, "vibersms": {"image", "link", "button", "sms"}}
+_CHANNEL: dict[str, Channel] = {"send": "sms", "viber": "viber", "vibersms": "viber+sms", "rcs": "rcs",
+                                 "rcssms": "rcs+sms"}
+_OPTIONS_FOR = {"send": set(), "viber": {"image", "link", "button"}, "vibersms": {"image", "link", "button", "sms"},
+                "rcs": {"image", "link", "button"}, "rcssms": {"image", "link", "button", "sms"}}
 
 
 class CommandError(ValueError):
@@ -45,6 +47,8 @@ def parse_send(command: str, args_text: str) -> ParsedSend:
         "send": "TEXT",
         "viber": "[image=URL] [link=URL button=TEXT] TEXT",
         "vibersms": '[sms="SMS text"] [image=URL] [link=URL button=TEXT] TEXT',
+        "rcs": "[image=URL] [link=URL button=TEXT] TEXT",
+        "rcssms": '[sms="SMS text"] [image=URL] [link=URL button=TEXT] TEXT',
     }[command]
     rest = args_text.strip()
     if not rest:
@@ -62,6 +66,6 @@ def parse_send(command: str, args_text: str) -> ParsedSend:
         options[name] = value
         rest = rest[match.end():]
     text = rest.strip()
-    if not text and not (command == "viber" and "image" in options):
+    if not text and not (command in ("viber", "rcs") and "image" in options):
         raise CommandError(f"The message text is empty. {usage}")
     return ParsedSend(command, phones, text, options)
