@@ -200,7 +200,7 @@ def _transcript(console: Console, demo: Demo, seconds: float) -> None:
     console.print(f"{passed} of 9 steps happened in {seconds:.1f} s", style=style)
 
 
-async def _run(console: Console, limit: float) -> bool:
+async def _run(console: Console, limit: float, keep: bool = False) -> bool:
     from .bot import build_application, running
 
     start = time.monotonic()
@@ -213,16 +213,29 @@ async def _run(console: Console, limit: float) -> bool:
             store=StoreSettings(path=str(Path(tmp) / "demo.sqlite3")))
         demo = Demo(sandbox, telegram, start + limit)
         console.print(f"AlphaSMS sandbox on {sandbox.api_url}; Telegram Bot API stand-in on {telegram.api_url}")
+        console.print(f"Web inbox: {sandbox.inbox_url}")
         try:
             async with running(build_application(settings, plugins=make_plugin_manager())):
                 await _session(demo)
         except Exception:
             pass  # the failed step is marked in the transcript
         _transcript(console, demo, time.monotonic() - start)
-    return len(demo.steps) == 9 and all(s.ok for s in demo.steps) and time.monotonic() - start <= limit
+        ok = len(demo.steps) == 9 and all(s.ok for s in demo.steps) and time.monotonic() - start <= limit
+        if keep:
+            console.print(f"The sandbox stays open: look around at {sandbox.inbox_url} (Ctrl+C to stop).")
+            try:
+                while True:
+                    await asyncio.sleep(3600)
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                pass
+    return ok
 
 
-def run_demo(limit: float = 30.0, console: Console | None = None) -> bool:
-    """Play the demo; True if every step happened within ``limit`` seconds."""
+def run_demo(limit: float = 30.0, console: Console | None = None, *, keep: bool = False) -> bool:
+    """Play the demo; True if every step happened within ``limit`` seconds. ``keep``: the sandbox
+    (and its web inbox) stays open afterwards until Ctrl+C."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return asyncio.run(_run(console or Console(), limit))
+    try:
+        return asyncio.run(_run(console or Console(), limit, keep))
+    except KeyboardInterrupt:
+        return True

@@ -28,6 +28,7 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
     sources = {str(p.relative_to(ROOT)) for p in (ROOT / "alphasms_notify").rglob("*.py")}
     missing = sources - set(names) - {"alphasms_notify/apprise/startup_hook.py"}  # shipped top-level instead
     assert not missing, missing
+    assert {"alphasms_notify/sandbox/static/inbox.js", "alphasms_notify/sandbox/static/inbox.css"} <= set(names)
     site = str(tmp_path / "site")
     code = (
         "import site, sys; sys.path[:] = [sys.argv[1]] + [p for p in sys.path if p] + [sys.argv[2]];"

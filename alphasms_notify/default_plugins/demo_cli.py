@@ -13,8 +13,9 @@ from ..hookspecs import hookimpl
 def alphasms_register_cli_commands(cli: click.Group) -> None:
     @cli.command()
     @click.option("--limit", default=30.0, show_default=True, help="Seconds the whole session may take.")
-    def demo(limit: float) -> None:
+    @click.option("--keep", is_flag=True, help="Keep the sandbox and its web inbox open afterwards (Ctrl+C stops).")
+    def demo(limit: float, keep: bool) -> None:
         """Play an operator session against a local sandbox: no account, no network."""
         from ..demo import run_demo
 
-        sys.exit(0 if run_demo(limit) else 1)
+        sys.exit(0 if run_demo(limit, keep=keep) else 1)

@@ -24,6 +24,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
         async def serve() -> None:
             box = await Sandbox(host, port, key=key, step=step, balance=balance).astart()
             click.echo(f"AlphaSMS sandbox on {box.api_url} (key {key!r}); control calls under {box.url}/_sandbox/")
+            click.echo(f"  web inbox: {box.inbox_url}")
             click.echo(f"  export ALPHASMS_API_URL={box.api_url} ALPHASMS_API_KEY={key}")
             try:
                 await asyncio.Event().wait()

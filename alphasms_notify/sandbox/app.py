@@ -117,6 +117,7 @@ def _error(status: int, text: str) -> web.Response:
 async def control_index(request: web.Request) -> web.Response:
     return _json({
         "api": API_PATH,
+        "inbox": "/ (the web inbox; its JSON: /_sandbox/phones, /_sandbox/conversation, /_sandbox/events)",
         "control": {
             "GET /_sandbox/messages[?phone=N]": "messages received, with their status now and replies",
             "GET /_sandbox/requests": "every API request received (items, fault injected), key left out",
@@ -156,8 +157,10 @@ async def post_reply(request: web.Request) -> web.Response:
     if not isinstance(msg_id, int) or isinstance(msg_id, bool):
         return _error(400, "id must be the message id")
     media_in = data.get("media")
-    media_item = None
-    if media_in is not None:
+    media_item: Any = None
+    if isinstance(data.get("media_url"), str) and data["media_url"].strip():
+        media_item = data["media_url"].strip()
+    elif media_in is not None:
         if not isinstance(media_in, dict) or not media_in.get("filename"):
             return _error(400, "media needs a filename")
         try:
@@ -192,8 +195,31 @@ async def get_faults(request: web.Request) -> web.Response:
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    request.app[FAULTS].clear()
-    return _json({"rules": []})
+    """Clear every rule, or with ``?kind=K`` those of one kind."""
+    faults, kind = request.app[FAULTS], request.query.get("kind")
+    if kind:
+        faults.rules[:] = [f for f in faults.rules if f.kind != kind]
+    else:
+        faults.clear()
+    return _json({"rules": [f.to_json() for f in faults.rules]})
+
+
+async def post_outcome(request: web.Request) -> web.Response:
+    """``{"id": ID, "status": "UNDELIVERABLE"}``: how the message ends, from now on."""
+    data = await _body(request)
+    msg_id = data.get("id")
+    if isinstance(msg_id, str) and msg_id.isdigit():
+        msg_id = int(msg_id)
+    if not isinstance(msg_id, int) or isinstance(msg_id, bool):
+        return _error(400, "id must be the message id")
+    provider = request.app[PROVIDER]
+    try:
+        message = provider.set_outcome(msg_id, str(data.get("status", "")))
+    except KeyError as exc:
+        return _error(404, str(exc.args[0]))
+    except ValueError as exc:
+        return _error(409, str(exc))
+    return _json(message.to_json(provider.step, time.monotonic()), status=201)
 
 
 async def balance(request: web.Request) -> web.Response:
@@ -234,4 +260,8 @@ def make_app(provider: Provider, *, fault_seed: int | None = None) -> web.Applic
     app.router.add_get(p + "/balance", balance)
     app.router.add_post(p + "/balance", balance)
     app.router.add_post(p + "/reset", reset)
+    app.router.add_post(p + "/outcomes", post_outcome)
+    from .inbox import add_inbox_routes  # the web inbox: "/" and its JSON, fragments, events, assets
+
+    add_inbox_routes(app)
     return app

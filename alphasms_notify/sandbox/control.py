@@ -93,5 +93,9 @@ class RemoteSandbox(SandboxControl):
         self.url, self.key = url.rstrip("/"), key
 
     @property
+    def inbox_url(self) -> str:
+        return self.url + "/"
+
+    @property
     def api_url(self) -> str:
         return self.url + "/api/json.php"

@@ -36,5 +36,10 @@ class Sandbox(ServedApp, SandboxControl):
     def api_url(self) -> str:
         return self.url + API_PATH
 
+    @property
+    def inbox_url(self) -> str:
+        """The web inbox: every phone's messages, as the phone would see them."""
+        return self.url + "/"
+
     def make_app(self) -> Any:
         return make_app(self.provider, fault_seed=self._fault_seed)

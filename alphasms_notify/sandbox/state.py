@@ -74,12 +74,15 @@ class SentMessage:
     sent_at: float
     channel: str  # "sms", "viber" or "rcs": what the message goes out as first
     replies: list[dict[str, Any]] = field(default_factory=list)
+    forced: tuple[str, float] | None = None  # (status, when): an outcome set by hand (the web inbox)
 
     def current(self, step: float, now: float) -> tuple[str, str]:
         """(type, status) now: QUEUED, ROUTING, then the outcome; Viber goes on to READ."""
         stage = (now - self.sent_at) / step if step > 0 else 99
         if self.replies:
             return "viber", "REPLIED"
+        if self.forced is not None:
+            return self.channel, self.forced[0]
         if stage < 1:
             return self.channel, "QUEUED"
         if stage < 2:
@@ -92,11 +95,32 @@ class SentMessage:
             return self.channel, "READ"
         return self.channel, outcome
 
+    def history(self, step: float, now: float) -> list[tuple[float, str]]:
+        """(seconds after sending, status) of each change so far, oldest first."""
+        changes: list[tuple[float, str]] = []
+        last = None
+        for at in (0.0, step, 2 * step, 3 * step, 4 * step):
+            if at > now - self.sent_at and changes:
+                break
+            _, status = self.current(step, self.sent_at + at + 1e-6)
+            if status != last and (self.forced is None or at <= self.forced[1] - self.sent_at):
+                changes.append((at, status))
+                last = status
+        if self.forced is not None and self.forced[0] != last:
+            changes.append((self.forced[1] - self.sent_at, self.forced[0]))
+        return changes
+
     def to_json(self, step: float, now: float) -> dict[str, Any]:
         kind, status = self.current(step, now)
         return {"id": self.id, "msg_id": self.msg_id, "type": self.type, "phone": self.phone,
                 "status": status, "status_type": kind, "parts": self.parts, "item": self.item,
-                "replies": self.replies}
+                "replies": self.replies, "sent_at": self.sent_wall,
+                "history": [{"after": round(a, 3), "status": st} for a, st in self.history(step, now)]}
+
+    @property
+    def sent_wall(self) -> float:
+        """When it was sent, as a Unix time (``sent_at`` is monotonic)."""
+        return time.time() - (time.monotonic() - self.sent_at)
 
 
 def _as_int(item: dict[str, Any], key: str, what: str) -> int:
@@ -139,6 +163,8 @@ class Provider:
         self.strict = strict  # refuse keys the reference does not show for the type
         self.messages: dict[int, SentMessage] = {}
         self.calls: list[dict[str, Any]] = []  # call/otp: the phone called and the code it saw
+        self.lookups: list[dict[str, Any]] = []  # HLR look-ups, for the web inbox
+        self.version = 0  # grows with every change a viewer should see (new message, reply, outcome, reset)
         self.media: dict[str, tuple[str, str, bytes]] = {}
         self._msg_ids = itertools.count(123456789)
 
@@ -175,11 +201,15 @@ class Provider:
             raise ItemRejected("Invalid phone number")
         if kind == "hlr":
             self._charge(self.prices.hlr)
-            return hlr_data(phone)
+            data = hlr_data(phone)
+            self.lookups.append({"phone": phone, "at": time.time(), "status": data["status"]})
+            self.version += 1
+            return data
         if kind == "call/otp":
             self._charge(self.prices.call_otp)
             code = f"{secrets.randbelow(10_000):04d}"  # the last digits of the number that calls
-            self.calls.append({"phone": phone, "code": code, "price": float(self.prices.call_otp)})
+            self.calls.append({"phone": phone, "code": code, "price": float(self.prices.call_otp), "at": time.time()})
+            self.version += 1
             return {"code": code, "price": float(self.prices.call_otp)}
         msg_id = _as_int(item, "id", "id")
         if msg_id in self.messages or msg_id in seen:
@@ -190,6 +220,7 @@ class Provider:
         message = SentMessage(msg_id, next(self._msg_ids), kind, phone, item, parts, time.monotonic(),
                               kind.split("+")[0])
         self.messages[msg_id] = message
+        self.version += 1
         return {"id": msg_id, "msg_id": message.msg_id, "data": 1, "parts": parts}
 
     def _check_send(self, kind: str, item: dict[str, Any]) -> tuple[int, Decimal]:
@@ -276,14 +307,17 @@ class Provider:
             out["message"] = reply["message"]
         if reply.get("media"):
             media = reply["media"]
-            out["media"] = {"url": f"{base_url}/home/vibermedia/?url={media['token']}",
-                            "filename": media["filename"], "filesize": media["filesize"]}
+            url = media.get("url") or f"{base_url}/home/vibermedia/?url={media['token']}"
+            out["media"] = {"url": url, "filename": media["filename"]}
+            if media.get("filesize") is not None:
+                out["media"]["filesize"] = media["filesize"]
         return out
 
     # -- playing the recipient ---------------------------------------------------
 
-    def add_reply(self, msg_id: int, text: str | None, media: tuple[str, str, bytes] | None) -> dict[str, Any]:
-        """A recipient answers a Viber message (text, a file, or both)."""
+    def add_reply(self, msg_id: int, text: str | None, media: tuple[str, str, bytes] | str | None
+                  ) -> dict[str, Any]:
+        """A recipient answers a Viber message (text, a file or a media URL, or both)."""
         message = self.messages.get(msg_id)
         if message is None:
             raise KeyError(f"no message with id {msg_id}")
@@ -292,12 +326,34 @@ class Provider:
         if not text and not media:
             raise ValueError("a reply needs a message or media")
         reply: dict[str, Any] = {"datetime": datetime.now(_KYIV).isoformat(timespec="seconds"), "message": text}
-        if media:
+        if isinstance(media, str):  # a URL, as the web inbox takes it: shown as given
+            if not media.startswith(("http://", "https://")):
+                raise ValueError("a media URL must be http(s)")
+            reply["media"] = {"url": media, "filename": media.rstrip("/").rsplit("/", 1)[-1] or "file",
+                              "filesize": None}
+        elif media:
             token = secrets.token_urlsafe(12)
             self.media[token] = media
             reply["media"] = {"token": token, "filename": media[0], "filesize": len(media[2])}
         message.replies.append(reply)
+        self.version += 1
         return reply
+
+    OUTCOMES = ("DELIVERED", "READ", "UNDELIVERABLE", "EXPIRED", "REJECTED", "DELETED", "FILTERED", "NO ROUTE",
+                "SIM FULL", "INVALID DESTINATION ADDRESS", "UNKNOWN")
+
+    def set_outcome(self, msg_id: int, status: str) -> SentMessage:
+        """Decide how message ``msg_id`` ends (the web inbox's "steer"); ``status`` shows from now on."""
+        message = self.messages.get(msg_id)
+        if message is None:
+            raise KeyError(f"no message with id {msg_id}")
+        if status not in self.OUTCOMES:
+            raise ValueError(f"status must be one of {', '.join(self.OUTCOMES)}")
+        if status == "READ" and message.channel == "sms":
+            raise ValueError("an SMS is never READ")
+        message.forced = (status, time.monotonic())
+        self.version += 1
+        return message
 
     def set_balance(self, amount: Decimal) -> Decimal:
         self.balance = Decimal(amount)
@@ -307,7 +363,9 @@ class Provider:
         """Forget every message, reply and media file; the balance goes back to its start."""
         self.messages.clear()
         self.calls.clear()
+        self.lookups.clear()
         self.media.clear()
+        self.version += 1
         self.balance = self.start_balance
 
     def snapshot(self, phone: int | None = None) -> list[dict[str, Any]]:

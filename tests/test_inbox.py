@@ -1,0 +1,119 @@
+"""The sandbox's web inbox in a real browser: headless Chromium driven by Selenium.
+
+`.ci/run` installs Debian's chromium and chromium-driver when they are missing, so CI always
+runs these; elsewhere they are skipped, saying so, when no Chromium is installed. Every test
+fails on a JavaScript error in the page's console.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+from helpers import ALPHASMS, OPERATOR, sandbox_env, texts, wait_for
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="no chromium and chromedriver installed (Debian: apt-get install chromium "
+                                       "chromium-driver; .ci/run installs them)")
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1200,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    errors = [entry for entry in driver.get_log("browser")
+              if entry["level"] == "SEVERE" and entry.get("source") != "network"]  # images on x.example: no network
+    driver.quit()
+    assert errors == [], errors
+
+
+def cli(sandbox, *args):
+    return subprocess.run([ALPHASMS, *args], capture_output=True, text=True, timeout=60, env=sandbox_env(sandbox))
+
+
+def page_text(driver):
+    return driver.find_element("tag name", "body").text
+
+
+def test_messages_appear_live_rendered_as_the_phone_sees_them(alphasms_sandbox, browser):
+    browser.get(alphasms_sandbox.inbox_url)
+    assert "Nothing received yet" in page_text(browser)
+    assert cli(alphasms_sandbox, "send", "--to", "0971234567", "Your code is 4321").returncode == 0
+    assert cli(alphasms_sandbox, "send", "--channel", "viber", "--to", "0971234567", "--image",
+               "https://x.example/a.png", "--link", "https://x.example/shop", "--button", "Open shop",
+               "Spring sale").returncode == 0
+    wait_for(lambda: "Spring sale" in page_text(browser) and "Your code is 4321" in page_text(browser), timeout=10)
+    button = browser.find_element("css selector", "a.button")
+    assert button.text == "Open shop" and button.get_attribute("href") == "https://x.example/shop"
+    assert browser.find_element("css selector", "img.image").get_attribute("src") == "https://x.example/a.png"
+    assert "+380971234567" in browser.find_element("id", "phones").text
+    assert "1 part(s), GSM-7" in page_text(browser)
+
+
+def test_a_reply_typed_in_the_page_comes_back_through_status(alphasms_sandbox, browser):
+    cli(alphasms_sandbox, "send", "--channel", "viber", "--to", "0501234567", "Are you coming?")
+    msg_id = alphasms_sandbox.messages()[0]["id"]
+    browser.get(alphasms_sandbox.inbox_url)
+    form = browser.find_element("css selector", f".reply-form[data-id='{msg_id}']")
+    form.find_element("name", "message").send_keys("Yes, at 10")
+    form.find_element("css selector", "button").click()
+    wait_for(lambda: "Yes, at 10" in page_text(browser), timeout=10)
+    status = cli(alphasms_sandbox, "status", str(msg_id))
+    assert status.returncode == 0 and "REPLIED" in status.stdout and "Yes, at 10" in status.stdout
+
+
+def test_an_outcome_set_in_the_page_is_what_status_shows(alphasms_sandbox, browser):
+    cli(alphasms_sandbox, "send", "--to", "0631234567", "--to", "0661234567", "Boiler check")
+    first, second = (m["id"] for m in alphasms_sandbox.messages())
+    browser.get(alphasms_sandbox.inbox_url + "?phone=380661234567")
+    form = browser.find_element("css selector", f".outcome-form[data-id='{second}']")
+    from selenium.webdriver.support.ui import Select
+
+    Select(form.find_element("name", "status")).select_by_visible_text("UNDELIVERABLE")
+    form.find_element("css selector", "button").click()
+    wait_for(lambda: browser.find_elements("css selector", f"#m-{second} .status[data-status='UNDELIVERABLE']"),
+             timeout=10)
+    assert "UNDELIVERABLE" in cli(alphasms_sandbox, "status", str(second)).stdout
+    assert "UNDELIVERABLE" not in cli(alphasms_sandbox, "status", str(first)).stdout
+
+
+def test_a_reply_typed_in_the_page_reaches_the_operators_chat(alphasms_sandbox, browser, bot_process, telegram):
+    bot_process()
+    telegram.send(OPERATOR, "/viber 0971234567 Table for two at 8?")
+    wait_for(lambda: texts(telegram, OPERATOR, "Sent 1 of 1"), timeout=15)
+    msg_id = alphasms_sandbox.messages()[0]["id"]
+    browser.get(alphasms_sandbox.inbox_url)
+    form = browser.find_element("css selector", f".reply-form[data-id='{msg_id}']")
+    form.find_element("name", "message").send_keys("Yes please")
+    form.find_element("css selector", "button").click()
+    forwarded = wait_for(lambda: texts(telegram, OPERATOR, "Yes please"), timeout=20)
+    assert "Viber reply from +380971234567" in forwarded[0]
+
+
+def test_the_first_view_needs_no_script(alphasms_sandbox):
+    cli(alphasms_sandbox, "send", "--to", "0971234567", "Plain <text> & more")
+    cli(alphasms_sandbox, "send", "--channel", "viber", "--to", "0501234567", "--link", "https://x.example/go",
+        "--button", "Go", "Card")
+    began = time.monotonic()
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                          alphasms_sandbox.inbox_url], capture_output=True, text=True, timeout=60).stdout
+    assert time.monotonic() - began < 30
+    assert "+380971234567" in dom and "Plain &lt;text&gt; &amp; more" in dom
+    dom_viber = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                                alphasms_sandbox.inbox_url + "?phone=380501234567"], capture_output=True, text=True,
+                               timeout=60).stdout
+    assert '<a class="button" href="https://x.example/go"' in dom_viber
