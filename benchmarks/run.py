@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script: make "benchmarks" importable
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks import bench_apprise, bench_poll, bench_replies, bench_send, bench_startup  # noqa: E402
+from benchmarks import bench_apprise, bench_inbox, bench_poll, bench_replies, bench_send, bench_startup  # noqa: E402
 from benchmarks.common import Figure  # noqa: E402
 
 FULL = {
@@ -28,6 +28,7 @@ FULL = {
     "poll": lambda: bench_poll.run(10_000),
     "replies": lambda: bench_replies.run(200, poll=1.0, spread=10.0),
     "startup": lambda: bench_startup.run(30),
+    "inbox": lambda: bench_inbox.run(10_000),
 }
 SMOKE = {
     "send": lambda: bench_send.run(300, rounds=2),
@@ -35,6 +36,7 @@ SMOKE = {
     "poll": lambda: bench_poll.run(250),
     "replies": lambda: bench_replies.run(5, poll=0.3, spread=0.5),
     "startup": lambda: bench_startup.run(3),
+    "inbox": lambda: bench_inbox.run(300),
 }
 
 

@@ -129,7 +129,8 @@ def _message_html(row: dict[str, Any]) -> str:
                      f'<p class="meta">{seg.parts} part(s), {seg.encoding}</p>')
     history = ", ".join(f"{h['status']} +{h['after']:g} s" for h in row["history"])
     replies = "".join(_reply_html(r) for r in row["replies"])
-    options = "".join(f"<option>{e(s)}</option>" for s in Provider.OUTCOMES)
+    options = "".join(f"<option{' selected' if s == row['status'] else ''}>{e(s)}</option>"
+                      for s in Provider.OUTCOMES)
     reply_form = "" if kind not in ("viber", "viber+sms") else (  # the reference has replies for Viber only
         f'<form class="reply-form" data-id="{row["id"]}">'
         f'<label>Reply as +{row["phone"]} <input name="message" autocomplete="off"></label>'

@@ -76,10 +76,10 @@ class SentMessage:
     replies: list[dict[str, Any]] = field(default_factory=list)
     forced: tuple[str, float] | None = None  # (status, when): an outcome set by hand (the web inbox)
 
-    def current(self, step: float, now: float) -> tuple[str, str]:
+    def current(self, step: float, now: float, replies: bool = True) -> tuple[str, str]:
         """(type, status) now: QUEUED, ROUTING, then the outcome; Viber goes on to READ."""
         stage = (now - self.sent_at) / step if step > 0 else 99
-        if self.replies:
+        if self.replies and replies:
             return "viber", "REPLIED"
         if self.forced is not None:
             return self.channel, self.forced[0]
@@ -102,12 +102,14 @@ class SentMessage:
         for at in (0.0, step, 2 * step, 3 * step, 4 * step):
             if at > now - self.sent_at and changes:
                 break
-            _, status = self.current(step, self.sent_at + at + 1e-6)
+            _, status = self.current(step, self.sent_at + at + 1e-6, replies=False)
             if status != last and (self.forced is None or at <= self.forced[1] - self.sent_at):
                 changes.append((at, status))
                 last = status
         if self.forced is not None and self.forced[0] != last:
             changes.append((self.forced[1] - self.sent_at, self.forced[0]))
+        if self.replies:
+            changes.append((self.replies[0].get("at", now) - self.sent_at, "REPLIED"))
         return changes
 
     def to_json(self, step: float, now: float) -> dict[str, Any]:
@@ -335,7 +337,7 @@ class Provider:
             token = secrets.token_urlsafe(12)
             self.media[token] = media
             reply["media"] = {"token": token, "filename": media[0], "filesize": len(media[2])}
-        message.replies.append(reply)
+        message.replies.append({**reply, "at": time.monotonic()})  # "at": for the inbox's status history
         self.version += 1
         return reply
 
