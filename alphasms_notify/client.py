@@ -62,7 +62,7 @@ from .messages import (
 )
 from .plugins import has_impls, hook_flow, run_blocking
 from .results import BalanceResult, HlrResult, OtpResult, Outcome, SendResult, StatusResult
-from .segments import count_segments
+from .segments import UCS2_MULTI, count_segments
 from .settings import (
     DEFAULT_API_URL,
     DEFAULT_BATCH_SIZE,
@@ -271,7 +271,7 @@ class _Core:
         """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
         text = message.text if isinstance(message, Sms) else (
             message.fallback_text if isinstance(message, WITH_SMS_FALLBACK) else None)
-        if not text or len(text) * 2 <= 67 * self.max_parts:  # surely within: no need to count
+        if not text or len(text) * 2 <= UCS2_MULTI * self.max_parts:  # surely within: no need to count
             return
         parts = count_segments(text).parts
         if parts > self.max_parts:
@@ -353,25 +353,25 @@ class _Core:
                         pending = []
                 return [done[i] for i in range(len(batch))], None
             except RequestError as refused:  # the provider answered and refused the whole request
-                for i in pending:
-                    if i not in done:
-                        done[i] = (self._unknown(batch[i], f"an earlier attempt failed, then: {refused}")
-                                   if i in maybe and isinstance(batch[i], SEND_TYPES) else
-                                   Outcome(batch[i], False, error=f"not sent: {refused}"))
+                self._settle(batch, pending, done, maybe, refused, f"an earlier attempt failed, then: {refused}")
                 return [done[i] for i in range(len(batch))], refused
             except _Retry as retry:
                 if retry.maybe_sent:
                     maybe.update(pending)
                 attempt += 1
                 if attempt > self.retries:
-                    for i in pending:
-                        if i not in done:
-                            done[i] = (self._unknown(batch[i], str(retry.final)) if i in maybe and
-                                       isinstance(batch[i], SEND_TYPES) else
-                                       Outcome(batch[i], False, error=f"not sent: {retry.final}"))
+                    self._settle(batch, pending, done, maybe, retry.final, str(retry.final))
                     return [done[i] for i in range(len(batch))], retry.final
                 self.log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
                 yield _Sleep(self._backoff(attempt))
+
+    def _settle(self, batch: list[Message], pending: list[int], done: dict[int, Outcome], maybe: set[int],
+                error: RequestError, unknown_reason: str) -> None:
+        """The messages left unanswered: unknown if an attempt may have delivered them, else not sent."""
+        for i in pending:
+            if i not in done:
+                done[i] = (self._unknown(batch[i], unknown_reason) if i in maybe and isinstance(batch[i], SEND_TYPES)
+                           else Outcome(batch[i], False, error=f"not sent: {error}"))
 
     @staticmethod
     def _unknown(message: Message, reason: str) -> Outcome:

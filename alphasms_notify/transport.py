@@ -40,8 +40,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            ssl_option: bool | ssl.SSLContext = self.verify if isinstance(self.verify, ssl.SSLContext) else (
-                True if self.verify else False)
+            ssl_option = self.verify if isinstance(self.verify, ssl.SSLContext) else bool(self.verify)
             connector = aiohttp.TCPConnector(limit=self.limit, enable_cleanup_closed=True, ssl=ssl_option)
             # HTTP(S)_PROXY / NO_PROXY from the environment, as httpx and requests honour them. aiohttp
             # looks them up (and reads ~/.netrc) on every request when told to trust the environment,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .messages import build
-from .phone import normalize_phone
+from .phone import InvalidPhone, normalize_phone
 from .plugins import call_hook
 from .settings import VerifySettings
 from .store import Store
@@ -74,8 +74,6 @@ class Verifier:
         self.clock = clock
 
     def _phone(self, phone: str | int) -> int:
-        from .phone import InvalidPhone
-
         try:
             return normalize_phone(phone)
         except InvalidPhone as exc:

@@ -165,15 +165,20 @@ def _network(obj: Any, where: str) -> Network | None:
     )
 
 
-def _decode_balance(data: Any, where: str) -> BalanceResult:
-    amount = _field(data, "amount", (int, float, str), where)
+def _decimal(data: Any, key: str, where: str) -> Decimal:
+    """A money field: a JSON number or numeric text, finite."""
+    raw = _field(data, key, (int, float, str), where)
     try:
-        value = Decimal(str(amount))
+        value = Decimal(str(raw))
     except InvalidOperation:
-        raise ProtocolError(f"{where}: amount is not a number: {amount!r}") from None
+        raise ProtocolError(f"{where}: {key} is not a number: {raw!r}") from None
     if not value.is_finite():
-        raise ProtocolError(f"{where}: amount is not a finite number: {amount!r}")
-    return BalanceResult(value, _field(data, "currency", str, where))
+        raise ProtocolError(f"{where}: {key} is not a finite number: {raw!r}")
+    return value
+
+
+def _decode_balance(data: Any, where: str) -> BalanceResult:
+    return BalanceResult(_decimal(data, "amount", where), _field(data, "currency", str, where))
 
 
 def _decode_send(data: Any, where: str) -> SendResult:
@@ -229,15 +234,7 @@ def _decode_status(data: Any, where: str) -> StatusResult:
 
 
 def _decode_otp(data: Any, where: str) -> OtpResult:
-    code = _field(data, "code", (str, int), where)
-    price = _field(data, "price", (int, float, str), where)
-    try:
-        value = Decimal(str(price))
-    except InvalidOperation:
-        raise ProtocolError(f"{where}: price is not a number: {price!r}") from None
-    if not value.is_finite():
-        raise ProtocolError(f"{where}: price is not a finite number: {price!r}")
-    return OtpResult(str(code), value)
+    return OtpResult(str(_field(data, "code", (str, int), where)), _decimal(data, "price", where))
 
 
 _DECODERS = {

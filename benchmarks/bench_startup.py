@@ -29,23 +29,25 @@ def _time(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def _hook_import_us() -> float:
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True,
+def _importtime_us(code: str, module: str, missing: str) -> float:
+    """``module``'s cumulative import time (µs) in ``python -X importtime -c code``."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
                          env=ENV).stderr
     for line in out.splitlines():
-        if line.rstrip().endswith("_alphasms_notify_apprise_hook"):
+        if line.rstrip().endswith(module):
             return float(line.split("|")[1])
-    raise AssertionError("the import hook did not load: is alphasms-notify installed in this environment?")
+    raise AssertionError(missing)
+
+
+def _hook_import_us() -> float:
+    return _importtime_us("pass", "_alphasms_notify_apprise_hook",
+                          "the import hook did not load: is alphasms-notify installed in this environment?")
 
 
 def _apprise_plugin_us() -> float:
     """What registering ``alphasms://`` adds to ``import apprise`` (the plugin module, cumulative)."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import apprise"], capture_output=True, text=True,
-                         env=ENV).stderr
-    for line in out.splitlines():
-        if line.rstrip().endswith("alphasms_notify.apprise.plugin"):
-            return float(line.split("|")[1])
-    raise AssertionError("alphasms:// was not registered when apprise was imported")
+    return _importtime_us("import apprise", "alphasms_notify.apprise.plugin",
+                          "alphasms:// was not registered when apprise was imported")
 
 
 def _against(value_ms: float, target_ms: float) -> str:

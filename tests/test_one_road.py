@@ -9,13 +9,13 @@ and ``alphasms_message_sent`` for each, and the store must track each.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from helpers import texts, until
 
 from alphasms_notify.bot import build_application, running
 from alphasms_notify.sandbox.telegram import TelegramStandIn
@@ -43,16 +43,6 @@ def alphasms_message_sent(message, result):
     _log({"hook": "sent", "phone": message.phone, "id": message.id, "ok": result.ok,
           "source": message.meta.get("source")})
 '''
-
-
-async def until(check, timeout=10.0):
-    """Wait without blocking the bot, which runs in this loop."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(check):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 async def test_every_front_end_loads_the_folder_plugins_and_tracks(alphasms_sandbox, tmp_path, monkeypatch):
@@ -84,7 +74,7 @@ async def test_every_front_end_loads_the_folder_plugins_and_tracks(alphasms_sand
         monkeypatch.setenv("ALPHASMS_CONFIG", str(config))
         async with running(build_application(load_settings())):
             telegram.send(OPERATOR, "/send 0671234567 From the bot")
-            await until(lambda: any("Sent 1 of 1" in m.get("text", "") for m in telegram.bot_messages(OPERATOR)))
+            await until(lambda: texts(telegram, OPERATOR, "Sent 1 of 1"), timeout=10.0)
 
     events = [json.loads(line) for line in record.read_text().splitlines()]
     sources = {"380971234567": "cli", "380501234567": "template", "380631234567": "apprise", "380671234567": "bot"}

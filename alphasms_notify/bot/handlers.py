@@ -88,18 +88,31 @@ async def balance(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(f"💰 Balance: {result.amount} {result.currency}")
 
 
-async def hlr(update: Update, context: BotContext) -> None:
-    phone = _args(update.effective_message).strip()
+async def _one_phone(update: Update, command: str, ask: Any) -> Outcome | None:
+    """The outcome of ``ask([PHONE])`` for ``/command PHONE``; None once the operator was told why not."""
+    message = update.effective_message
+    phone = _args(message).strip()
     if not phone or " " in phone:
-        return await update.effective_message.reply_text("Usage: /hlr PHONE, for example /hlr 0971234567")
+        await message.reply_text(f"Usage: /{command} PHONE, for example /{command} 0971234567")
+        return None
     try:
-        [outcome] = await context.services.client.hlr_many([phone])
+        [outcome] = await ask([phone])
     except ValidationError as exc:
-        return await update.effective_message.reply_text(f"❗ {exc.reason}")
+        await message.reply_text(f"❗ {exc.reason}")
+        return None
     except RequestError as exc:
-        return await _provider_failed(update.effective_message, exc)
+        await _provider_failed(message, exc)
+        return None
     if not outcome.ok:
-        return await update.effective_message.reply_text(f"❌ +{outcome.message.phone}: {outcome.error}")
+        await message.reply_text(f"❌ +{outcome.message.phone}: {outcome.error}")
+        return None
+    return outcome
+
+
+async def hlr(update: Update, context: BotContext) -> None:
+    outcome = await _one_phone(update, "hlr", context.services.client.hlr_many)
+    if outcome is None:
+        return
     r = outcome.result
     ported = hlr_ported(r)
     await update.effective_message.reply_text(
@@ -109,17 +122,9 @@ async def hlr(update: Update, context: BotContext) -> None:
 
 async def callotp(update: Update, context: BotContext) -> None:
     """Place a verification call; the operator sees the code the phone will see."""
-    phone = _args(update.effective_message).strip()
-    if not phone or " " in phone:
-        return await update.effective_message.reply_text("Usage: /callotp PHONE, for example /callotp 0971234567")
-    try:
-        [outcome] = await context.services.client.call_otp_many([phone])
-    except ValidationError as exc:
-        return await update.effective_message.reply_text(f"❗ {exc.reason}")
-    except RequestError as exc:
-        return await _provider_failed(update.effective_message, exc)
-    if not outcome.ok:
-        return await update.effective_message.reply_text(f"❌ {phone}: {outcome.error}")
+    outcome = await _one_phone(update, "callotp", context.services.client.call_otp_many)
+    if outcome is None:
+        return
     await update.effective_message.reply_text(
         f"📞 Calling +{outcome.message.phone}: the incoming number ends with {outcome.result.code} "
         f"(price {outcome.result.price})")

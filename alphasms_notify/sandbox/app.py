@@ -149,12 +149,18 @@ async def list_requests(request: web.Request) -> web.Response:
     return _json(request.app[RECEIVED])
 
 
-async def post_reply(request: web.Request) -> web.Response:
-    data = await _body(request)
+def _message_id(data: dict[str, Any]) -> int | None:
+    """The ``id`` of a control body, as an integer or digits (ids pass what a JavaScript number holds)."""
     msg_id = data.get("id")
     if isinstance(msg_id, str) and msg_id.isdigit():
-        msg_id = int(msg_id)
-    if not isinstance(msg_id, int) or isinstance(msg_id, bool):
+        return int(msg_id)
+    return msg_id if isinstance(msg_id, int) and not isinstance(msg_id, bool) else None
+
+
+async def post_reply(request: web.Request) -> web.Response:
+    data = await _body(request)
+    msg_id = _message_id(data)
+    if msg_id is None:
         return _error(400, "id must be the message id")
     media_in = data.get("media")
     media_item: Any = None
@@ -207,10 +213,8 @@ async def clear_faults(request: web.Request) -> web.Response:
 async def post_outcome(request: web.Request) -> web.Response:
     """``{"id": ID, "status": "UNDELIVERABLE"}``: how the message ends, from now on."""
     data = await _body(request)
-    msg_id = data.get("id")
-    if isinstance(msg_id, str) and msg_id.isdigit():
-        msg_id = int(msg_id)
-    if not isinstance(msg_id, int) or isinstance(msg_id, bool):
+    msg_id = _message_id(data)
+    if msg_id is None:
         return _error(400, "id must be the message id")
     provider = request.app[PROVIDER]
     try:

@@ -289,8 +289,7 @@ async def conversation_json(request: web.Request) -> web.Response:
     phone = _int(request.query.get("phone"))
     if phone is None:
         return _error(400, "phone must be digits")
-    data = conversation(_provider(request), phone, _int(request.query.get("before")))
-    return _json({**data, "items": [{k: v for k, v in i.items()} for i in data["items"]]})
+    return _json(conversation(_provider(request), phone, _int(request.query.get("before"))))
 
 
 async def events(request: web.Request) -> web.StreamResponse:
