@@ -15,24 +15,40 @@
     return data;
   }
 
-  let refreshing = null;
-  async function refresh() {
-    if (refreshing) { return refreshing; }
-    const focused = document.activeElement && document.activeElement.closest("form") ? true : false;
-    refreshing = (async () => {
-      const query = new URLSearchParams(params);
-      const current = document.querySelector(".thread");
-      if (current && !query.has("phone")) { query.set("phone", current.dataset.phone); }
-      const data = await call("GET", "/_sandbox/fragment?" + query.toString());
-      document.getElementById("phones").innerHTML = data.phones;
-      if (!focused) {  // never pull a form from under someone typing in it
-        document.getElementById("conversation").innerHTML = data.conversation;
-      }
-      document.getElementById("faults").innerHTML = data.faults;
-      document.body.dataset.version = data.version;
-    })().finally(() => { refreshing = null; });
-    return refreshing;
+  // One refresh at a time; a change that arrives meanwhile asks for one more pass, so the page never
+  // settles on a view fetched before the last change. A conversation is not replaced under someone
+  // typing in one of its forms: it is marked stale and refreshed when they leave the form.
+  let running = null;
+  let again = false;
+  let stale = false;
+  function refresh() {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      do {
+        again = false;
+        const query = new URLSearchParams(params);
+        const current = document.querySelector(".thread");
+        if (current && !query.has("phone")) { query.set("phone", current.dataset.phone); }
+        const data = await call("GET", "/_sandbox/fragment?" + query.toString());
+        document.getElementById("phones").innerHTML = data.phones;
+        document.getElementById("faults").innerHTML = data.faults;
+        const typing = document.activeElement && document.activeElement.closest("#conversation form");
+        if (typing) { stale = true; } else {
+          document.getElementById("conversation").innerHTML = data.conversation;
+          document.body.dataset.version = data.version;
+          stale = false;
+        }
+      } while (again);
+    })().finally(() => { running = null; });
+    return running;
   }
+
+  document.addEventListener("focusout", (event) => {
+    if (stale && event.target.closest("#conversation form") &&
+        !(event.relatedTarget && event.relatedTarget.closest("#conversation form"))) {
+      refresh().catch((error) => say(error.message));
+    }
+  });
 
   document.addEventListener("submit", async (event) => {
     const form = event.target;
