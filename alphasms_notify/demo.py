@@ -32,6 +32,7 @@ from .settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSetting
 __all__ = ["run_demo"]
 
 OPERATOR = 424242
+FORUM = -1002024202420  # the support group: one forum topic per phone
 IMAGE = "https://alphasms.ua/storage/images/json.png"
 
 
@@ -49,6 +50,7 @@ class Demo:
         self.sandbox, self.telegram, self.deadline = sandbox, telegram, deadline
         self.steps: list[Step] = []
         self._seen_chat = 0
+        self._seen_forum = 0
         self._seen_items = 0
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -70,13 +72,17 @@ class Demo:
         return await self.wait(check, f"the bot to say {needle!r}")
 
     async def collect(self, step: Step) -> None:
-        """Everything new in the chat and at the provider since the last step."""
+        """Everything new in the chats and at the provider since the last step."""
         chat = await self.call(self.telegram.messages, OPERATOR)
         for m in chat[self._seen_chat:]:
-            who = "🤖" if m["from"]["is_bot"] else "👤"
-            body = m.get("text") or f"[document {m['document']['file_name']}] {m.get('caption', '')}"
-            step.chat.append(f"{who} {body}")
+            step.chat.append(_line(m))
         self._seen_chat = len(chat)
+        topics = {t["message_thread_id"]: t["name"] for t in await self.call(self.telegram.topics, FORUM)}
+        forum = await self.call(self.telegram.messages, FORUM)
+        for m in forum[self._seen_forum:]:
+            if m.get("text") or m.get("caption"):
+                step.chat.append(f"🧵 {topics.get(m.get('message_thread_id'), 'group')} │ {_line(m)}")
+        self._seen_forum = len(forum)
         requests = await self.call(self.sandbox.requests)
         for request in requests[self._seen_items:]:
             items = request.get("data", [])
@@ -102,6 +108,12 @@ class Demo:
 
     async def say(self, text: str, **kwargs: Any) -> dict[str, Any]:
         return await self.call(self.telegram.send, OPERATOR, text, **kwargs)
+
+
+def _line(m: dict[str, Any]) -> str:
+    who = "🤖" if m["from"]["is_bot"] else "👤"
+    body = m.get("text") or f"[document {m['document']['file_name']}] {m.get('caption', '')}"
+    return f"{who} {body}"
 
 
 def _describe_item(item: dict[str, Any]) -> str:
@@ -155,11 +167,17 @@ async def _session(demo: Demo) -> None:
 
     async def reply(message_id: int) -> dict[str, Any]:
         await demo.call(sandbox.reply, message_id, "Дякую! А розмір M є?")
-        return await demo.bot_text("розмір M")
+
+        def in_topic() -> Any:
+            return next((m for m in demo.telegram.messages(FORUM) if "розмір M" in (m.get("text") or "")), None)
+
+        return await demo.wait(in_topic, "the reply in the phone's topic")
 
     async def answer(forwarded: dict[str, Any]) -> None:
         before = len(await demo.call(sandbox.messages, 380971234567))
-        await demo.say("Так, розмір M є в наявності.", reply_to=forwarded["message_id"])
+        # typed in the topic, not a reply: the topic says which phone
+        await demo.call(demo.telegram.send, FORUM, "Так, розмір M є в наявності.", user_id=OPERATOR,
+                        thread_id=forwarded["message_thread_id"])
         await demo.wait(lambda: len(sandbox.messages(380971234567)) > before, "the answer to go out by Viber")
         [last] = (await demo.call(sandbox.messages, 380971234567))[-1:]
         if last["item"]["type"] != "viber":
@@ -179,13 +197,15 @@ async def _session(demo: Demo) -> None:
     viber_id = await demo.step("/viber with image, link and button", viber)
     fallback_id = await demo.step("/vibersms to a phone without Viber", viber_sms)
     await demo.step("/status: delivered by SMS after Viber failed", lambda: status(fallback_id))
-    forwarded = await demo.step("the recipient replies on Viber: it appears in the chat", lambda: reply(viber_id))
-    await demo.step("the operator answers the reply: it goes out by Viber", lambda: answer(forwarded))
+    forwarded = await demo.step("the recipient replies on Viber: it appears in the phone's topic of the support "
+                                "group", lambda: reply(viber_id))
+    await demo.step("an operator types in that topic: it goes out by Viber", lambda: answer(forwarded))
     await demo.step("one notification through an alphasms:// Apprise URL", apprise_notify)
 
 
 def _transcript(console: Console, demo: Demo, seconds: float) -> None:
-    table = Table(title="alphasms demo: the operator's Telegram chat and what AlphaSMS received", show_lines=True,
+    table = Table(title="alphasms demo: the operator's Telegram chat, the support group's topics (🧵) and what "
+                  "AlphaSMS received", show_lines=True,
                   expand=True)
     table.add_column("step", ratio=2)
     table.add_column("Telegram chat", ratio=5)
@@ -209,8 +229,9 @@ async def _run(console: Console, limit: float, keep: bool = False) -> bool:
             alphasms=AlphaSMSSettings(api_key=sandbox.key, api_url=sandbox.api_url, sms_sender="AlphaShop",
                                       viber_sender="AlphaShop", timeout=5.0),
             telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset({OPERATOR}),
-                                      poll_interval=0.5),
+                                      poll_interval=0.5, topics_chat=FORUM),
             store=StoreSettings(path=str(Path(tmp) / "demo.sqlite3")))
+        telegram.make_forum(FORUM, "AlphaShop support")
         demo = Demo(sandbox, telegram, start + limit)
         console.print(f"AlphaSMS sandbox on {sandbox.api_url}; Telegram Bot API stand-in on {telegram.api_url}")
         console.print(f"Web inbox: {sandbox.inbox_url}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone"]
+__all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone", "format_phone"]
 
 DEFAULT_REGION = "UA"
 _ALLOWED = re.compile(r"^\+?[\d\s().\-]+$")
@@ -100,3 +100,17 @@ def _normalize(text: str, region: str) -> int:
         if phonenumbers.is_valid_number(number):
             return int(f"{number.country_code}{number.national_number}")
     raise InvalidPhone(f"{text!r} is not a valid phone number")
+
+
+def format_phone(phone: int) -> str:
+    """``380971234567`` as people write it: ``+380 97 123 45 67``; other countries as phonenumbers groups them."""
+    digits = str(phone)
+    if len(digits) == 12 and digits.startswith("380"):
+        return f"+380 {digits[3:5]} {digits[5:8]} {digits[8:10]} {digits[10:]}"
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse("+" + digits)
+    except phonenumbers.NumberParseException:
+        return "+" + digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

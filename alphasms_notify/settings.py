@@ -167,9 +167,13 @@ class TelegramSettings(_Section):
     listen: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8443
     max_command_age: Positive = DEFAULT_MAX_COMMAND_AGE
+    topics_chat: int | None = None  # a forum supergroup: one topic per phone, answered by typing
+    topic_channel: Literal["viber", "viber+sms", "sms", "rcs", "rcs+sms"] = "viber"  # how typed answers go
 
     def __post_init__(self) -> None:
         _check_url(self.api_url, "api_url")
+        if self.topics_chat is not None and self.topics_chat >= 0:
+            raise ValueError(f"topics_chat: {self.topics_chat} is not a group id (they start with -100)")
         if self.webhook_url is not None:
             _check_url(self.webhook_url, "webhook_url")
 

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -47,6 +47,7 @@ from ..tracking import Tracker
 from . import handlers
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
+from .topics import Topics, check_forum
 
 __all__ = ["build_application", "run_bot", "running"]
 
@@ -65,6 +66,8 @@ async def gate(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     is_command = bool(message and message.text and message.text.startswith("/"))
     if chat is not None and chat.type != "private" and not is_command and update.callback_query is None:
+        if chat.id == settings.topics_chat and user is not None:
+            log.info("ignored a message from non-operator %s in the topics chat %s", user.id, chat.id)
         raise ApplicationHandlerStop  # group chatter from non-operators is simply not for us
     who = f"{user.id} (@{user.username})" if user else "unknown user"
     log.warning("refused %s in chat %s", who, chat.id if chat else "?")
@@ -84,7 +87,8 @@ async def _too_old(update: Update, max_age: float) -> None:
     age = time.time() - message.date.timestamp()
     if age <= max_age:
         return
-    acts = bool(message.text and (message.text.startswith("/") or message.reply_to_message is not None))
+    acts = bool(message.text and (message.text.startswith("/") or message.reply_to_message is not None
+                                  or message.is_topic_message))
     if acts:
         log.warning("not running a message %.0f s old from %s: %s", age, message.chat_id, message.text[:40])
         await message.reply_text(f"⏰ Not run: this message is {_ago(age)} old (the bot was not running when "
@@ -159,9 +163,10 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     except (sqlite3.Error, OSError) as exc:
         raise ConfigError(f"the store {settings.store.path} cannot be used: {exc}") from None
     lock = StoreLock(settings.store.path)
-    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat)
+    topics = Topics(app.bot, store, telegram.topics_chat) if telegram.topics_chat is not None else None
+    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat, topics)
     tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window)
-    app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock)
+    app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock, topics)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
     commands = dict(handlers.COMMANDS)
@@ -174,12 +179,19 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.add_handler(CommandHandler("hlr", handlers.hlr, filters=new))
     app.add_handler(CommandHandler("status", handlers.status, filters=new))
     app.add_handler(CallbackQueryHandler(handlers.confirm))
+    if topics is not None:
+        app.add_handler(CommandHandler("close", handlers.close_topic, filters=new))
+        app.add_handler(CommandHandler("name", handlers.name_contact, filters=new))
+        commands.update(handlers.TOPIC_COMMANDS)
 
     def register(name: str, callback: Any, description: str) -> None:
         app.add_handler(CommandHandler(name, callback, filters=new))
         commands[name] = description
 
     call_hook(plugins, "alphasms_register_bot_commands", register=register)
+    if topics is not None:  # before the answer-by-reply handler: in a forum every message "replies"
+        app.add_handler(MessageHandler(new & filters.Chat(topics.chat_id) & ~filters.COMMAND
+                                       & ~filters.StatusUpdate.ALL, handlers.topic_message))
     app.add_handler(MessageHandler(new & filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.answer_reply))
     app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, handlers.edited))
@@ -195,6 +207,12 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
                 await application.bot.set_my_commands(menu, scope=BotCommandScopeChat(operator))
             except TelegramError as exc:  # e.g. an operator who never opened the bot
                 log.warning("no command menu for operator %s: %s", operator, exc)
+            if topics is not None:  # and in the support group, for operators only
+                try:
+                    await application.bot.set_my_commands(menu, scope=BotCommandScopeChatMember(topics.chat_id,
+                                                                                                operator))
+                except TelegramError as exc:
+                    log.warning("no command menu for operator %s in the topics chat: %s", operator, exc)
         application.job_queue.run_repeating(poll_job, interval=telegram.poll_interval, first=telegram.poll_interval,
                                             name="alphasms-status-poll")
 
@@ -213,6 +231,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
 async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterator[Application]:
     """Run the bot inside the caller's event loop (tests, the demo), as ``run_polling`` would."""
     async with app:
+        await _check_topics(app)
         await app.post_init(app)
         await app.start()
         await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES)
@@ -225,9 +244,17 @@ async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterat
 
 
 async def _preflight(app: Application) -> None:
-    """Ask Telegram who the bot is: raises InvalidToken or NetworkError before anything runs."""
+    """Ask Telegram who the bot is: raises InvalidToken or NetworkError before anything runs
+    (and ConfigError when ``topics_chat`` is not a forum the bot is in)."""
     async with app.bot:
         await app.bot.get_me()
+        await _check_topics(app)
+
+
+async def _check_topics(app: Application) -> None:
+    topics = app.bot_data.services.topics
+    if topics is not None:
+        await check_forum(app.bot, topics.chat_id)
 
 
 def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None:

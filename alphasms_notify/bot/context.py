@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..store import Store, StoreLock
     from ..tracking import Tracker
     from .forwarding import TelegramForwarder
+    from .topics import Topics
 
 __all__ = ["Services", "BotData", "BotContext", "CONTEXT_TYPES", "PendingSend"]
 
@@ -34,6 +35,7 @@ class Services:
     tracker: Tracker
     forwarder: TelegramForwarder
     lock: StoreLock | None = None  # held while the bot runs: one bot per store
+    topics: Topics | None = None  # [telegram] topics_chat: one forum topic per phone
 
 
 class BotData:

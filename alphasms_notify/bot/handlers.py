@@ -20,6 +20,7 @@ from telegram.ext import InvalidCallbackData
 
 from ..errors import RequestError, ValidationError
 from ..messages import Rcs, RcsSms, Sms, Viber, build
+from ..phone import InvalidPhone, normalize_phone
 from ..render import hlr_network, hlr_ported, status_lines
 from ..results import Outcome
 from ..segments import count_segments
@@ -43,6 +44,10 @@ COMMANDS = {
     "hlr": "Network look-up: /hlr PHONE",
     "status": "Delivery status and replies: /status ID",
 }
+TOPIC_COMMANDS = {
+    "close": "In a conversation topic: close it (a new reply reopens it)",
+    "name": "In a conversation topic: /name NAME names the contact (elsewhere: /name PHONE NAME)",
+}
 
 HELP = """AlphaSMS bot. Phones as you write them: +380971234567, 0971234567; several with commas, no spaces.
 
@@ -65,6 +70,13 @@ Sends to more than {confirm_above} recipients wait for your Confirm.
 Viber replies appear here as answers to the message that sent them; answer a reply to send
 your text back to that phone by Viber."""
 
+TOPICS_HELP = """
+
+Conversations: every phone has its own topic in the support group. Everything sent to it and
+every reply from it appears there. Type in a topic to answer that phone by {channel}.
+In a topic, commands take its phone when you leave PHONE out: /send TEXT, /viber TEXT, /hlr, /status.
+/close closes the topic (a new reply reopens it); /name NAME names the contact."""
+
 
 def _args(message: Message) -> str:
     parts = (message.text or "").split(None, 1)
@@ -76,8 +88,41 @@ async def _provider_failed(message: Message, exc: RequestError) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    confirm_above = context.services.settings.telegram.confirm_above
-    await update.effective_message.reply_text(HELP.format(confirm_above=confirm_above))
+    telegram = context.services.settings.telegram
+    text = HELP.format(confirm_above=telegram.confirm_above)
+    if context.services.topics is not None:
+        text += TOPICS_HELP.format(channel=telegram.topic_channel)
+    await update.effective_message.reply_text(text)
+
+
+def topic_phone(update: Update, context: BotContext) -> int | None:
+    """The phone whose conversation topic this message is in (None: anywhere else)."""
+    topics, message = context.services.topics, update.effective_message
+    if topics is None or message is None or message.chat_id != topics.chat_id or not message.is_topic_message:
+        return None
+    return topics.phone_of(message.message_thread_id)
+
+
+def _starts_with_phones(args: str) -> bool:
+    first = args.split(None, 1)[0] if args.strip() else ""
+    if not first:
+        return False
+    try:
+        for part in first.split(","):
+            if part:
+                normalize_phone(part)
+    except InvalidPhone:
+        return False
+    return True
+
+
+def _command_args(update: Update, context: BotContext) -> str:
+    """The text after the command; in a conversation topic, with its phone first when PHONE was left out."""
+    args = _args(update.effective_message)
+    phone = topic_phone(update, context)
+    if phone is not None and not _starts_with_phones(args):
+        return f"{phone} {args}".strip()
+    return args
 
 
 async def balance(update: Update, context: BotContext) -> None:
@@ -88,10 +133,10 @@ async def balance(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(f"💰 Balance: {result.amount} {result.currency}")
 
 
-async def _one_phone(update: Update, command: str, ask: Any) -> Outcome | None:
+async def _one_phone(update: Update, context: BotContext, command: str, ask: Any) -> Outcome | None:
     """The outcome of ``ask([PHONE])`` for ``/command PHONE``; None once the operator was told why not."""
     message = update.effective_message
-    phone = _args(message).strip()
+    phone = _command_args(update, context).strip()
     if not phone or " " in phone:
         await message.reply_text(f"Usage: /{command} PHONE, for example /{command} 0971234567")
         return None
@@ -110,7 +155,7 @@ async def _one_phone(update: Update, command: str, ask: Any) -> Outcome | None:
 
 
 async def hlr(update: Update, context: BotContext) -> None:
-    outcome = await _one_phone(update, "hlr", context.services.client.hlr_many)
+    outcome = await _one_phone(update, context, "hlr", context.services.client.hlr_many)
     if outcome is None:
         return
     r = outcome.result
@@ -122,7 +167,7 @@ async def hlr(update: Update, context: BotContext) -> None:
 
 async def callotp(update: Update, context: BotContext) -> None:
     """Place a verification call; the operator sees the code the phone will see."""
-    outcome = await _one_phone(update, "callotp", context.services.client.call_otp_many)
+    outcome = await _one_phone(update, context, "callotp", context.services.client.call_otp_many)
     if outcome is None:
         return
     await update.effective_message.reply_text(
@@ -132,6 +177,9 @@ async def callotp(update: Update, context: BotContext) -> None:
 
 async def status(update: Update, context: BotContext) -> None:
     text = _args(update.effective_message).strip()
+    phone = topic_phone(update, context)
+    if not text and phone is not None:
+        return await _topic_status(update, context, phone)
     if not text.isdigit():
         return await update.effective_message.reply_text("Usage: /status ID (the id a send reported)")
     if not 0 < int(text) < 2**63:
@@ -143,6 +191,22 @@ async def status(update: Update, context: BotContext) -> None:
     if not outcome.ok:
         return await update.effective_message.reply_text(f"❌ {text}: {outcome.error}")
     await update.effective_message.reply_text("📬 " + "\n".join(status_lines(outcome.result)))
+
+
+async def _topic_status(update: Update, context: BotContext, phone: int) -> None:
+    """/status in a conversation topic: the latest messages to its phone."""
+    latest = context.services.store.latest_to(phone, limit=5)
+    if not latest:
+        return await update.effective_message.reply_text(f"No tracked messages to +{phone} yet.")
+    try:
+        outcomes = await context.services.client.status([m.id for m in latest])
+    except RequestError as exc:
+        return await _provider_failed(update.effective_message, exc)
+    lines = []
+    for tracked, outcome in zip(latest, outcomes, strict=True):
+        ok = outcome.ok
+        lines.append("📬 " + "\n".join(status_lines(outcome.result)) if ok else f"❌ {tracked.id}: {outcome.error}")
+    await update.effective_message.reply_text("\n\n".join(lines))
 
 
 def _describe(messages: list[Any]) -> str:
@@ -226,8 +290,9 @@ async def _show(anchor: Message, outcomes: list[Outcome], prefix: str, text: str
 
 async def deliver(context: BotContext, pending: PendingSend, anchor: Message) -> None:
     """Send what was prepared; the tracking plugin anchors it to ``anchor``, whose text becomes the results."""
+    thread_id = anchor.message_thread_id if anchor.is_topic_message else None
     for message in pending.messages:
-        message.meta["telegram"] = {"chat_id": anchor.chat_id, "anchor_id": anchor.message_id}
+        message.meta["telegram"] = {"chat_id": anchor.chat_id, "anchor_id": anchor.message_id, "thread_id": thread_id}
     try:
         outcomes = await context.services.client.send(pending.messages, prepared=True) if pending.messages else []
     except ValidationError as exc:
@@ -252,7 +317,7 @@ async def send_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     command = (message.text or "/send").split(None, 1)[0].lstrip("/").split("@")[0].lower()
     try:
-        parsed = parse_send(command, _args(message)).messages(source="bot")
+        parsed = parse_send(command, _command_args(update, context)).messages(source="bot")
     except CommandError as exc:
         return await message.reply_text(f"❗ {exc}")
     except ValidationError as exc:
@@ -320,6 +385,64 @@ async def answer_reply(update: Update, context: BotContext) -> None:
         return
     anchor = await message.reply_text(f"📤 Sending Viber text to +{tracked.phone}")
     await deliver(context, pending, anchor)
+
+
+async def topic_message(update: Update, context: BotContext) -> None:
+    """An operator typed in a conversation topic: the text goes to its phone by ``[telegram] topic_channel``.
+
+    Routed by the topic, never by ``reply_to_message``: in a forum every message in a topic
+    "replies" to the topic's creation message.
+    """
+    message = update.effective_message
+    phone = topic_phone(update, context)
+    if phone is None:
+        return  # the General topic, or a topic that is not a conversation: talk among operators
+    text = (message.text or "").strip()
+    if not text:
+        return await message.reply_text("❗ Only text can be sent from a topic; nothing was sent.")
+    channel = context.services.settings.telegram.topic_channel
+    try:
+        messages = build(channel, phone, text, meta={"source": "bot"})
+    except ValidationError as exc:
+        return await message.reply_text(_not_sent(exc))
+    pending = await _prepare(context, message, messages)
+    if pending is None:
+        return
+    if not pending.messages:
+        return await message.reply_text(format_outcomes(pending.refused))
+    anchor = await message.reply_text(f"📤 Sending {_describe(pending.messages)}")
+    await deliver(context, pending, anchor)
+
+
+async def close_topic(update: Update, context: BotContext) -> None:
+    topics, phone = context.services.topics, topic_phone(update, context)
+    if topics is None or phone is None:
+        return await update.effective_message.reply_text("/close works in a conversation topic.")
+    topic = context.services.store.topic(topics.chat_id, phone)
+    if topic is None:
+        return
+    await topics.set_closed(topic, True)
+    log.info("topic of +%s closed by %s", phone, update.effective_user.id if update.effective_user else "?")
+
+
+async def name_contact(update: Update, context: BotContext) -> None:
+    """/name NAME in a topic, /name PHONE NAME anywhere: the contact's name, and its topic's."""
+    message, topics = update.effective_message, context.services.topics
+    args = _command_args(update, context)
+    first, _, name = args.partition(" ")
+    name = " ".join(name.split())
+    try:
+        phone = normalize_phone(first) if first else None
+    except InvalidPhone:
+        phone = None
+    if phone is None or not name:
+        return await message.reply_text("Usage: /name NAME in a conversation topic, or /name PHONE NAME")
+    if topics is not None:
+        shown = await topics.rename(phone, name)
+    else:
+        context.services.store.set_contact_name(phone, name)
+        shown = name
+    await message.reply_text(f"📇 +{phone} is now {shown}")
 
 
 async def unknown(update: Update, context: BotContext) -> None:

@@ -20,6 +20,7 @@ from ..errors import ValidationError
 from ..logs import cli_logging
 from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -166,13 +167,9 @@ def verify() -> None:
 
 
 def _verifier(ctx: Context) -> Any:
-    from ..store import Store, default_store_path
     from ..verify import Verifier
 
-    try:
-        store = Store(ctx.settings.store.path or default_store_path())
-    except Exception as exc:  # sqlite3.Error, OSError: one line, not a traceback
-        fail(f"the store cannot be used: {exc}", EXIT_INVALID)
+    store = open_store(ctx)
     return Verifier(ctx.client(), store, ctx.settings.verify, plugins=ctx.plugins), store
 
 
@@ -283,6 +280,9 @@ def hoist_global_options(args: list[str], commands: Sequence[str]) -> list[str]:
             kept.append(arg)
         i += 1
     return head[:position] + moved + head[position:] + kept
+
+
+cli.add_command(contacts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,8 +8,10 @@ Two ways in:
 * Library use: put the fields in ``message.meta["fields"]`` and the text is
   rendered in ``alphasms_prepare_message`` just before validation.
 
-A field the text uses but the row lacks stops that message with a clear
-reason (``MessageRejected``) instead of sending "Hi {name}".
+A field the text uses but the row lacks is taken from the phone's contact
+(``alphasms contacts import``: its name and other fields), when it has one;
+otherwise it stops that message with a clear reason (``MessageRejected``)
+instead of sending "Hi {name}".
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
             rows = read_recipients(csv_path, need_csv=True)
         except RecipientsError as exc:
             fail(str(exc), EXIT_INVALID)
+        rows = with_contacts(ctx.obj.settings, rows)
         try:
             messages = [m for row in rows for m in build(channel, row["phone"] or "", template,
                                                          meta={"fields": row, "source": "template"})]
@@ -75,3 +78,33 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
             invalid(ctx.obj, exc)
         send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",
                         describe=lambda o: f"sent {o.message.phone}: {o.message.text}")
+
+
+def with_contacts(settings: Any, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each row's empty or missing fields filled from its phone's contact (the row wins where it has a value)."""
+    from pathlib import Path
+
+    from ..phone import InvalidPhone, normalize_phone
+    from ..store import Store, default_store_path
+
+    path = settings.store.path or default_store_path()
+    if not Path(path).exists():
+        return rows
+    store = Store(path)
+    try:
+        known = {c.phone: c for c in store.contacts()}
+    finally:
+        store.close()
+    if not known:
+        return rows
+    filled = []
+    for row in rows:
+        try:
+            contact = known.get(normalize_phone(row.get("phone") or ""))
+        except InvalidPhone:
+            contact = None  # reported by the checks, with its row
+        if contact is not None:
+            base = {**contact.fields, **({"name": contact.name} if contact.name else {})}
+            row = {**base, **{k: v for k, v in row.items() if v}}
+        filled.append(row)
+    return filled

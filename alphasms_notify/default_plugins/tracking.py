@@ -54,7 +54,7 @@ class Tracking:
             return
         telegram = message.meta.get("telegram") or {}
         self.store.track([result], source=message.meta.get("source", "library"), chat_id=telegram.get("chat_id"),
-                         anchor_id=telegram.get("anchor_id"))
+                         anchor_id=telegram.get("anchor_id"), thread_id=telegram.get("thread_id"))
 
 
 def ensure_tracking(pm: pluggy.PluginManager, path: str | os.PathLike) -> Tracking:

@@ -6,6 +6,15 @@ form-encoded or multipart POSTs to ``/bot<TOKEN>/<method>``, long-polling
 ``/_telegram/``: a user sends a message or presses a button, and every
 message the bot sent can be read back per chat. Faults (429 with
 ``retry_after``, 5xx) can be injected per method.
+
+Forum supergroups as Telegram has them: a chat made a forum
+(``POST /_telegram/forums``) is a ``supergroup`` with ``is_forum``; the bot
+creates, renames, closes and reopens topics; messages carry
+``message_thread_id`` and ``is_topic_message``; and, Telegram's quirk, a
+user's message in a topic arrives with ``reply_to_message`` set to the
+topic's creation message even when it answers nothing. A topic deleted
+(``DELETE /_telegram/forums/{chat}/topics/{thread}``, as a user would)
+answers "message thread not found".
 """
 
 from __future__ import annotations
@@ -24,7 +33,9 @@ from .inprocess import ServedApp
 __all__ = ["TelegramStandIn", "BOT_USER"]
 
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "AlphaSMS", "username": "alphasms_test_bot"}
-_INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id"}
+_INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "reply_to_message_id", "message_thread_id",
+               "icon_color"}
+THREAD_NOT_FOUND = "message thread not found"
 _JSON_FIELDS = {"reply_markup", "reply_parameters", "entities", "commands", "allowed_updates",
                 "link_preview_options", "scope", "caption_entities"}
 
@@ -43,10 +54,24 @@ class _State:
         self.calls: list[str] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] = {}
+        self.forums: dict[int, str] = {}  # chat id -> title of the forum supergroups
+        self.topics: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)  # chat -> thread -> topic
         self.new_update = asyncio.Event()
 
     def message_id(self, chat_id: int) -> int:
         return next(self.message_ids[chat_id])
+
+    def chat(self, chat_id: int, chat_type: str | None = None) -> dict[str, Any]:
+        if chat_id in self.forums:
+            return {"id": chat_id, "type": "supergroup", "title": self.forums[chat_id], "is_forum": True}
+        return {"id": chat_id, "type": chat_type or ("private" if chat_id > 0 else "group")}
+
+    def topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        """The live topic, or a Bad Request as Telegram answers for a deleted or unknown one."""
+        topic = self.topics[chat_id].get(thread_id)
+        if topic is None or topic["deleted"]:
+            raise web.HTTPBadRequest(text=THREAD_NOT_FOUND)
+        return topic
 
     def find(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         return next((m for m in self.chats[chat_id] if m["message_id"] == message_id), None)
@@ -144,15 +169,90 @@ class _Methods:
     def sendChatAction(self, p: dict, files: dict) -> Any:  # noqa: N802
         return True
 
+    def getChat(self, p: dict, files: dict) -> Any:  # noqa: N802
+        """A ChatFullInfo: the chat and the fields Telegram always sends with it."""
+        gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
+                               "gifts_from_channels"), False)
+        return {**self.s.chat(p["chat_id"]), "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": gifts}
+
+    def _forum(self, p: dict) -> int:
+        chat_id = p["chat_id"]
+        if chat_id not in self.s.forums:
+            raise web.HTTPBadRequest(text="the chat is not a forum")
+        return chat_id
+
+    def _service(self, chat_id: int, thread_id: int, extra: dict[str, Any], message_id: int | None = None
+                 ) -> dict[str, Any]:
+        message = {"message_id": message_id or self.s.message_id(chat_id), "date": int(time.time()),
+                   "from": BOT_USER, "chat": self.s.chat(chat_id), "message_thread_id": thread_id,
+                   "is_topic_message": True, **extra}
+        self.s.chats[chat_id].append(message)
+        return message
+
+    def createForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+        chat_id = self._forum(p)
+        name = str(p.get("name", ""))
+        if not 1 <= len(name) <= 128:
+            raise web.HTTPBadRequest(text="TOPIC_TITLE_EMPTY" if not name else "topic name is too long")
+        thread_id = self.s.message_id(chat_id)  # a topic's id is its creation message's id
+        icon_color = int(p.get("icon_color") or 7322096)
+        self.s.topics[chat_id][thread_id] = {"message_thread_id": thread_id, "name": name, "icon_color": icon_color,
+                                             "closed": False, "deleted": False}
+        self._service(chat_id, thread_id, {"forum_topic_created": {"name": name, "icon_color": icon_color}},
+                      message_id=thread_id)
+        return {"message_thread_id": thread_id, "name": name, "icon_color": icon_color}
+
+    def editForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+        chat_id = self._forum(p)
+        topic = self.s.topic(chat_id, p["message_thread_id"])
+        if "name" in p:
+            if not 1 <= len(str(p["name"])) <= 128:
+                raise web.HTTPBadRequest(text="topic name is empty or too long")
+            if p["name"] == topic["name"]:
+                raise web.HTTPBadRequest(text="TOPIC_NOT_MODIFIED")
+            topic["name"] = p["name"]
+        self._service(chat_id, topic["message_thread_id"], {"forum_topic_edited": {"name": topic["name"]}})
+        return True
+
+    def _set_closed(self, p: dict, closed: bool) -> Any:
+        chat_id = self._forum(p)
+        topic = self.s.topic(chat_id, p["message_thread_id"])
+        if topic["closed"] == closed:
+            raise web.HTTPBadRequest(text="TOPIC_NOT_MODIFIED")
+        topic["closed"] = closed
+        kind = "forum_topic_closed" if closed else "forum_topic_reopened"
+        self._service(chat_id, topic["message_thread_id"], {kind: {}})
+        return True
+
+    def closeForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+        return self._set_closed(p, True)
+
+    def reopenForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+        return self._set_closed(p, False)
+
+    def deleteForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+        chat_id = self._forum(p)
+        self.s.topic(chat_id, p["message_thread_id"])["deleted"] = True
+        return True
+
     def _bot_message(self, p: dict, extra: dict[str, Any]) -> dict[str, Any]:
         chat_id = p["chat_id"]
         message = {"message_id": self.s.message_id(chat_id), "date": int(time.time()), "from": BOT_USER,
-                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}, **extra}
+                   "chat": self.s.chat(chat_id), **extra}
         target = _reply_target(p)
+        original = None
         if target is not None:
             original = self.s.find(chat_id, target)
-            if original is None:
+            if original is None and not (p.get("reply_parameters") or {}).get("allow_sending_without_reply"):
                 raise web.HTTPBadRequest(text="message to be replied not found")
+        thread_id = p.get("message_thread_id") or (original or {}).get("message_thread_id")
+        if thread_id and chat_id in self.s.forums:
+            self.s.topic(chat_id, thread_id)  # a bot administrator may post in a closed topic, not a deleted one
+            if original is not None and original.get("message_thread_id") != thread_id:
+                original = None  # a reply cannot cross topics: Telegram posts it without the quote
+            message["message_thread_id"], message["is_topic_message"] = thread_id, True
+        if original is not None:
             message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
         if p.get("reply_markup"):
             message["reply_markup"] = p["reply_markup"]
@@ -265,13 +365,20 @@ async def user_message(request: web.Request) -> web.Response:
     date = int(time.time() - float(body.get("age") or 0))  # age: sent that many seconds ago
     message: dict[str, Any] = {"message_id": state.message_id(chat_id), "date": date,
                                "from": _user(body), "text": body["text"],
-                               "chat": {"id": chat_id, "type": body.get("chat_type", "private" if chat_id > 0
-                                                                        else "group")}}
+                               "chat": state.chat(chat_id, body.get("chat_type"))}
     if body["text"].startswith("/"):
         command = body["text"].split()[0]
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    if body.get("reply_to_message_id"):
-        original = state.find(chat_id, int(body["reply_to_message_id"]))
+    reply_to = body.get("reply_to_message_id")
+    thread_id = body.get("thread_id")
+    if thread_id:
+        topic = state.topics[chat_id].get(int(thread_id))
+        if topic is None or topic["deleted"]:
+            return web.json_response({"error": THREAD_NOT_FOUND}, status=404)
+        message["message_thread_id"], message["is_topic_message"] = int(thread_id), True
+        reply_to = reply_to or int(thread_id)  # Telegram's quirk: "a reply" to the topic's creation message
+    if reply_to:
+        original = state.find(chat_id, int(reply_to))
         if original is None:
             return web.json_response({"error": "no such message to reply to"}, status=404)
         message["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
@@ -304,6 +411,29 @@ async def user_callback(request: web.Request) -> web.Response:
              "message": message, "data": body["data"]}
     state.push("callback_query", query)
     return web.json_response(query, status=201)
+
+
+async def make_forum(request: web.Request) -> web.Response:
+    """Make ``chat_id`` a forum supergroup (as an administrator would switch Topics on)."""
+    state, body = request.app[STATE], await request.json()
+    state.forums[int(body["chat_id"])] = str(body.get("title", "Support"))
+    return web.json_response(state.chat(int(body["chat_id"])), status=201)
+
+
+async def forum_topics(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    topics = state.topics.get(int(request.match_info["chat_id"]), {})
+    return web.json_response([t for t in topics.values() if not t["deleted"]])
+
+
+async def delete_topic(request: web.Request) -> web.Response:
+    """A user deletes a topic in Telegram (with its messages, as far as the bot can tell)."""
+    state = request.app[STATE]
+    topic = state.topics[int(request.match_info["chat_id"])].get(int(request.match_info["thread_id"]))
+    if topic is None:
+        return web.json_response({"error": "no such topic"}, status=404)
+    topic["deleted"] = True
+    return web.json_response(topic)
 
 
 async def chat_messages(request: web.Request) -> web.Response:
@@ -365,6 +495,9 @@ class TelegramStandIn(ServedApp):
         app.router.add_post(p + "/callbacks", user_callback)
         app.router.add_post(p + "/edits", user_edit)
         app.router.add_get(p + "/chats/{chat_id}", chat_messages)
+        app.router.add_post(p + "/forums", make_forum)
+        app.router.add_get(p + "/forums/{chat_id}/topics", forum_topics)
+        app.router.add_delete(p + "/forums/{chat_id}/topics/{thread_id}", delete_topic)
         app.router.add_get(p + "/documents", documents)
         app.router.add_post(p + "/faults", faults)
         app.router.add_delete(p + "/faults", clear_faults)
@@ -375,10 +508,26 @@ class TelegramStandIn(ServedApp):
 
     def send(self, chat_id: int, text: str, *, user_id: int | None = None, reply_to: int | None = None,
              **extra: Any) -> dict[str, Any]:
-        """A user writes ``text`` in ``chat_id`` (optionally as a reply to message ``reply_to``)."""
+        """A user writes ``text`` in ``chat_id`` (optionally as a reply to message ``reply_to``;
+        ``thread_id=N``: in forum topic N)."""
         body = {"chat_id": chat_id, "user_id": user_id or chat_id, "text": text, "reply_to_message_id": reply_to,
                 **extra}
         return self._control("POST", "/messages", json=body)
+
+    def make_forum(self, chat_id: int, title: str = "Support") -> dict[str, Any]:
+        """Make ``chat_id`` a forum supergroup."""
+        return self._control("POST", "/forums", json={"chat_id": chat_id, "title": title})
+
+    def topics(self, chat_id: int) -> list[dict[str, Any]]:
+        """The live topics of forum ``chat_id`` (``message_thread_id``, ``name``, ``closed``)."""
+        return self._control("GET", f"/forums/{chat_id}/topics")
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        return self._control("DELETE", f"/forums/{chat_id}/topics/{thread_id}")
+
+    def thread_messages(self, chat_id: int, thread_id: int) -> list[dict[str, Any]]:
+        """Every message in one topic, service messages included, in order."""
+        return [m for m in self.messages(chat_id) if m.get("message_thread_id") == thread_id]
 
     def edit(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         """The user edits their message ``message_id`` to ``text``."""

@@ -1,0 +1,110 @@
+"""The store's schema as numbered migrations, applied in order and recorded in ``schema_migrations``.
+
+Each migration is SQL in the subset SQLite and PostgreSQL share (BIGINT,
+DOUBLE PRECISION, TEXT, ``ON CONFLICT``), so one list serves every engine
+and a store says which version it is at (``alphasms store status``). A
+migration is applied in one transaction with its record, so a crash leaves
+a store at the version before or after it, never between. Never edit a
+migration that has shipped: add the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Migration", "MIGRATIONS", "LATEST", "statements"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "messages, replies, verification codes", """
+CREATE TABLE IF NOT EXISTS messages (
+    id BIGINT PRIMARY KEY,
+    type TEXT NOT NULL,
+    phone BIGINT NOT NULL,
+    text TEXT,
+    source TEXT NOT NULL,
+    chat_id BIGINT,
+    anchor_id BIGINT,
+    status TEXT,
+    status_type TEXT,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_active ON messages (done, created_at);
+CREATE TABLE IF NOT EXISTS replies (
+    message_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    datetime TEXT NOT NULL,
+    text TEXT,
+    media_url TEXT,
+    media_filename TEXT,
+    media_filesize BIGINT,
+    hooked INTEGER NOT NULL DEFAULT 0,
+    forwarded INTEGER NOT NULL DEFAULT 0,
+    forwarded_chat_id BIGINT,
+    forwarded_message_id BIGINT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    inflight INTEGER NOT NULL DEFAULT 0,
+    received_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (message_id, seq)
+);
+CREATE INDEX IF NOT EXISTS replies_forwarded ON replies (forwarded_chat_id, forwarded_message_id);
+CREATE TABLE IF NOT EXISTS verifications (
+    phone BIGINT PRIMARY KEY,
+    code_hash TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    via TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS verification_sends (
+    phone BIGINT NOT NULL,
+    at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verification_sends_phone ON verification_sends (phone, at);
+"""),
+    Migration(2, "conversation topics and contacts", """
+ALTER TABLE messages ADD COLUMN thread_id BIGINT;
+ALTER TABLE messages ADD COLUMN notice_chat_id BIGINT;
+ALTER TABLE messages ADD COLUMN notice_id BIGINT;
+ALTER TABLE messages ADD COLUMN notice_thread_id BIGINT;
+ALTER TABLE replies ADD COLUMN forwarded_thread_id BIGINT;
+CREATE TABLE topics (
+    chat_id BIGINT NOT NULL,
+    phone BIGINT NOT NULL,
+    thread_id BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0,
+    created_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (chat_id, phone)
+);
+CREATE UNIQUE INDEX topics_thread ON topics (chat_id, thread_id);
+CREATE TABLE contacts (
+    phone BIGINT PRIMARY KEY,
+    name TEXT,
+    fields TEXT NOT NULL DEFAULT '{}',
+    updated_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+def statements(sql: str) -> list[str]:
+    """One migration's statements (none of ours has a ``;`` inside a literal)."""
+    return [s.strip() for s in sql.split(";") if s.strip()]
