@@ -100,6 +100,29 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 """),
+    Migration(3, "leases for shared work, sends waiting for a Confirm, Telegram updates handled", """
+CREATE TABLE leases (
+    kind TEXT NOT NULL,
+    key BIGINT NOT NULL,
+    owner TEXT NOT NULL,
+    until DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE TABLE pending_sends (
+    id TEXT PRIMARY KEY,
+    payload TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE TABLE updates_seen (
+    bot_id BIGINT NOT NULL,
+    update_id BIGINT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (bot_id, update_id)
+);
+CREATE INDEX replies_unforwarded ON replies (forwarded, message_id);
+CREATE INDEX messages_unnoticed ON messages (notice_id, created_at);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

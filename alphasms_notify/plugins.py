@@ -191,13 +191,13 @@ def get_plugin_manager(settings: Settings | None = None) -> PluginManager:
     Every front end (CLI, bot, Apprise, library callers of ``alphasms_notify.client()``)
     gets its plugins here, so they load the same ones: the built-in defaults,
     the entry points, the plugins folder (``[plugins] dir`` or
-    ``ALPHASMS_NOTIFY_PLUGINS_DIR``) and, when ``[store] path`` (or
-    ``ALPHASMS_STORE_PATH``) is set, the tracking plugin. Without ``settings``
+    ``ALPHASMS_NOTIFY_PLUGINS_DIR``) and, when ``[store] path`` or ``url`` (or
+    ``ALPHASMS_STORE_PATH``/``ALPHASMS_STORE_URL``) is set, the tracking plugin. Without ``settings``
     they are read from the environment and ``ALPHASMS_CONFIG``.
     """
     if settings is None:
         settings = settings_or_defaults()
-    key = (settings.plugins.dir, settings.store.path)
+    key = (settings.plugins.dir, settings.store.target)
     with _shared_lock:
         if key not in _shared:
             _shared[key] = make_plugin_manager(key[0], store_path=key[1])

@@ -64,6 +64,7 @@ ENV: dict[tuple[str, str], str] = {
     ("alphasms", "rcs_sender"): "ALPHASMS_RCS_SENDER",
     ("telegram", "token"): "TELEGRAM_BOT_TOKEN",
     ("store", "path"): "ALPHASMS_STORE_PATH",
+    ("store", "url"): "ALPHASMS_STORE_URL",
     ("plugins", "dir"): "ALPHASMS_NOTIFY_PLUGINS_DIR",
 }
 CONFIG_ENV = "ALPHASMS_CONFIG"
@@ -191,9 +192,43 @@ class TelegramSettings(_Section):
 
 
 class StoreSettings(_Section):
-    """``[store]``: where tracked messages and replies are kept (SQLite). None: no tracking."""
+    """``[store]``: where tracked messages and replies are kept. None: no tracking.
+
+    ``path``: a SQLite file (one machine). ``url``: ``postgresql://user:password@host:5432/db``,
+    for several bot instances sharing the work; it wins over ``path``, its password is never shown.
+    """
 
     path: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.url is not None:
+            from urllib.parse import urlsplit
+
+            try:
+                parts = urlsplit(self.url)
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError as exc:
+                raise ValueError(f"url: not a valid URL ({exc})") from None
+            if parts.scheme not in ("postgresql", "postgres") or not parts.hostname and "host=" not in parts.query:
+                raise ValueError("url: must be postgresql://user:password@host:5432/database")
+
+    def __repr__(self) -> str:
+        from .logs import safe_url
+
+        return f"StoreSettings(path={self.path!r}, url={safe_url(self.url) if self.url else None!r})"
+
+    @property
+    def target(self) -> str | None:
+        """What :class:`~alphasms_notify.store.Store` opens: the URL, else the path."""
+        return self.url or self.path
+
+    def secrets(self) -> list[str]:
+        """The URL's password (as written and decoded), for masking in logs and errors."""
+        from urllib.parse import unquote, urlsplit
+
+        password = urlsplit(self.url).password if self.url else None
+        return [p for p in {password, unquote(password or "")} if p]
 
 
 class CliSettings(_Section):

@@ -1,30 +1,54 @@
-"""SQLite store of tracked messages and the Viber replies they received.
+"""The store of tracked messages and the Viber replies they received: SQLite, or PostgreSQL for several bots.
 
 What makes "never lose one, never forward twice" hold across restarts: a
 reply is a row keyed by (message id, its position in the provider's list),
 inserted once; ``hooked`` records that ``alphasms_reply_received`` ran,
 ``forwarded`` that it reached Telegram. Each change is its own committed
-transaction (WAL mode), so a SIGKILL loses nothing that was acknowledged.
+transaction, so a SIGKILL loses nothing that was acknowledged.
+
+Several bot instances on one PostgreSQL share the work through *leases*: a
+row in ``leases`` says which instance polls a message, forwards its
+replies or posts its notice, and until when. A claim takes only what no
+live lease holds (skipping rows another instance is claiming at that
+moment), so each piece of work has one owner; a lease that ends because its
+instance died is taken over on a later cycle. The engines are in
+:mod:`alphasms_notify.db`; the schema in :mod:`alphasms_notify.migrations`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from .db import OPEN_WAIT_MS, connect, is_url
 from .migrations import MIGRATIONS, statements
 from .results import Media, Outcome, Reply
 
 __all__ = ["Store", "StoreBusy", "StoreLock", "TrackedMessage", "StoredReply", "Topic", "Contact",
-           "default_store_path", "create_private"]
+           "default_store_path", "create_private", "instance_id", "OPEN_WAIT_MS", "POLL", "FORWARD", "NOTICE", "HOOK"]
+
+# Kinds of shared work, each leased per key (a message id, or a phone)
+POLL, FORWARD, NOTICE, HOOK = "poll", "forward", "notice", "hook"
+
+
+def instance_id() -> str:
+    """Who holds a lease: this host and process, and a random part (pids repeat across restarts)."""
+    global _INSTANCE
+    if _INSTANCE is None:
+        import secrets
+        import socket
+
+        _INSTANCE = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return _INSTANCE
+
+
+_INSTANCE: str | None = None
 
 
 def default_store_path() -> Path:
@@ -81,8 +105,6 @@ class StoreLock:
             self._fd = None
 
 
-OPEN_WAIT_MS = 3000
-
 @dataclass(frozen=True)
 class TrackedMessage:
     id: int
@@ -130,71 +152,81 @@ class StoredReply:
 
 
 class Store:
-    """One SQLite file; safe to share between threads of one process and between processes."""
+    """Tracked messages, replies, topics, contacts, codes; safe to share between threads and processes.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            create_private(self.path)  # SQLite gives its -wal and -shm files the same mode
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute(f"PRAGMA busy_timeout = {OPEN_WAIT_MS}")  # a locked file is reported soon at open
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout = 30000")  # then writers wait their turn
-        self.migrate()
+    ``target``: the path of a SQLite file, or a ``postgresql://`` URL. It is migrated to the
+    newest schema when opened, unless ``migrate`` is False (``alphasms store status``).
+    """
+
+    def __init__(self, target: str | os.PathLike, *, migrate: bool = True) -> None:
+        self.target = str(target)
+        if not is_url(self.target) and self.target != ":memory:":
+            create_private(self.target)  # SQLite gives its -wal and -shm files the same mode
+        self._db = connect(self.target)
+        self.engine = self._db.engine
+        try:
+            if migrate:
+                self.migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        return self.target
+
+    def __repr__(self) -> str:
+        return f"Store({self._db!r})"
+
+    def close(self) -> None:
+        self._db.close()
 
     # -- schema ------------------------------------------------------------------------
 
     def schema_version(self) -> int:
         """The newest migration applied (0: an empty store, or one made before migrations were recorded)."""
-        with self._lock:
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").fetchone():
-                return 0
-            return self._db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+        if not self._db.has_table("schema_migrations"):
+            return 0
+        return self._db.one("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")["v"]
 
     def migrations(self) -> list[tuple[int, str, float | None]]:
         """Every migration: (version, name, when it was applied or None)."""
         applied: dict[int, float] = {}
-        if self.schema_version():
-            with self._lock:
-                applied = dict(self._db.execute("SELECT version, applied_at FROM schema_migrations").fetchall())
+        if self._db.has_table("schema_migrations"):
+            applied = {r["version"]: r["applied_at"]
+                       for r in self._db.all("SELECT version, applied_at FROM schema_migrations")}
         return [(m.version, m.name, applied.get(m.version)) for m in MIGRATIONS]
 
     def migrate(self) -> list[int]:
         """Apply the migrations this store lacks, each in its own transaction; return their versions."""
         done = []
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                       " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
-            _legacy_inflight(db)
+        with self._db.tx() as tx:
+            self._db.migration_lock(tx)
+            tx.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                   " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
         for migration in MIGRATIONS:
-            with self._tx() as db:  # checked inside the transaction: two processes opening a new store at once
-                if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)).fetchone():
+            with self._db.tx() as tx:  # checked under the lock: two processes opening a new store at once
+                self._db.migration_lock(tx)
+                if tx.one("SELECT 1 AS x FROM schema_migrations WHERE version = ?", (migration.version,)):
                     continue
                 for statement in statements(migration.sql):
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                           (migration.version, migration.name, time.time()))
+                    tx.run(statement)
+                tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                       (migration.version, migration.name, time.time()))
                 done.append(migration.version)
         return done
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def counts(self) -> dict[str, int]:
+        """What the store holds, for ``alphasms store status``."""
+        now = time.time()
+        queries = {
+            "tracked messages": "SELECT COUNT(*) AS n FROM messages",
+            "being followed": "SELECT COUNT(*) AS n FROM messages WHERE done = 0",
+            "replies": "SELECT COUNT(*) AS n FROM replies",
+            "replies not yet forwarded": "SELECT COUNT(*) AS n FROM replies WHERE forwarded = 0",
+            "live leases": f"SELECT COUNT(*) AS n FROM leases WHERE until >= {now!r}",
+        }
+        return {name: self._db.one(sql)["n"] for name, sql in queries.items()}
 
     # -- messages --------------------------------------------------------------------
 
@@ -204,251 +236,354 @@ class Store:
 
         ``chat_id``/``anchor_id``/``thread_id``: the bot's own "sent" message, which replies answer.
         """
+        now = time.time()
         rows = [
             (o.message.id, o.message.type, o.message.phone, _text(o.message), source, chat_id,
-             anchor_id, thread_id, time.time())
+             anchor_id, thread_id, now)
             for o in outcomes if (o.ok or o.unknown) and getattr(o.message, "id", None) is not None
         ]
-        with self._tx() as db:
-            db.executemany(
-                "INSERT INTO messages (id, type, phone, text, source, chat_id, anchor_id, thread_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", rows)
+        with self._db.tx() as tx:
+            tx.many("INSERT INTO messages (id, type, phone, text, source, chat_id, anchor_id, thread_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", rows)
         return len(rows)
 
     def message(self, message_id: int) -> TrackedMessage | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        row = self._db.one("SELECT * FROM messages WHERE id = ?", (message_id,))
         return _message(row) if row else None
 
+    def messages(self, ids: Sequence[int]) -> list[TrackedMessage]:
+        """The tracked messages with these ids, in the order given."""
+        found: dict[int, TrackedMessage] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ", ".join("?" * len(chunk))
+            for row in self._db.all(f"SELECT * FROM messages WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _message(row)
+        return [found[i] for i in ids if i in found]
+
     def active(self, limit: int | None = None) -> list[TrackedMessage]:
-        sql = "SELECT * FROM messages WHERE done = 0 ORDER BY created_at"
-        with self._lock:
-            rows = self._db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
-        return [_message(r) for r in rows]
+        sql = "SELECT * FROM messages WHERE done = 0 ORDER BY created_at, id"
+        return [_message(r) for r in self._db.all(sql + (f" LIMIT {int(limit)}" if limit else ""))]
 
     def set_status(self, message_id: int, status: str, status_type: str, *, done: bool) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
-                       (status, status_type, time.time(), int(done), message_id))
+        with self._db.tx() as tx:
+            tx.run("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
+                   (status, status_type, time.time(), int(done), message_id))
 
     def finish(self, message_ids: Iterable[int]) -> None:
-        with self._tx() as db:
-            db.executemany("UPDATE messages SET done = 1 WHERE id = ?", [(i,) for i in message_ids])
+        with self._db.tx() as tx:
+            tx.many("UPDATE messages SET done = 1 WHERE id = ?", [(i,) for i in message_ids])
+
+    # -- shared work: leases -------------------------------------------------------------
+
+    def claim(self, kind: str, owner: str, lease: float, limit: int = 1000, *, since: float = 0.0,
+              older_than: float | None = None) -> list[int]:
+        """Take up to ``limit`` keys of ``kind`` work that no live lease holds, for ``lease`` seconds.
+
+        Oldest first. ``since``: notices for messages from then on; ``older_than``: hooks of
+        replies received before then (a crash's leftovers, not another instance's work in hand).
+        """
+        now = time.time()
+        candidates = _CANDIDATES[kind]
+        params: list[Any] = [kind, now]
+        if kind == NOTICE:
+            params.append(since)
+        if kind == HOOK:
+            params.append(older_than if older_than is not None else now)
+        with self._db.tx() as tx:
+            keys = [r["key"] for r in tx.all(candidates + self._db.skip_locked, (*params, limit))]
+            if not keys:
+                return []
+            return self._lease(tx, kind, keys, owner, now, now + lease)
+
+    def try_lease(self, kind: str, key: int, owner: str, lease: float) -> bool:
+        """Take one key's lease (or renew it when ``owner`` holds it): a mutex across instances."""
+        now = time.time()
+        with self._db.tx() as tx:
+            return bool(self._lease(tx, kind, [key], owner, now, now + lease, renew=True))
+
+    @staticmethod
+    def _lease(tx: Any, kind: str, keys: list[int], owner: str, now: float, until: float, *,
+               renew: bool = False) -> list[int]:
+        taken: list[int] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            values = ", ".join("(?, ?, ?, ?)" for _ in chunk)
+            args: list[Any] = [x for key in chunk for x in (kind, key, owner, until)] + [now]
+            mine = " OR leases.owner = ?" if renew else ""
+            if renew:
+                args.append(owner)
+            rows = tx.all(f"INSERT INTO leases (kind, key, owner, until) VALUES {values} ON CONFLICT (kind, key)"
+                          f" DO UPDATE SET owner = excluded.owner, until = excluded.until"
+                          f" WHERE leases.until < ?{mine} RETURNING key", args)
+            got = {r["key"] for r in rows}
+            taken += [k for k in chunk if k in got]
+        return taken
+
+    def drop_leases(self) -> int:
+        """Forget every lease: for a bot that holds the SQLite store's lock, any lease is a dead process's."""
+        with self._db.tx() as tx:
+            return tx.run("DELETE FROM leases")
+
+    def release(self, kind: str, keys: Iterable[int], owner: str) -> None:
+        """Give leases back (the work is done): the next claim, by anyone, need not wait for expiry."""
+        rows = [(kind, key, owner) for key in keys]
+        if rows:
+            with self._db.tx() as tx:
+                tx.many("DELETE FROM leases WHERE kind = ? AND key = ? AND owner = ?", rows)
 
     # -- replies ---------------------------------------------------------------------
 
     def add_replies(self, message_id: int, replies: Iterable[Reply]) -> list[StoredReply]:
-        """Store the replies not seen before (by position); return just those."""
+        """Store the replies not seen before (by position); return just those this call inserted."""
         now, added = time.time(), []
-        with self._tx() as db:
-            known = db.execute("SELECT COUNT(*) FROM replies WHERE message_id = ?", (message_id,)).fetchone()[0]
+        with self._db.tx() as tx:
+            known = tx.one("SELECT COUNT(*) AS n FROM replies WHERE message_id = ?", (message_id,))["n"]
             for seq, reply in enumerate(replies):
                 if seq < known:
                     continue
                 media = reply.media
-                db.execute(
+                inserted = tx.one(
                     "INSERT INTO replies (message_id, seq, datetime, text, media_url, media_filename,"
                     " media_filesize, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (message_id, seq) DO NOTHING",
+                    " ON CONFLICT (message_id, seq) DO NOTHING RETURNING seq",
                     (message_id, seq, reply.datetime.isoformat(), reply.message, media.url if media else None,
                      media.filename if media else None, media.filesize if media else None, now))
-                added.append(StoredReply(message_id, seq, reply, now, 0))
+                if inserted is not None:  # another instance may have stored it a moment ago
+                    added.append(StoredReply(message_id, seq, reply, now, 0))
         return added
 
-    def unhooked_replies(self) -> list[StoredReply]:
-        return self._replies("hooked = 0")
+    def unhooked_replies(self, message_ids: Iterable[int] | None = None) -> list[StoredReply]:
+        if message_ids is None:
+            return self._replies("hooked = 0")
+        ids = list(message_ids)
+        if not ids:
+            return []
+        return self._replies(f"hooked = 0 AND message_id IN ({', '.join('?' * len(ids))})", tuple(ids))
 
     def mark_hooked(self, message_id: int, seq: int) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE replies SET hooked = 1 WHERE message_id = ? AND seq = ?", (message_id, seq))
+        with self._db.tx() as tx:
+            tx.run("UPDATE replies SET hooked = 1 WHERE message_id = ? AND seq = ?", (message_id, seq))
 
-    def unforwarded_replies(self) -> list[StoredReply]:
-        return self._replies("forwarded = 0")
+    def unforwarded_replies(self, message_ids: Iterable[int] | None = None) -> list[StoredReply]:
+        """Replies not yet forwarded (of ``message_ids``, if given), in the order they came."""
+        if message_ids is None:
+            return self._replies("forwarded = 0")
+        ids = list(message_ids)
+        if not ids:
+            return []
+        return self._replies(f"forwarded = 0 AND message_id IN ({', '.join('?' * len(ids))})", tuple(ids))
 
     def mark_forwarding(self, message_id: int, seq: int) -> None:
         """Committed before a forward is posted: if the bot dies before :meth:`mark_forwarded`,
         the next one knows Telegram may already have it."""
-        with self._tx() as db:
-            db.execute("UPDATE replies SET inflight = 1 WHERE message_id = ? AND seq = ?", (message_id, seq))
+        with self._db.tx() as tx:
+            tx.run("UPDATE replies SET inflight = 1 WHERE message_id = ? AND seq = ?", (message_id, seq))
 
     def is_inflight(self, message_id: int, seq: int) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT inflight FROM replies WHERE message_id = ? AND seq = ?",
-                                   (message_id, seq)).fetchone()
-        return bool(row and row[0])
+        row = self._db.one("SELECT inflight FROM replies WHERE message_id = ? AND seq = ?", (message_id, seq))
+        return bool(row and row["inflight"])
+
+    def is_forwarded(self, message_id: int, seq: int) -> bool:
+        row = self._db.one("SELECT forwarded FROM replies WHERE message_id = ? AND seq = ?", (message_id, seq))
+        return bool(row and row["forwarded"])
 
     def mark_forwarded(self, message_id: int, seq: int, chat_id: int, telegram_message_id: int,
                        thread_id: int | None = None) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE replies SET forwarded = 1, inflight = 0, forwarded_chat_id = ?,"
-                       " forwarded_message_id = ?, forwarded_thread_id = ?, last_error = NULL"
-                       " WHERE message_id = ? AND seq = ?",
-                       (chat_id, telegram_message_id, thread_id, message_id, seq))
+        with self._db.tx() as tx:
+            tx.run("UPDATE replies SET forwarded = 1, inflight = 0, forwarded_chat_id = ?,"
+                   " forwarded_message_id = ?, forwarded_thread_id = ?, last_error = NULL"
+                   " WHERE message_id = ? AND seq = ?",
+                   (chat_id, telegram_message_id, thread_id, message_id, seq))
 
     def forward_failed(self, message_id: int, seq: int, error: str, *, refused: bool = True) -> None:
         """A forward did not go through. ``refused``: Telegram answered no, so it surely has not posted it;
         otherwise (a timeout, a dropped connection) it may have, and the mark stays."""
-        with self._tx() as db:
-            db.execute("UPDATE replies SET attempts = attempts + 1, last_error = ?,"
-                       " inflight = CASE WHEN ? THEN 0 ELSE inflight END WHERE message_id = ? AND seq = ?",
-                       (error[:500], int(refused), message_id, seq))
+        with self._db.tx() as tx:
+            tx.run("UPDATE replies SET attempts = attempts + 1, last_error = ?,"
+                   " inflight = CASE WHEN ? = 1 THEN 0 ELSE inflight END WHERE message_id = ? AND seq = ?",
+                   (error[:500], int(refused), message_id, seq))
 
     def reply_for_telegram_message(self, chat_id: int, telegram_message_id: int) -> TrackedMessage | None:
         """The tracked message whose reply was forwarded as ``telegram_message_id`` in ``chat_id``."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT m.* FROM replies r JOIN messages m ON m.id = r.message_id"
-                " WHERE r.forwarded_chat_id = ? AND r.forwarded_message_id = ?", (chat_id, telegram_message_id)
-            ).fetchone()
+        row = self._db.one(
+            "SELECT m.* FROM replies r JOIN messages m ON m.id = r.message_id"
+            " WHERE r.forwarded_chat_id = ? AND r.forwarded_message_id = ?", (chat_id, telegram_message_id))
         return _message(row) if row else None
 
     # -- conversation topics (one forum topic per phone; see alphasms_notify.bot.topics) -------
 
     def topic(self, chat_id: int, phone: int) -> Topic | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM topics WHERE chat_id = ? AND phone = ?", (chat_id, phone)).fetchone()
+        row = self._db.one("SELECT * FROM topics WHERE chat_id = ? AND phone = ?", (chat_id, phone))
         return _topic(row) if row else None
 
     def topic_by_thread(self, chat_id: int, thread_id: int) -> Topic | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM topics WHERE chat_id = ? AND thread_id = ?",
-                                   (chat_id, thread_id)).fetchone()
+        row = self._db.one("SELECT * FROM topics WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
         return _topic(row) if row else None
 
     def save_topic(self, chat_id: int, phone: int, thread_id: int, name: str) -> Topic:
         """The new topic of ``phone`` (replacing one that was deleted in Telegram)."""
-        with self._tx() as db:
-            db.execute("DELETE FROM topics WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
-            db.execute("INSERT INTO topics (chat_id, phone, thread_id, name, closed, created_at)"
-                       " VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (chat_id, phone) DO UPDATE SET"
-                       " thread_id = excluded.thread_id, name = excluded.name, closed = 0,"
-                       " created_at = excluded.created_at", (chat_id, phone, thread_id, name, time.time()))
+        with self._db.tx() as tx:
+            tx.run("DELETE FROM topics WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id))
+            tx.run("INSERT INTO topics (chat_id, phone, thread_id, name, closed, created_at)"
+                   " VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (chat_id, phone) DO UPDATE SET"
+                   " thread_id = excluded.thread_id, name = excluded.name, closed = 0,"
+                   " created_at = excluded.created_at", (chat_id, phone, thread_id, name, time.time()))
         return Topic(chat_id, phone, thread_id, name, False)
 
     def update_topic(self, chat_id: int, phone: int, *, name: str | None = None, closed: bool | None = None
                      ) -> None:
-        with self._tx() as db:
+        with self._db.tx() as tx:
             if name is not None:
-                db.execute("UPDATE topics SET name = ? WHERE chat_id = ? AND phone = ?", (name, chat_id, phone))
+                tx.run("UPDATE topics SET name = ? WHERE chat_id = ? AND phone = ?", (name, chat_id, phone))
             if closed is not None:
-                db.execute("UPDATE topics SET closed = ? WHERE chat_id = ? AND phone = ?",
-                           (int(closed), chat_id, phone))
+                tx.run("UPDATE topics SET closed = ? WHERE chat_id = ? AND phone = ?", (int(closed), chat_id, phone))
 
     def forget_topic(self, chat_id: int, phone: int) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM topics WHERE chat_id = ? AND phone = ?", (chat_id, phone))
+        with self._db.tx() as tx:
+            tx.run("DELETE FROM topics WHERE chat_id = ? AND phone = ?", (chat_id, phone))
 
     def topics(self, chat_id: int) -> list[Topic]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM topics WHERE chat_id = ? ORDER BY created_at", (chat_id,)).fetchall()
-        return [_topic(r) for r in rows]
+        return [_topic(r) for r in self._db.all("SELECT * FROM topics WHERE chat_id = ? ORDER BY created_at",
+                                                (chat_id,))]
 
     def unnoticed(self, since: float, limit: int = 200) -> list[TrackedMessage]:
         """Messages sent since ``since`` and not yet shown in their phone's topic, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM messages WHERE notice_id IS NULL AND created_at >= ? ORDER BY created_at, id LIMIT ?",
-                (since, limit)).fetchall()
+        rows = self._db.all("SELECT * FROM messages WHERE notice_id IS NULL AND created_at >= ?"
+                            " ORDER BY created_at, id LIMIT ?", (since, limit))
         return [_message(r) for r in rows]
 
     def mark_noticed(self, message_id: int, chat_id: int, notice_id: int, thread_id: int) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE messages SET notice_chat_id = ?, notice_id = ?, notice_thread_id = ? WHERE id = ?",
-                       (chat_id, notice_id, thread_id, message_id))
+        with self._db.tx() as tx:
+            tx.run("UPDATE messages SET notice_chat_id = ?, notice_id = ?, notice_thread_id = ? WHERE id = ?",
+                   (chat_id, notice_id, thread_id, message_id))
 
     def latest_to(self, phone: int, limit: int = 5) -> list[TrackedMessage]:
         """The newest tracked messages to ``phone``, newest first."""
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM messages WHERE phone = ? ORDER BY created_at DESC, id DESC"
-                                    " LIMIT ?", (phone, limit)).fetchall()
+        rows = self._db.all("SELECT * FROM messages WHERE phone = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                            (phone, limit))
         return [_message(r) for r in rows]
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else default
+        row = self._db.one("SELECT value FROM settings WHERE key = ?", (key,))
+        return row["value"] if row else default
 
     def setting_once(self, key: str, value: str) -> str:
         """Set ``key`` unless it is set; return the value it has (first writer wins)."""
-        with self._tx() as db:
-            db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
-            return db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()[0]
+        with self._db.tx() as tx:
+            tx.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
+            return tx.one("SELECT value FROM settings WHERE key = ?", (key,))["value"]
+
+    # -- Telegram updates handled (a redelivered update is not run twice) ----------------
+
+    def first_sight(self, bot_id: int, update_id: int) -> bool:
+        """True the first time any instance asks about this bot's ``update_id``; False ever after."""
+        with self._db.tx() as tx:
+            row = tx.one("INSERT INTO updates_seen (bot_id, update_id, at) VALUES (?, ?, ?)"
+                         " ON CONFLICT (bot_id, update_id) DO NOTHING RETURNING update_id",
+                         (bot_id, update_id, time.time()))
+        return row is not None
+
+    def forget_updates(self, older_than: float) -> None:
+        with self._db.tx() as tx:
+            tx.run("DELETE FROM updates_seen WHERE at < ?", (older_than,))
+
+    # -- sends waiting for an operator's Confirm (shared by every bot instance) -----------
+
+    def save_pending(self, pending_id: str, payload: str, created_at: float) -> None:
+        with self._db.tx() as tx:
+            tx.run("INSERT INTO pending_sends (id, payload, created_at, state) VALUES (?, ?, ?, 'pending')",
+                   (pending_id, payload, created_at))
+
+    def take_pending(self, pending_id: str, state: str) -> str | None:
+        """Move a pending send to ``state`` (sending, cancelled) and return it; None when it was not
+        pending any more. One statement: of two presses, on any instances, one wins."""
+        with self._db.tx() as tx:
+            row = tx.one("UPDATE pending_sends SET state = ? WHERE id = ? AND state = 'pending' RETURNING payload",
+                         (state, pending_id))
+        return row["payload"] if row else None
+
+    def forget_pending(self, older_than: float) -> None:
+        with self._db.tx() as tx:
+            tx.run("DELETE FROM pending_sends WHERE created_at < ?", (older_than,))
 
     # -- contacts ----------------------------------------------------------------------
 
     def save_contacts(self, contacts: Iterable[Contact]) -> int:
         """Add or update contacts (name and fields replaced for each phone given); one transaction."""
         rows = [(c.phone, c.name, json.dumps(c.fields, ensure_ascii=False), time.time()) for c in contacts]
-        with self._tx() as db:
-            db.executemany("INSERT INTO contacts (phone, name, fields, updated_at) VALUES (?, ?, ?, ?)"
-                           " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields,"
-                           " updated_at = excluded.updated_at", rows)
+        with self._db.tx() as tx:
+            tx.many("INSERT INTO contacts (phone, name, fields, updated_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, fields = excluded.fields,"
+                    " updated_at = excluded.updated_at", rows)
         return len(rows)
 
     def set_contact_name(self, phone: int, name: str) -> None:
-        with self._tx() as db:
-            db.execute("INSERT INTO contacts (phone, name, fields, updated_at) VALUES (?, ?, '{}', ?)"
-                       " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-                       (phone, name, time.time()))
+        with self._db.tx() as tx:
+            tx.run("INSERT INTO contacts (phone, name, fields, updated_at) VALUES (?, ?, '{}', ?)"
+                   " ON CONFLICT (phone) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+                   (phone, name, time.time()))
 
     def contact(self, phone: int) -> Contact | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM contacts WHERE phone = ?", (phone,)).fetchone()
+        row = self._db.one("SELECT * FROM contacts WHERE phone = ?", (phone,))
         return _contact(row) if row else None
 
     def contacts(self) -> list[Contact]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM contacts ORDER BY name, phone").fetchall()
-        return [_contact(r) for r in rows]
+        return [_contact(r) for r in self._db.all("SELECT * FROM contacts ORDER BY name, phone")]
 
     # -- verification codes (hashed; see alphasms_notify.verify) -----------------------
 
-    def verification(self, phone: int) -> sqlite3.Row | None:
-        with self._lock:
-            return self._db.execute("SELECT * FROM verifications WHERE phone = ?", (phone,)).fetchone()
+    def verification(self, phone: int) -> dict[str, Any] | None:
+        return self._db.one("SELECT * FROM verifications WHERE phone = ?", (phone,))
 
     def sends_since(self, phone: int, since: float) -> list[float]:
         """When codes were sent to ``phone`` since ``since``, oldest first."""
-        with self._lock:
-            rows = self._db.execute("SELECT at FROM verification_sends WHERE phone = ? AND at >= ? ORDER BY at",
-                                    (phone, since)).fetchall()
-        return [r[0] for r in rows]
+        rows = self._db.all("SELECT at FROM verification_sends WHERE phone = ? AND at >= ? ORDER BY at",
+                            (phone, since))
+        return [r["at"] for r in rows]
 
     def save_verification(self, phone: int, code_hash: str, salt: str, via: str, now: float, expires_at: float
                           ) -> None:
         """A new code for ``phone`` (replacing any earlier one), and the send counted for the limits."""
-        with self._tx() as db:
-            db.execute("INSERT INTO verifications (phone, code_hash, salt, via, created_at, expires_at, attempts)"
-                       " VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash,"
-                       " salt = excluded.salt, via = excluded.via, created_at = excluded.created_at,"
-                       " expires_at = excluded.expires_at, attempts = 0",
-                       (phone, code_hash, salt, via, now, expires_at))
-            db.execute("INSERT INTO verification_sends (phone, at) VALUES (?, ?)", (phone, now))
-            db.execute("DELETE FROM verification_sends WHERE at < ?", (now - 2 * 3600,))
+        with self._db.tx() as tx:
+            tx.run("INSERT INTO verifications (phone, code_hash, salt, via, created_at, expires_at, attempts)"
+                   " VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash,"
+                   " salt = excluded.salt, via = excluded.via, created_at = excluded.created_at,"
+                   " expires_at = excluded.expires_at, attempts = 0",
+                   (phone, code_hash, salt, via, now, expires_at))
+            tx.run("INSERT INTO verification_sends (phone, at) VALUES (?, ?)", (phone, now))
+            tx.run("DELETE FROM verification_sends WHERE at < ?", (now - 2 * 3600,))
 
     def count_attempt(self, phone: int) -> int:
         """One more wrong code for ``phone``; returns the attempts so far."""
-        with self._tx() as db:
-            db.execute("UPDATE verifications SET attempts = attempts + 1 WHERE phone = ?", (phone,))
-            row = db.execute("SELECT attempts FROM verifications WHERE phone = ?", (phone,)).fetchone()
-        return row[0] if row else 0
+        with self._db.tx() as tx:
+            row = tx.one("UPDATE verifications SET attempts = attempts + 1 WHERE phone = ? RETURNING attempts",
+                         (phone,))
+        return row["attempts"] if row else 0
 
     def forget_verification(self, phone: int) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM verifications WHERE phone = ?", (phone,))
+        with self._db.tx() as tx:
+            tx.run("DELETE FROM verifications WHERE phone = ?", (phone,))
 
     def _replies(self, where: str, args: tuple = ()) -> list[StoredReply]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT * FROM replies WHERE {where} ORDER BY received_at, message_id, seq",
-                                    args).fetchall()
+        rows = self._db.all(f"SELECT * FROM replies WHERE {where} ORDER BY received_at, message_id, seq", args)
         return [_reply(r) for r in rows]
 
 
-def _legacy_inflight(db: sqlite3.Connection) -> None:
-    """A store made before migrations were recorded may lack ``replies.inflight`` (added later)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(replies)")}
-    if columns and "inflight" not in columns:
-        db.execute("ALTER TABLE replies ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0")
+# What each kind of work is, as "SELECT m.id|phone AS key": its candidates not held by a live lease.
+_FREE = "LEFT JOIN leases l ON l.kind = ? AND l.key = {key} WHERE (l.until IS NULL OR l.until < ?)"
+_CANDIDATES: dict[str, str] = {
+    POLL: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
+           + " AND m.done = 0 ORDER BY m.created_at, m.id LIMIT ?"),
+    NOTICE: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
+             + " AND m.notice_id IS NULL AND m.created_at >= ? ORDER BY m.created_at, m.id LIMIT ?"),
+    FORWARD: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
+              + " AND EXISTS (SELECT 1 FROM replies r WHERE r.message_id = m.id AND r.forwarded = 0)"
+              " ORDER BY m.created_at, m.id LIMIT ?"),
+    HOOK: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
+           + " AND EXISTS (SELECT 1 FROM replies r WHERE r.message_id = m.id AND r.hooked = 0"
+           " AND r.received_at < ?) ORDER BY m.created_at, m.id LIMIT ?"),
+}
 
 
 def _text(message: object) -> str | None:
@@ -459,21 +594,21 @@ def _text(message: object) -> str | None:
     return f"[image {image}]" if image else text
 
 
-def _message(row: sqlite3.Row) -> TrackedMessage:
+def _message(row: dict[str, Any]) -> TrackedMessage:
     return TrackedMessage(row["id"], row["type"], row["phone"], row["text"], row["source"], row["chat_id"],
                           row["anchor_id"], row["status"], row["status_type"], row["created_at"], bool(row["done"]),
                           row["thread_id"], row["notice_chat_id"], row["notice_id"], row["notice_thread_id"])
 
 
-def _contact(row: sqlite3.Row) -> Contact:
+def _contact(row: dict[str, Any]) -> Contact:
     return Contact(row["phone"], row["name"], json.loads(row["fields"] or "{}"))
 
 
-def _topic(row: sqlite3.Row) -> Topic:
+def _topic(row: dict[str, Any]) -> Topic:
     return Topic(row["chat_id"], row["phone"], row["thread_id"], row["name"], bool(row["closed"]))
 
 
-def _reply(row: sqlite3.Row) -> StoredReply:
+def _reply(row: dict[str, Any]) -> StoredReply:
     media = Media(row["media_url"], row["media_filename"], row["media_filesize"]) if row["media_url"] else None
     reply = Reply(datetime.fromisoformat(row["datetime"]), row["text"], media)
     return StoredReply(row["message_id"], row["seq"], reply, row["received_at"], row["attempts"])

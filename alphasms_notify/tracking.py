@@ -9,9 +9,13 @@ that did not finish (a crash) runs again on the next cycle, so plugins see
 every reply.
 
 A cycle also returns what it found (:class:`StatusChanged`,
-:class:`ReplyReceived`), so a consumer such as the bot's forwarder takes
-them directly instead of rescanning the store; the forwarder's own flag in
-the store makes forwarding exactly-once.
+:class:`ReplyReceived`) for a consumer such as the bot's forwarder.
+
+Several bot instances on one store share the polling: a cycle claims the
+messages due (a lease of ``lease`` seconds, about one poll interval, in the
+store), polls them, and claims again until none is due, so in one cycle each
+id is polled once in total, by whichever instance claimed it. A crashed
+instance's messages fall due again when its leases end.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from .client import AsyncAlphaSMS
 from .errors import RequestError
 from .plugins import acall_hook
 from .results import MessageStatus, StatusResult
-from .store import Store, StoredReply, TrackedMessage
+from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
 
 __all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
 
@@ -66,10 +70,16 @@ class PollStats:
 
 
 class Tracker:
+    """``lease``: seconds a claimed message is this instance's (about the poll interval);
+    ``claim_size``: messages claimed at a time (several status requests' worth)."""
+
     def __init__(self, store: Store, client: AsyncAlphaSMS, plugins: pluggy.PluginManager | None, *,
-                 reply_window: float = 24 * 3600, max_age: float = 3 * 24 * 3600) -> None:
+                 reply_window: float = 24 * 3600, max_age: float = 3 * 24 * 3600, lease: float = 27.0,
+                 claim_size: int = 2000, owner: str | None = None) -> None:
         self.store, self.client, self.plugins = store, client, plugins
         self.reply_window, self.max_age = reply_window, max_age
+        self.lease, self.claim_size = max(lease, 0.5), claim_size
+        self.owner = owner or instance_id()
 
     async def _hook_reply(self, stored: StoredReply) -> None:
         await acall_hook(self.plugins, "alphasms_reply_received", message_id=stored.message_id, reply=stored.reply)
@@ -83,24 +93,44 @@ class Tracker:
             return True
         return now - row.created_at > self.reply_window  # Viber: replies may still come
 
+    async def _recover_hooks(self) -> None:
+        """Hooks a crash interrupted: replies stored over a lease ago and never hooked."""
+        claimed = self.store.claim(HOOK, self.owner, self.lease, older_than=time.time() - self.lease)
+        try:
+            for stored in self.store.unhooked_replies(claimed):
+                await self._hook_reply(stored)
+        finally:
+            self.store.release(HOOK, claimed, self.owner)
+
     async def poll_once(self) -> PollStats:
-        """One cycle over every active tracked message."""
+        """One cycle over every tracked message that is due (claimed from the store, batch by batch)."""
         stats = PollStats()
-        for stored in self.store.unhooked_replies():  # hooks a crash interrupted
-            await self._hook_reply(stored)
-        rows = self.store.active()
-        if not rows:
-            return stats
-        stats.checked = len(rows)
+        await self._recover_hooks()
+        seen: set[int] = set()
         before = self.client.requests_made
+        try:
+            while True:
+                ids = [i for i in self.store.claim(POLL, self.owner, self.lease, self.claim_size) if i not in seen]
+                if not ids:
+                    break
+                seen.update(ids)
+                if not await self._poll(self.store.messages(ids), stats):
+                    break
+        finally:
+            stats.requests = self.client.requests_made - before
+        return stats
+
+    async def _poll(self, rows: list[TrackedMessage], stats: PollStats) -> bool:
+        """Poll these claimed messages; False when the provider failed (the rest waits for the next cycle)."""
+        if not rows:
+            return True
+        stats.checked += len(rows)
         try:
             outcomes = await self.client.status([row.id for row in rows])
         except RequestError as exc:
             stats.error = str(exc)
             log.warning("status poll failed, will retry next cycle: %s", exc)
-            return stats
-        finally:
-            stats.requests = self.client.requests_made - before
+            return False
         now = time.time()
         for row, outcome in zip(rows, outcomes, strict=True):
             if not outcome.ok:
@@ -128,4 +158,4 @@ class Tracker:
                 stats.replies += 1
                 stats.events.append(ReplyReceived(row, stored))
                 await self._hook_reply(stored)
-        return stats
+        return True

@@ -28,7 +28,9 @@ from .messages import build
 from .phone import InvalidPhone, normalize_phone
 from .plugins import call_hook
 from .settings import VerifySettings
-from .store import Store
+from .store import Store, instance_id
+
+VERIFY = "verify"  # the store lease kind: a code being sent to a phone
 
 __all__ = ["Verifier", "Started", "Checked", "VerificationError"]
 
@@ -95,6 +97,20 @@ class Verifier:
     def start(self, phone: str | int, via: str | list[str] | None = None) -> Started:
         """Send a code to ``phone`` by ``via`` (or the configured channels, in order, until one works)."""
         number = self._phone(phone)
+        owner = f"{instance_id()}:{secrets.token_hex(4)}"  # this call's: not even a thread of ours shares it
+        # one start per phone at a time, also across processes sharing the store: the limits hold
+        if not self.store.try_lease(VERIFY, number, owner, 60):
+            result = Started(False, number, None, "busy: a code for this phone is being sent right now; "
+                                                  "try again in a moment", retry_after=5)
+            call_hook(self.plugins, "alphasms_verification_started", phone=number, via="", ok=False,
+                      reason=result.reason)
+            return result
+        try:
+            return self._start(number, via)
+        finally:
+            self.store.release(VERIFY, [number], owner)
+
+    def _start(self, number: int, via: str | list[str] | None) -> Started:
         now = self.clock()
         result = self._limited(number, now)
         if result is None:

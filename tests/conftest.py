@@ -109,3 +109,28 @@ def bot_process(bot_config, telegram, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the session; skipped with the reason when Debian's server binaries are absent
+    (``.ci/run`` installs them and sets ALPHASMS_REQUIRE_POSTGRES, so CI never skips)."""
+    import os
+
+    from pgserver import REQUIRE_ENV, PostgresServer, server_bin
+
+    bindir = server_bin()
+    if bindir is None:
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail("no PostgreSQL server binaries (pg_ctl, initdb), and CI requires them")
+        pytest.skip("no PostgreSQL server binaries (pg_ctl, initdb): apt-get install postgresql to run these")
+    server = PostgresServer(bindir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of a fresh database on the session's PostgreSQL server."""
+    return postgres_server.new_database()

@@ -7,15 +7,23 @@ provider) is reached. In groups, only operators' commands count. It also
 stops commands older than ``[telegram] max_command_age`` (typed while the bot
 was down) and tells the operator; edited messages never run a command.
 
-One bot per store: the store's lock is taken before polling starts, so a
-second bot on the same store refuses to start (:class:`~alphasms_notify.store.StoreBusy`).
+Every update is run once: the store records its id first (shared by every
+instance), so one Telegram delivers again (after a crash before the offset
+was confirmed, a webhook retried, a new polling instance) is not run twice.
+
+On SQLite, one bot per store: the store's lock is taken before polling
+starts, so a second bot on the same store refuses to start
+(:class:`~alphasms_notify.store.StoreBusy`). On PostgreSQL (``[store] url``)
+several instances run together: with a webhook each takes the updates it
+gets; with polling one holds the getUpdates lock (:mod:`.leader`) and the
+others take over when it dies; status polling, forwarding, notices, Confirm
+buttons and verification codes are shared through the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,17 +40,16 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     TypeHandler,
     filters,
 )
 
 from ..default_plugins.tracking import ensure_tracking
+from ..logs import RedactSecrets, safe_url
 from ..plugins import PluginManager, call_hook, get_plugin_manager
 from ..service import make_async_client
 from ..settings import ConfigError, Settings
-from ..store import StoreLock, create_private, default_store_path
+from ..store import StoreLock, default_store_path
 from ..tracking import Tracker
 from . import handlers
 from .context import CONTEXT_TYPES, BotContext, Services
@@ -57,6 +64,9 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 async def gate(update: Update, context: BotContext) -> None:
+    if not context.services.store.first_sight(context.bot.id, update.update_id):
+        log.info("update %s was handled already (delivered again): not run twice", update.update_id)
+        raise ApplicationHandlerStop
     settings = context.services.settings.telegram
     user = update.effective_user
     if user is not None and user.id in settings.operators:
@@ -107,6 +117,11 @@ def _ago(seconds: float) -> str:
 async def poll_job(context: BotContext) -> None:
     """One tracker cycle; what it found goes straight to the forwarder (no rescan of the store)."""
     services = context.services
+    now = time.time()
+    if now - services.swept > 3600:  # once an hour: what no instance needs any more
+        services.swept = now
+        services.store.forget_updates(now - 7 * 86400)
+        services.store.forget_pending(now - 86400)
     stats = await services.tracker.poll_once()
     if stats.checked or stats.error:
         log.info("status poll: %d tracked, %d request(s), %d changed, %d new repl(ies)%s", stats.checked,
@@ -127,45 +142,35 @@ async def on_error(update: object, context: BotContext) -> None:
         log.warning("could not tell the operator about the error: %s", exc)
 
 
-class _PrivatePickle(PicklePersistence):
-    """PicklePersistence whose file is readable by the owner only: pending sends hold phone numbers."""
-
-    def _dump_singlefile(self) -> None:
-        create_private(self.filepath)  # created 0600 before python-telegram-bot opens it for writing
-        super()._dump_singlefile()
-
-
-def _persistence(store_path: str) -> PicklePersistence:
-    """Confirm buttons' callback data, kept beside the store so a pending question survives a restart."""
-    return _PrivatePickle(f"{store_path}.telegram.pickle", update_interval=5,
-                          store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False,
-                                                      callback_data=True))
-
-
 def build_application(settings: Settings, *, plugins: PluginManager | None = None,
                       **builder_options: Any) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` or ``async with`` in tests and the demo."""
     telegram = settings.telegram.require()
-    settings.store.path = settings.store.path or str(default_store_path())
+    if not settings.store.target:
+        settings.store.path = str(default_store_path())
+    target = settings.store.target
     plugins = plugins if plugins is not None else get_plugin_manager(settings)
-    tracking = ensure_tracking(plugins, settings.store.path)  # the bot always tracks what it sends
+    tracking = ensure_tracking(plugins, target)  # the bot always tracks what it sends
     client = make_async_client(settings, plugins=plugins)
     builder = (ApplicationBuilder().token(telegram.token).base_url(telegram.api_url)
                .concurrent_updates(True)  # a slow provider call holds up only its own command
-               .rate_limiter(AIORateLimiter(max_retries=5)).context_types(CONTEXT_TYPES)
-               .arbitrary_callback_data(True).persistence(_persistence(settings.store.path)))
+               .rate_limiter(AIORateLimiter(max_retries=5)).context_types(CONTEXT_TYPES))
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     app = builder.build()
     try:
         store = tracking.store
         store.active(limit=1)  # a corrupt file shows itself now, not at the first poll
-    except (sqlite3.Error, OSError) as exc:
-        raise ConfigError(f"the store {settings.store.path} cannot be used: {exc}") from None
-    lock = StoreLock(settings.store.path)
+    except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError
+        shown = RedactSecrets(settings.store.secrets()).redact(f"{exc}")
+        raise ConfigError(f"the store {safe_url(target)} cannot be used: {shown}") from None
+    lock = StoreLock(target) if store.engine == "sqlite" else None  # PostgreSQL: instances share the work
+    lease = telegram.poll_interval * 0.9  # each message polled about once per poll_interval, by one instance
     topics = Topics(app.bot, store, telegram.topics_chat) if telegram.topics_chat is not None else None
-    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat, topics)
-    tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window)
+    # forwarding renews its lease before each post; a dead instance's replies are taken over after it
+    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat, topics,
+                                  lease=max(2 * telegram.poll_interval, 10.0))
+    tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window, lease=lease)
     app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock, topics)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
@@ -198,7 +203,9 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.add_error_handler(on_error)
 
     async def post_init(application: Application) -> None:
-        lock.acquire()  # before any forward: one bot per store
+        if lock is not None:
+            lock.acquire()  # before any forward: one bot per SQLite store
+            store.drop_leases()  # so what a killed bot had claimed is not left waiting for its leases to end
         # the command menu only in operators' private chats: strangers see none
         menu = [BotCommand(n, d[:256]) for n, d in commands.items()]
         await application.bot.delete_my_commands()
@@ -220,7 +227,8 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         await forwarder.aclose()
         await client.aclose()
         tracking.close()  # opens again on next use, should this manager serve another bot
-        lock.release()
+        if lock is not None:
+            lock.release()
 
     app.post_init = post_init
     app.post_shutdown = post_shutdown
@@ -264,13 +272,54 @@ def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None
     InvalidToken or NetworkError (Telegram refused or unreachable) before running.
     """
     app = build_application(settings, plugins=plugins)
-    # refuse now, with one line, rather than from inside the polling loop's retries
-    app.bot_data.services.lock.acquire()  # type: ignore[union-attr]
+    services = app.bot_data.services
+    if services.lock is not None:  # refuse now, with one line, rather than from inside the polling loop's retries
+        services.lock.acquire()
     asyncio.run(_preflight(app))
     telegram = settings.telegram
-    if telegram.webhook_url:
+    if services.lock is None and not telegram.webhook_url:
+        asyncio.run(_run_shared(app, settings.store.url or ""))
+    elif telegram.webhook_url:
         path = urlsplit(telegram.webhook_url).path.strip("/")
         app.run_webhook(listen=telegram.listen, port=telegram.port, url_path=path, webhook_url=telegram.webhook_url,
                         secret_token=telegram.webhook_secret, allowed_updates=ALLOWED_UPDATES)
     else:
         app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
+
+
+async def _run_shared(app: Application, url: str) -> None:
+    """Polling with several instances on PostgreSQL: all share the store's work, the lock holder polls."""
+    import signal
+
+    from .leader import LEADER_RETRY, PollingLeader
+
+    leader = PollingLeader(url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with app:
+        await _check_topics(app)
+        await app.post_init(app)
+        await app.start()
+        polling = False
+        try:
+            while not stop.is_set():
+                if not polling and await asyncio.to_thread(leader.try_acquire):
+                    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
+                    polling = True
+                    log.info("this instance polls Telegram now (it holds the getUpdates lock)")
+                elif polling and not await asyncio.to_thread(leader.still_held):
+                    await app.updater.stop()
+                    polling = False
+                    log.warning("lost the getUpdates lock (the database session ended): polling stopped")
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=LEADER_RETRY)
+                except TimeoutError:
+                    pass
+        finally:
+            if polling:
+                await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)
+            leader.release()

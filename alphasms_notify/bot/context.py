@@ -36,6 +36,7 @@ class Services:
     forwarder: TelegramForwarder
     lock: StoreLock | None = None  # held while the bot runs: one bot per store
     topics: Topics | None = None  # [telegram] topics_chat: one forum topic per phone
+    swept: float = 0.0  # when old update ids and pending sends were last cleared
 
 
 class BotData:
@@ -46,7 +47,7 @@ class BotData:
 
 @dataclass
 class PendingSend:
-    """A send waiting for the operator's Confirm: the button's callback data, persisted across restarts.
+    """A send waiting for the operator's Confirm, kept in the store (any instance may get the press).
 
     ``messages`` are already prepared by the plugins and checked (ids set), so
     what the operator confirmed is exactly what goes out; ``refused`` are
@@ -56,7 +57,6 @@ class PendingSend:
     messages: list[SendMessage]
     refused: list[Outcome] = field(default_factory=list)
     created_at: float = 0.0
-    done: bool = False  # set before sending: two presses fetched together resolve to this same object
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

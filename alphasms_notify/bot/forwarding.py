@@ -1,13 +1,14 @@
 """Viber replies into Telegram, and undelivered messages reported, from the tracker's events.
 
-The poll job hands over what the tracker found (:class:`~alphasms_notify.tracking.ReplyReceived`,
-:class:`~alphasms_notify.tracking.StatusChanged`) and the forwarder takes them
-directly. Replies wait in an in-memory queue, in order; the store is read
-once, at start, for replies that were not forwarded before a restart. A
-reply is marked ``forwarded`` right after Telegram accepts it, so it goes out
-once; one Telegram refuses stays first in the queue and is tried again on the
-next cycle. A lock keeps two cycles of one process from sending the same one,
-and the store's lock (:class:`~alphasms_notify.store.StoreLock`) two bots.
+The poll job hands over what the tracker found; status changes that are
+failures are reported, and the replies are taken from the store: each cycle
+claims the messages with replies not yet forwarded (a lease in the store, so
+of several bot instances one forwards a given message's replies, in order),
+posts them, and gives the leases back. A reply is marked ``forwarded`` right
+after Telegram accepts it, so it goes out once; one Telegram refuses stays
+and is tried again on the next cycle. The lease is renewed before each post:
+an instance that lost it (it stalled past the lease) stops instead of
+posting what another instance now owns.
 
 The one window Telegram leaves open: the Bot API has no idempotency key, so
 if the bot dies (or the connection drops) after Telegram posted a forward
@@ -26,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -35,8 +35,8 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.error import NetworkError, TelegramError, TimedOut
 
 from ..results import MessageStatus, Reply
-from ..store import Store, StoredReply, TrackedMessage
-from ..tracking import Event, ReplyReceived, StatusChanged
+from ..store import FORWARD, NOTICE, Store, StoredReply, TrackedMessage, instance_id
+from ..tracking import Event, StatusChanged
 from .topics import Topics
 
 __all__ = ["TelegramForwarder", "format_reply", "format_notice", "POSSIBLE_REPEAT"]
@@ -83,27 +83,23 @@ Post = Callable[[int, int | None, ReplyParameters | None], Awaitable[Message]]
 class TelegramForwarder:
     """Forwards replies to the chat a message was sent from (or ``replies_chat``)."""
 
-    def __init__(self, bot: Bot, store: Store, replies_chat: int | None, topics: Topics | None = None) -> None:
+    def __init__(self, bot: Bot, store: Store, replies_chat: int | None, topics: Topics | None = None, *,
+                 lease: float = 60.0, owner: str | None = None) -> None:
         self.bot, self.store, self.replies_chat, self.topics = bot, store, replies_chat, topics
+        self.lease, self.owner = lease, owner or instance_id()
         # notices only for messages sent since topics were turned on: no flood of history
         self._since = float(store.setting_once(f"topics_since:{topics.chat_id}", repr(time.time()))) if topics else 0.0
         self._lock = asyncio.Lock()
-        self._queue: deque[ReplyReceived] = deque()
-        self._loaded = False
+        self._nowhere: set[tuple[int, int]] = set()  # replies with no chat to go to, told once
         self._http = httpx.AsyncClient(timeout=20, follow_redirects=True)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def handle(self, events: Iterable[Event]) -> int:
-        """Post notices (topics), report failures, queue the replies, forward what is queued;
+        """Post notices (topics), report failures, forward the replies waiting in the store;
         return how many replies went out."""
-        failures = []
-        for event in events:
-            if isinstance(event, StatusChanged):
-                failures.append(event)
-            else:
-                self._queue.append(event)
+        failures = [e for e in events if isinstance(e, StatusChanged)]
         if self.topics is not None and not await self.post_notices():
             return 0  # the replies wait: they must come after the messages they answer
         for event in failures:
@@ -116,23 +112,32 @@ class TelegramForwarder:
         assert self.topics is not None
         chat = self.topics.chat_id
         async with self._lock:
-            for tracked in self.store.unnoticed(self._since):
-                topic = self.store.topic(chat, tracked.phone)
-                if (topic is not None and tracked.chat_id == chat and tracked.thread_id == topic.thread_id
-                        and tracked.anchor_id is not None):  # sent from its own topic: the bot answered there
-                    self.store.mark_noticed(tracked.id, chat, tracked.anchor_id, topic.thread_id)
-                    continue
-                text = format_notice(tracked)
-
-                async def post(topic: Any, text: str = text) -> Message:
-                    return await self.bot.send_message(chat, text, message_thread_id=topic.thread_id)
-
+            while claimed := self.store.claim(NOTICE, self.owner, self.lease, 200, since=self._since):
                 try:
-                    posted = await self.topics.post(tracked.phone, post)
-                except TelegramError as exc:
-                    log.warning("could not show message %s in its topic, will retry: %s", tracked.id, exc)
-                    return False
-                self.store.mark_noticed(tracked.id, chat, posted.message_id, posted.message_thread_id)
+                    for tracked in self.store.messages(claimed):
+                        if not await self._notice(chat, tracked):
+                            return False
+                finally:
+                    self.store.release(NOTICE, claimed, self.owner)
+        return True
+
+    async def _notice(self, chat: int, tracked: TrackedMessage) -> bool:
+        topic = self.store.topic(chat, tracked.phone)
+        if (topic is not None and tracked.chat_id == chat and tracked.thread_id == topic.thread_id
+                and tracked.anchor_id is not None):  # sent from its own topic: the bot answered there
+            self.store.mark_noticed(tracked.id, chat, tracked.anchor_id, topic.thread_id)
+            return True
+        text = format_notice(tracked)
+
+        async def post(topic: Any) -> Message:
+            return await self.bot.send_message(chat, text, message_thread_id=topic.thread_id)
+
+        try:
+            posted = await self.topics.post(tracked.phone, post)
+        except TelegramError as exc:
+            log.warning("could not show message %s in its topic, will retry: %s", tracked.id, exc)
+            return False
+        self.store.mark_noticed(tracked.id, chat, posted.message_id, posted.message_thread_id)
         return True
 
     async def _report_failure(self, event: StatusChanged) -> None:
@@ -186,47 +191,51 @@ class TelegramForwarder:
             return None
         return ReplyParameters(message_id=tracked.anchor_id, allow_sending_without_reply=True)
 
-    def _load_backlog(self) -> None:
-        """Once per process: replies stored but not forwarded (the bot was down, or Telegram refused)."""
-        if self._loaded:
-            return
-        self._loaded = True
-        queued = {(e.reply.message_id, e.reply.seq) for e in self._queue}
-        backlog = []
-        for stored in self.store.unforwarded_replies():
-            tracked = self.store.message(stored.message_id)
-            if tracked is not None and (stored.message_id, stored.seq) not in queued:
-                backlog.append(ReplyReceived(tracked, stored))
-        self._queue.extendleft(reversed(backlog))
-
     async def forward_pending(self) -> int:
-        """Send every queued reply in order; stop at the first Telegram refuses (tried again next cycle)."""
+        """Forward the replies waiting in the store, claimed message by message, in the order they came;
+        stop at the first Telegram refuses (tried again next cycle)."""
         sent = 0
         async with self._lock:
-            self._load_backlog()
-            while self._queue:
-                event = self._queue[0]
-                tracked, stored = event.message, event.reply
-                if self.topics is None and self._chat(tracked) is None:
-                    log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)", tracked.id)
-                    self._queue.popleft()
-                    continue
-                repeat = self.store.is_inflight(stored.message_id, stored.seq)
-                self.store.mark_forwarding(stored.message_id, stored.seq)
-                try:
-                    posted = await self._deliver(tracked, await self._reply_post(tracked, stored, repeat=repeat),
-                                                 reopen=True)
-                except TelegramError as exc:
-                    refused = not _maybe_posted(exc)
-                    self.store.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
-                    log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
-                    break  # Telegram is unhappy: keep the order, try again on the next cycle
-                assert posted is not None
-                self.store.mark_forwarded(stored.message_id, stored.seq, posted.chat_id, posted.message_id,
-                                          posted.message_thread_id)
-                self._queue.popleft()
-                sent += 1
+            claimed = self.store.claim(FORWARD, self.owner, self.lease, 100)
+            if not claimed:
+                return 0
+            try:
+                tracked_by_id = {m.id: m for m in self.store.messages(claimed)}
+                for stored in self.store.unforwarded_replies(claimed):
+                    tracked = tracked_by_id[stored.message_id]
+                    key = (stored.message_id, stored.seq)
+                    if self.topics is None and self._chat(tracked) is None:
+                        if key not in self._nowhere:
+                            self._nowhere.add(key)
+                            log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)",
+                                        tracked.id)
+                        continue
+                    if not self.store.try_lease(FORWARD, stored.message_id, self.owner, self.lease):
+                        log.warning("message %s's replies were taken over by another instance", tracked.id)
+                        break
+                    if not await self._forward(tracked, stored):
+                        break  # Telegram is unhappy: keep the order, try again on the next cycle
+                    sent += 1
+            finally:
+                self.store.release(FORWARD, claimed, self.owner)
         return sent
+
+    async def _forward(self, tracked: TrackedMessage, stored: StoredReply) -> bool:
+        if self.store.is_forwarded(stored.message_id, stored.seq):
+            return True  # forwarded meanwhile by the instance whose lease ran out
+        repeat = self.store.is_inflight(stored.message_id, stored.seq)
+        self.store.mark_forwarding(stored.message_id, stored.seq)
+        try:
+            posted = await self._deliver(tracked, await self._reply_post(tracked, stored, repeat=repeat), reopen=True)
+        except TelegramError as exc:
+            refused = not _maybe_posted(exc)
+            self.store.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
+            log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
+            return False
+        assert posted is not None
+        self.store.mark_forwarded(stored.message_id, stored.seq, posted.chat_id, posted.message_id,
+                                  posted.message_thread_id)
+        return True
 
     async def _reply_post(self, tracked: TrackedMessage, stored: StoredReply, *, repeat: bool = False) -> Post:
         """How to post this reply, wherever it goes (the media fetched once, before any retry)."""

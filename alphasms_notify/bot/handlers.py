@@ -16,7 +16,6 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.error import TelegramError
-from telegram.ext import InvalidCallbackData
 
 from ..errors import RequestError, ValidationError
 from ..messages import Rcs, RcsSms, Sms, Viber, build
@@ -329,9 +328,10 @@ async def send_command(update: Update, context: BotContext) -> None:
         return await message.reply_text(format_outcomes(pending.refused))
     summary = _describe(pending.messages)
     if len(pending.messages) > context.services.settings.telegram.confirm_above:
+        pending_id = save_pending(context, pending)
         buttons = InlineKeyboardMarkup([[
-            InlineKeyboardButton(f"✅ Send to {len(pending.messages)}", callback_data=("send", pending)),
-            InlineKeyboardButton("✖ Cancel", callback_data=("cancel", pending)),
+            InlineKeyboardButton(f"✅ Send to {len(pending.messages)}", callback_data=f"send:{pending_id}"),
+            InlineKeyboardButton("✖ Cancel", callback_data=f"cancel:{pending_id}"),
         ]])
         await message.reply_text(f"❓ {summary}\nSend?", reply_markup=buttons)
         return
@@ -343,23 +343,40 @@ NO_LONGER_PENDING = ("This send is no longer pending (already answered, or expir
                      "Nothing was sent; send the command again.")
 
 
+def save_pending(context: BotContext, pending: PendingSend) -> str:
+    """Keep the prepared send in the store until Confirm or Cancel; the buttons carry only its id."""
+    import base64
+    import pickle
+    import secrets
+
+    pending_id = secrets.token_urlsafe(12)
+    payload = base64.b64encode(pickle.dumps(pending)).decode("ascii")
+    context.services.store.save_pending(pending_id, payload, pending.created_at)
+    return pending_id
+
+
+def _take_pending(context: BotContext, pending_id: str, state: str) -> PendingSend | None:
+    import base64
+    import pickle
+
+    payload = context.services.store.take_pending(pending_id, state)
+    if payload is None:
+        return None
+    return pickle.loads(base64.b64decode(payload))  # noqa: S301 - written by this bot into its own store
+
+
 async def confirm(update: Update, context: BotContext) -> None:
-    """A Confirm or Cancel button: its callback data is the prepared send itself (persisted across restarts)."""
+    """A Confirm or Cancel button: the send it names is taken from the store in one statement, so of
+    two presses (on any bot instance) one sends and the other finds nothing pending."""
     query = update.callback_query
     await query.answer()
-    data = query.data
-    try:
-        context.drop_callback_data(query)  # both buttons of the question: a later press finds nothing
-    except KeyError:
-        pass  # unknown to the cache (expired, or from before persistence)
-    if isinstance(data, InvalidCallbackData) or not isinstance(data, tuple):
+    action, _, pending_id = (query.data or "").partition(":")
+    pending = None
+    if action in ("send", "cancel") and pending_id:
+        pending = _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
+    if pending is None or time.time() - pending.created_at > CONFIRM_TTL:
         await query.edit_message_text(NO_LONGER_PENDING)
         return
-    action, pending = data
-    if pending.done or time.time() - pending.created_at > CONFIRM_TTL:
-        await query.edit_message_text(NO_LONGER_PENDING)
-        return
-    pending.done = True
     if action != "send":
         await query.edit_message_text(f"✖ Cancelled: {_describe(pending.messages)}")
         return

@@ -6,7 +6,9 @@ topic deleted in Telegram answers "message thread not found", and the next
 post creates a new one. Topic names are ``+380 97 123 45 67``, or
 ``Name · +380 97 123 45 67`` once the contact has a name.
 
-A lock per process keeps two posts for a new phone from creating two topics.
+Two posts for a new phone must not make two topics: a lock in this process,
+and a lease on the phone in the store for bot instances sharing one store;
+whoever holds it creates the topic, the others wait and use it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from telegram.error import BadRequest
 
 from ..phone import format_phone
 from ..settings import ConfigError
-from ..store import Store, Topic
+from ..store import Store, Topic, instance_id
 
 __all__ = ["Topics", "topic_name", "check_forum", "thread_gone"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NAME_MAX = 128  # Telegram's limit for a topic name
+TOPIC = "topic"  # the store lease kind: making a phone's topic
+CREATE_WAIT = 15.0  # seconds to wait for another instance making the same topic
 
 
 def topic_name(phone: int, name: str | None) -> str:
@@ -83,13 +87,26 @@ class Topics:
     async def ensure(self, phone: int, *, fresh: bool = False) -> Topic:
         """The topic of ``phone``, created when it has none (or ``fresh``: its old one is gone)."""
         async with self._lock:
-            topic = self.store.topic(self.chat_id, phone)
-            if topic is not None and not fresh:
-                return topic
-            name = self.name_for(phone)
-            created = await self.bot.create_forum_topic(self.chat_id, name)
-            log.info("created topic %s for +%s", created.message_thread_id, phone)
-            return self.store.save_topic(self.chat_id, phone, created.message_thread_id, name)
+            stale = self.store.topic(self.chat_id, phone)
+            if stale is not None and not fresh:
+                return stale
+            owner, waited = instance_id(), 0.0
+            while not self.store.try_lease(TOPIC, phone, owner, CREATE_WAIT * 2):
+                if waited >= CREATE_WAIT:
+                    raise TimeoutError(f"another bot instance has been making the topic of +{phone} "
+                                       f"for {CREATE_WAIT:g} s")
+                await asyncio.sleep(0.2)
+                waited += 0.2
+            try:
+                topic = self.store.topic(self.chat_id, phone)  # made by another instance meanwhile?
+                if topic is not None and (stale is None or topic.thread_id != stale.thread_id):
+                    return topic
+                name = self.name_for(phone)
+                created = await self.bot.create_forum_topic(self.chat_id, name)
+                log.info("created topic %s for +%s", created.message_thread_id, phone)
+                return self.store.save_topic(self.chat_id, phone, created.message_thread_id, name)
+            finally:
+                self.store.release(TOPIC, [phone], owner)
 
     async def post(self, phone: int, send: Callable[[Topic], Awaitable[T]], *, reopen: bool = False) -> T:
         """``send`` into the topic of ``phone``; a deleted topic is made again and ``send`` retried once.

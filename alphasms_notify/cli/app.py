@@ -22,6 +22,7 @@ from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
+from .store_commands import store
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Outcome
@@ -53,7 +54,8 @@ def cli(ctx: click.Context, config_path: str | None, as_json: bool, plugins_dir:
         settings = _settings(config_path, plugins_dir)
     except ConfigError as exc:
         fail(str(exc), EXIT_INVALID)
-    cli_logging([settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret])
+    cli_logging([settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret,
+                 *settings.store.secrets()])
     pm = get_plugin_manager(settings)
     for name, reason in pm.load_errors:
         click.echo(f"warning: plugin {name} not loaded: {reason}", err=True)
@@ -283,6 +285,7 @@ def hoist_global_options(args: list[str], commands: Sequence[str]) -> list[str]:
 
 
 cli.add_command(contacts)
+cli.add_command(store)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -298,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli.main(args=args, prog_name="alphasms")
     except Exception as exc:  # an unforeseen failure: one line, with every secret masked
         _crash(exc, [settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret,
+                     *settings.store.secrets(), os.environ.get("ALPHASMS_STORE_URL"),
                      os.environ.get("ALPHASMS_API_KEY"), os.environ.get("TELEGRAM_BOT_TOKEN")])
 
 

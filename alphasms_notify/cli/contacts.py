@@ -23,9 +23,11 @@ def open_store(ctx: Context) -> Any:
     from ..store import Store, default_store_path
 
     try:
-        return Store(ctx.settings.store.path or default_store_path())
-    except Exception as exc:  # sqlite3.Error, OSError: one line, not a traceback
-        fail(f"the store cannot be used: {exc}", EXIT_INVALID)
+        return Store(ctx.settings.store.target or default_store_path())
+    except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError: one line, not a traceback
+        from ..logs import RedactSecrets
+
+        fail(RedactSecrets(ctx.settings.store.secrets()).redact(f"the store cannot be used: {exc}"), EXIT_INVALID)
 
 
 @click.group()

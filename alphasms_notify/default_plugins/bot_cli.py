@@ -31,7 +31,8 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
         except ConfigError as exc:
             fail(str(exc), EXIT_INVALID)
         redact = setup_logging(logging.DEBUG if verbose else logging.INFO,
-                               secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret]).redact
+                               secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret,
+                                        *settings.store.secrets()]).redact
         logging.getLogger(__name__).info("bot starting: %s, %d operator(s), polling AlphaSMS every %ss",
                                          "webhook" if telegram.webhook_url else "long polling",
                                          len(telegram.operators), telegram.poll_interval)

@@ -87,10 +87,10 @@ def with_contacts(settings: Any, rows: list[dict[str, str]]) -> list[dict[str, s
     from ..phone import InvalidPhone, normalize_phone
     from ..store import Store, default_store_path
 
-    path = settings.store.path or default_store_path()
-    if not Path(path).exists():
+    target = settings.store.target or default_store_path()
+    if not settings.store.url and not Path(target).exists():
         return rows
-    store = Store(path)
+    store = Store(target)
     try:
         known = {c.phone: c for c in store.contacts()}
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import time
 from collections import defaultdict
 from typing import Any
@@ -44,7 +45,7 @@ class _State:
     def __init__(self, token: str) -> None:
         self.token = token
         self.updates: list[dict[str, Any]] = []
-        self.update_ids = itertools.count(1)
+        self.update_ids = itertools.count(random.randint(10**8, 9 * 10**8))  # as Telegram: not from 1
         self.message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
         self.chats: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.documents: dict[str, tuple[str, bytes]] = {}

@@ -1,0 +1,82 @@
+"""``alphasms store``: the schema's migrations and what the store holds, for SQLite and PostgreSQL alike.
+
+Every front end migrates the store when it opens it, so ``migrate`` is for
+deployments that change the schema in a step of their own (before starting
+new bot instances beside old ones); ``status`` says where a store stands
+without changing it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from .output import EXIT_INVALID, Context, fail
+
+__all__ = ["store"]
+
+
+def _open(ctx: Context, *, migrate: bool):
+    from ..logs import RedactSecrets, safe_url
+    from ..store import Store, default_store_path
+
+    target = ctx.settings.store.target or str(default_store_path())
+    try:
+        return Store(target, migrate=migrate), safe_url(target)
+    except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError: one line, never the password
+        fail(RedactSecrets(ctx.settings.store.secrets()).redact(f"the store {safe_url(target)} cannot be used: {exc}"),
+             EXIT_INVALID)
+
+
+@click.group()
+def store() -> None:
+    """The store: schema migrations and status ([store] path for SQLite, [store] url for PostgreSQL)."""
+
+
+@store.command()
+@click.pass_obj
+def migrate(ctx: Context) -> None:
+    """Apply the migrations the store lacks (each in its own transaction)."""
+    opened, shown = _open(ctx, migrate=False)
+    try:
+        applied = opened.migrate()
+        version = opened.schema_version()
+    finally:
+        opened.close()
+    if ctx.json:
+        click.echo(json.dumps({"store": shown, "applied": applied, "version": version}))
+    elif applied:
+        click.echo(f"{shown}: applied migration(s) {', '.join(map(str, applied))}; now at version {version}")
+    else:
+        click.echo(f"{shown}: up to date at version {version}")
+
+
+@store.command()
+@click.pass_obj
+def status(ctx: Context) -> None:
+    """The engine, the schema version, each migration, and what the store holds."""
+    from ..migrations import LATEST
+
+    opened, shown = _open(ctx, migrate=False)
+    try:
+        version = opened.schema_version()
+        steps = opened.migrations()
+        counts = opened.counts() if version == LATEST else {}
+        engine = opened.engine
+    finally:
+        opened.close()
+    if ctx.json:
+        click.echo(json.dumps({"store": shown, "engine": engine, "version": version, "latest": LATEST,
+                               "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in steps],
+                               "counts": counts}, ensure_ascii=False))
+        return
+    click.echo(f"{shown} ({engine}): schema version {version} of {LATEST}")
+    for v, name, applied in steps:
+        when = datetime.fromtimestamp(applied, UTC).strftime("%Y-%m-%d %H:%M UTC") if applied else "pending"
+        click.echo(f"  {v}. {name}: {when}")
+    if version < LATEST:
+        click.echo("run `alphasms store migrate` (the bot also migrates when it starts)")
+    for name, n in counts.items():
+        click.echo(f"{name}: {n}")

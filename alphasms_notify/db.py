@@ -1,0 +1,239 @@
+"""The two engines under the store: SQLite (one file, the default) and PostgreSQL (several instances).
+
+The store writes SQL once, in the subset both engines share, with ``?``
+placeholders; an engine runs it, with rows as dicts. What differs is stated
+here and only here: how to connect, the placeholder, how a claim skips rows
+another instance is claiming (``FOR UPDATE SKIP LOCKED``), and how two
+processes that migrate at once are kept apart.
+
+PostgreSQL goes through psycopg 3 and its connection pool; a pool
+connection is taken per statement or transaction and given back, so the
+bot's threads and event loop share a few connections.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "OPEN_WAIT_MS"]
+
+OPEN_WAIT_MS = 3000  # a locked SQLite file is reported this soon at open
+Row = dict[str, Any]
+
+
+def is_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+class Tx(Protocol):
+    """One transaction: statements with ``?`` placeholders."""
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None: ...
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Database(Protocol):
+    engine: str
+    skip_locked: str  # appended to a claim's SELECT: rows another transaction is claiming are skipped
+
+    def tx(self) -> Any: ...
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None: ...
+
+    def has_table(self, name: str) -> bool: ...
+
+    def migration_lock(self, tx: Tx) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+class _SQLiteTx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self.db.execute(sql, args).fetchall()
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        return self.db.execute(sql, args).fetchone()
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.db.execute(sql, args).rowcount
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.db.executemany(sql, rows)
+
+
+class SQLiteDatabase:
+    """One SQLite file in WAL mode; a lock keeps one statement at a time on the shared connection.
+
+    Transactions are ``BEGIN IMMEDIATE``: writers queue up at the start
+    instead of failing at commit, so a claim is as atomic here as on PostgreSQL.
+    """
+
+    engine = "sqlite"
+    skip_locked = ""  # BEGIN IMMEDIATE already serializes claimers
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = _dict_row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {OPEN_WAIT_MS}")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout = 30000")  # then writers wait their turn
+
+    def __repr__(self) -> str:
+        return f"SQLiteDatabase({self.path!r})"
+
+    @contextmanager
+    def tx(self) -> Iterator[_SQLiteTx]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteTx(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def has_table(self, name: str) -> bool:
+        return self.one("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
+
+    def migration_lock(self, tx: Tx) -> None:
+        # BEGIN IMMEDIATE holds the write lock already; a store made before migrations were
+        # recorded may lack replies.inflight (added later without a migration)
+        columns = {row["name"] for row in tx.all("PRAGMA table_info(replies)")}
+        if columns and "inflight" not in columns:
+            tx.run("ALTER TABLE replies ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _pg_sql(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+def _pg_args(args: Sequence[Any]) -> Sequence[Any]:
+    """PostgreSQL refuses NUL in text; what a provider or a person sent keeps its place as U+FFFD."""
+    return [a.replace("\x00", "\ufffd") if isinstance(a, str) and "\x00" in a else a for a in args]
+
+
+class _PostgresTx:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        cur = self.conn.execute(_pg_sql(sql), _pg_args(args))
+        return cur.fetchall() if cur.description else []
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        cur = self.conn.execute(_pg_sql(sql), _pg_args(args))
+        return cur.fetchone() if cur.description else None
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.conn.execute(_pg_sql(sql), _pg_args(args)).rowcount
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(_pg_sql(sql), [_pg_args(r) for r in rows])
+
+
+class PostgresDatabase:
+    """PostgreSQL through a psycopg connection pool; the URL's password never shows in a repr or error."""
+
+    engine = "postgresql"
+    skip_locked = " FOR UPDATE OF m SKIP LOCKED"
+    MIGRATION_LOCK = 0x616C706861736D73  # "alphasms": one migrator at a time
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise RuntimeError("[store] url is PostgreSQL, which needs psycopg: "
+                               "pip install 'alphasms-notify[postgresql]'") from None
+
+        from .logs import safe_url
+
+        self.url, self.shown = url, safe_url(url)
+        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="alphasms-store",
+                                   kwargs={"row_factory": dict_row, "autocommit": True,
+                                           "application_name": "alphasms-notify"})
+        try:
+            self.pool.open(wait=True, timeout=10)
+        except Exception as exc:  # PoolTimeout, OperationalError: say where, never with the password
+            self.pool.close()
+            raise psycopg.OperationalError(f"cannot connect to PostgreSQL at {self.shown}: "
+                                           f"{_reason(exc, url)}") from None
+
+    def __repr__(self) -> str:
+        return f"PostgresDatabase({self.shown!r})"
+
+    @contextmanager
+    def tx(self) -> Iterator[_PostgresTx]:
+        with self.pool.connection() as conn, conn.transaction():
+            yield _PostgresTx(conn)
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self.pool.connection() as conn:
+            return _PostgresTx(conn).all(sql, args)
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        with self.pool.connection() as conn:
+            return _PostgresTx(conn).one(sql, args)
+
+    def has_table(self, name: str) -> bool:
+        row = self.one("SELECT to_regclass(?) IS NOT NULL AS present", (name,))
+        return bool(row and row["present"])
+
+    def migration_lock(self, tx: Tx) -> None:
+        tx.one("SELECT pg_advisory_xact_lock(?) AS locked", (self.MIGRATION_LOCK,))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's reason, with the URL's password taken out should it quote it."""
+    from urllib.parse import unquote, urlsplit
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    password = urlsplit(url).password
+    for secret in filter(None, {password, unquote(password or "")}):
+        text = text.replace(secret, "***")
+    return text
+
+
+def connect(target: str) -> SQLiteDatabase | PostgresDatabase:
+    """The engine for ``target``: a ``postgresql://`` URL, or the path of a SQLite file."""
+    return PostgresDatabase(target) if is_url(target) else SQLiteDatabase(target)
