@@ -186,6 +186,11 @@ class PostgresDatabase:
         from .logs import safe_url
 
         self.url, self.shown = url, safe_url(url)
+        try:  # one plain connection first: a wrong password or database is one clear line, not pool retries
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            raise psycopg.OperationalError(f"cannot connect to PostgreSQL: "
+                                           f"{_reason(exc, url)}") from None
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="alphasms-store",
                                    kwargs={"row_factory": dict_row, "autocommit": True,
                                            "application_name": "alphasms-notify"})
@@ -193,7 +198,7 @@ class PostgresDatabase:
             self.pool.open(wait=True, timeout=10)
         except Exception as exc:  # PoolTimeout, OperationalError: say where, never with the password
             self.pool.close()
-            raise psycopg.OperationalError(f"cannot connect to PostgreSQL at {self.shown}: "
+            raise psycopg.OperationalError(f"cannot connect to PostgreSQL: "
                                            f"{_reason(exc, url)}") from None
 
     def __repr__(self) -> str:
@@ -227,7 +232,8 @@ def _reason(exc: BaseException, url: str) -> str:
     """The driver's reason, with the URL's password taken out should it quote it."""
     from urllib.parse import unquote, urlsplit
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines else type(exc).__name__  # psycopg's last line is the server's reason
     password = urlsplit(url).password
     for secret in filter(None, {password, unquote(password or "")}):
         text = text.replace(secret, "***")

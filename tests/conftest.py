@@ -48,15 +48,15 @@ def make_bot(alphasms_sandbox, telegram, tmp_path):
     from alphasms_notify.plugins import make_plugin_manager
     from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
 
-    def make(*, plugins=None, confirm_above=10, store_path=None, replies_chat=None, operators=(OPERATOR,),
-             **telegram_options):
+    def make(*, plugins=None, confirm_above=10, store_path=None, store_url=None, replies_chat=None,
+             operators=(OPERATOR,), **telegram_options):
         settings = Settings(
             alphasms=AlphaSMSSettings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url,
                                       sms_sender="Shop", viber_sender="ShopViber", timeout=2.0),
             telegram=TelegramSettings(token=telegram.token, api_url=telegram.api_url, operators=frozenset(operators),
                                       poll_interval=BOT_POLL, confirm_above=confirm_above, replies_chat=replies_chat,
                                       **telegram_options),
-            store=StoreSettings(path=str(store_path or tmp_path / "bot.sqlite3")))
+            store=StoreSettings(path=str(store_path or tmp_path / "bot.sqlite3"), url=store_url))
         return build_application(settings, plugins=plugins or make_plugin_manager(defaults=()))
 
     return make
@@ -117,7 +117,7 @@ def postgres_server():
     (``.ci/run`` installs them and sets ALPHASMS_REQUIRE_POSTGRES, so CI never skips)."""
     import os
 
-    from pgserver import REQUIRE_ENV, PostgresServer, server_bin
+    from alphasms_notify.sandbox.postgres import REQUIRE_ENV, PostgresServer, server_bin
 
     bindir = server_bin()
     if bindir is None:

@@ -1,4 +1,8 @@
-"""A real PostgreSQL server for the tests, on 127.0.0.1 in a temporary folder (Debian's server binaries).
+"""A throwaway PostgreSQL server on 127.0.0.1 in a temporary folder, for tests and benchmarks.
+
+It runs Debian's server binaries (``apt-get install postgresql``; found on
+PATH or in /usr/lib/postgresql/N/bin), so the PostgreSQL store is tested
+against the real thing.
 
 ``initdb`` refuses to run as root, so as root the server runs as the
 ``postgres`` user the Debian package creates (or ``nobody``). Each test gets
@@ -17,6 +21,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+__all__ = ["PostgresServer", "server_bin", "PASSWORD", "ROLE", "REQUIRE_ENV"]
 
 PASSWORD = "pg-s3cret-Pa55"  # tests look for it in every output: it must never show
 ROLE = "alphasms"
@@ -89,6 +95,13 @@ class PostgresServer:
         with self.admin() as conn:
             conn.execute(f"CREATE DATABASE {name} OWNER {ROLE}")
         return f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{self.port}/{name}"
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         try:
