@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,7 +32,7 @@ def sent(message, message_id: int) -> Outcome:
 
 
 def reply(text: str | None, minute: int = 0, media: Media | None = None) -> Reply:
-    return Reply(datetime(2026, 11, 29, 10, minute, tzinfo=timezone.utc), text, media)
+    return Reply(datetime(2026, 11, 29, 10, minute, tzinfo=UTC), text, media)
 
 
 @pytest.fixture
