@@ -193,7 +193,11 @@ class PostgresDatabase:
                                            f"{_reason(exc, url)}") from None
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="alphasms-store",
                                    kwargs={"row_factory": dict_row, "autocommit": True,
-                                           "application_name": "alphasms-notify"})
+                                           "application_name": "alphasms-notify",
+                                           # no server-side prepared statements: their generic plan for a
+                                           # claim (ORDER BY ... LIMIT ... FOR UPDATE SKIP LOCKED) scanned
+                                           # every row, 6 s instead of 10 ms on 20,000 leased messages
+                                           "prepare_threshold": None})
         try:
             self.pool.open(wait=True, timeout=10)
         except Exception as exc:  # PoolTimeout, OperationalError: say where, never with the password

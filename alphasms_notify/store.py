@@ -270,6 +270,15 @@ class Store:
             tx.run("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
                    (status, status_type, time.time(), int(done), message_id))
 
+    def set_statuses(self, updates: Sequence[tuple[int, str, str, bool]]) -> None:
+        """Several (id, status, status type, done) at once, in one transaction."""
+        if not updates:
+            return
+        now = time.time()
+        with self._db.tx() as tx:
+            tx.many("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
+                    [(status, kind, now, int(done), message_id) for message_id, status, kind, done in updates])
+
     def finish(self, message_ids: Iterable[int]) -> None:
         with self._db.tx() as tx:
             tx.many("UPDATE messages SET done = 1 WHERE id = ?", [(i,) for i in message_ids])
@@ -571,7 +580,7 @@ class Store:
 
 
 # What each kind of work is, as "SELECT m.id|phone AS key": its candidates not held by a live lease.
-_FREE = "LEFT JOIN leases l ON l.kind = ? AND l.key = {key} WHERE (l.until IS NULL OR l.until < ?)"
+_FREE = "WHERE NOT EXISTS (SELECT 1 FROM leases l WHERE l.kind = ? AND l.key = {key} AND l.until >= ?)"
 _CANDIDATES: dict[str, str] = {
     POLL: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
            + " AND m.done = 0 ORDER BY m.created_at, m.id LIMIT ?"),

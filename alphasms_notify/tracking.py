@@ -132,29 +132,35 @@ class Tracker:
             log.warning("status poll failed, will retry next cycle: %s", exc)
             return False
         now = time.time()
+        updates: list[tuple[int, str, str, bool]] = []  # written in one transaction, before the hooks run
+        changes: list[tuple[TrackedMessage, StatusResult]] = []
         for row, outcome in zip(rows, outcomes, strict=True):
             if not outcome.ok:
                 log.warning("status of message %s: %s", row.id, outcome.error)
                 if outcome.error == "Message not found" and row.status is None:
                     # an unknown outcome settled: the provider never got it
-                    self.store.set_status(row.id, "NOT SENT", "", done=True)
+                    updates.append((row.id, "NOT SENT", "", True))
                     stats.finished += 1
                 elif now - row.created_at > self.max_age or outcome.error == "Message not found":
-                    self.store.finish([row.id])
+                    updates.append((row.id, row.status or "", row.status_type or "", True))
                     stats.finished += 1
                 continue
             result: StatusResult = outcome.result
             done = self._done(row, result, now)
             if str(result.status) != row.status or result.type != row.status_type or done:
-                self.store.set_status(row.id, str(result.status), result.type, done=done)
+                updates.append((row.id, str(result.status), result.type, done))
                 stats.finished += done
+            if str(result.status) != row.status or result.replies:
+                changes.append((row, result))
+        self.store.set_statuses(updates)
+        for row, result in changes:
             if str(result.status) != row.status:
                 stats.changed += 1
                 old = MessageStatus.parse(row.status) if row.status else None
                 stats.events.append(StatusChanged(row, old, result.status, result))
                 await acall_hook(self.plugins, "alphasms_status_changed", message_id=row.id, old=old,
                                  new=result.status, status=result)
-            for stored in self.store.add_replies(row.id, result.replies):
+            for stored in self.store.add_replies(row.id, result.replies) if result.replies else ():
                 stats.replies += 1
                 stats.events.append(ReplyReceived(row, stored))
                 await self._hook_reply(stored)

@@ -19,7 +19,15 @@ if __package__ in (None, ""):  # run as a script: make "benchmarks" importable
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks import bench_apprise, bench_inbox, bench_poll, bench_replies, bench_send, bench_startup  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_apprise,
+    bench_inbox,
+    bench_poll,
+    bench_replies,
+    bench_send,
+    bench_shared,
+    bench_startup,
+)
 from benchmarks.common import Figure  # noqa: E402
 
 FULL = {
@@ -29,6 +37,7 @@ FULL = {
     "replies": lambda: bench_replies.run(200, poll=1.0, spread=10.0),
     "startup": lambda: bench_startup.run(30),
     "inbox": lambda: bench_inbox.run(10_000),
+    "shared": lambda: bench_shared.run(100_000),
 }
 SMOKE = {
     "send": lambda: bench_send.run(300, rounds=2),
@@ -37,6 +46,7 @@ SMOKE = {
     "replies": lambda: bench_replies.run(5, poll=0.3, spread=0.5),
     "startup": lambda: bench_startup.run(3),
     "inbox": lambda: bench_inbox.run(300),
+    "shared": lambda: bench_shared.run(500),
 }
 
 
