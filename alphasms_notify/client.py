@@ -42,7 +42,7 @@ from ._version import __version__
 from .answers import AnswerTooLarge, read_capped, read_capped_async
 from .errors import MessageRejected, ProtocolError, RequestError, TransportError, ValidationError
 from .flow import adrive, drive
-from .ids import new_message_id
+from .ids import new_message_id, new_message_ids
 from .logs import safe_url
 from .messages import (
     WITH_SMS_FALLBACK,
@@ -60,7 +60,8 @@ from .messages import (
     check,
     label_of,
 )
-from .plugins import has_impls, hook_flow, run_blocking
+from .phone import InvalidPhone, is_valid_ukrainian, normalize_phone
+from .plugins import has_impls, hook_flow, hook_impls, run_blocking
 from .results import BalanceResult, HlrResult, OtpResult, Outcome, SendResult, StatusResult
 from .segments import UCS2_MULTI, count_segments
 from .settings import (
@@ -159,6 +160,9 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+_PROBE_PHONE = 380971234567  # a valid phone, for checking what an SMS's text and sender are worth once
+
+
 class _Core:
     """Settings, validation, and the retry/idempotency flow shared by both clients."""
 
@@ -249,13 +253,23 @@ class _Core:
         return ready
 
     def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list]]:
-        """Checked copies, and the problems of each message by its position in the caller's list."""
+        """Checked copies, and the problems of each message by its position in the caller's list.
+
+        One pass: an SMS's text, sender and lifetime are checked (and its parts counted) once per
+        distinct combination, so a campaign of 10,000 checks one text and 10,000 phones.
+        """
         checked: list[Message] = []
         problems: dict[int, list] = {}
         seen_ids: dict[int, int] = {}
+        sms_checks: dict[tuple, list[tuple[str, str]]] = {}
+        pairs = list(pairs)
+        self._assign_ids([m for _, m in pairs])
         for index, message in pairs:
-            ready, found = check(self._with_defaults(message), index)
-            self._check_parts(ready, index, found)
+            if type(message) is Sms:
+                ready, found = self._check_sms(message, index, sms_checks)
+            else:
+                ready, found = check(self._with_defaults(message), index)
+                self._check_parts(ready, index, found)
             msg_id = getattr(ready, "id", None)
             if msg_id is not None and isinstance(ready, SEND_TYPES):
                 if msg_id in seen_ids:
@@ -266,6 +280,51 @@ class _Core:
                 problems[index] = found
             checked.append(ready)
         return checked, problems
+
+    def _assign_ids(self, messages: list[Message]) -> None:
+        """Ids for the sends that have none, drawn together (in place: resending the same objects is idempotent)."""
+        missing = [m for m in messages if isinstance(m, SEND_TYPES) and m.id is None]
+        if not missing:
+            return
+        fresh = (new_message_ids(len(missing)) if self.id_factory is new_message_id
+                 else [self.id_factory() for _ in missing])
+        for message, msg_id in zip(missing, fresh, strict=True):
+            message.id = msg_id
+            setattr(message, _OWN_ID, True)
+
+    def _check_sms(self, message: Sms, index: int, cache: dict[tuple, list[tuple[str, str]]]
+                   ) -> tuple[Message, list]:
+        """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
+        sender = message.sender if message.sender is not None else self.sms_sender
+        key = (message.text, sender, message.lifetime)
+        common = cache.get(key)
+        if common is None:
+            probe = Sms(_PROBE_PHONE, message.text, sender=sender, lifetime=message.lifetime)
+            _, found = check(probe)
+            self._check_parts(probe, 0, found)
+            common = cache[key] = [(field, reason) for _, field, reason in found]
+        own: list[tuple[str, str]] = []
+        phone = message.phone
+        if type(phone) is str and len(phone) == 12 and phone[:3] == "380" and phone.isdigit() \
+                and is_valid_ukrainian(phone[3:]):
+            phone = int(phone)  # what normalize_phone returns, without its layers: the common case
+        else:
+            try:
+                phone = normalize_phone(phone)
+            except InvalidPhone as exc:
+                own.append(("phone", str(exc)))
+        msg_id = message.id
+        if isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63:
+            own.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
+        if common or own:
+            label = label_of(message, index)
+            return message, [(label, f, r) for f, r in own + common]
+        if phone == message.phone and type(message.phone) is int and sender is message.sender:
+            return message, []
+        ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps _OWN_ID and _STATE
+        ready.__dict__.update(message.__dict__)
+        ready.phone, ready.sender = phone, sender
+        return ready, []
 
     def _check_parts(self, message: Message, index: int, found: list) -> None:
         """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
@@ -463,12 +522,13 @@ class _Core:
     def _prepare_hooks(self, batch: list[SendMessage], settled: dict[int, Outcome]) -> Generator:
         """``alphasms_prepare_message`` for each message not settled; a refusal settles it as failed."""
         if has_impls(self.plugins, "alphasms_prepare_message"):
+            impls = hook_impls(self.plugins, "alphasms_prepare_message")
             for index, message in enumerate(batch):
                 if index in settled:
                     continue
                 try:
                     yield from hook_flow(self.plugins, "alphasms_prepare_message", {"message": message},
-                                         (MessageRejected,))
+                                         (MessageRejected,), impls=impls)
                 except MessageRejected as exc:
                     settled[index] = self._rejected(message, index, exc)
         return settled
@@ -506,10 +566,12 @@ class _Core:
         if progress is not None:
             progress(len(chunk))
         if notify:
+            impls = hook_impls(self.plugins, "alphasms_message_sent")
             for outcome in outcomes:
                 problems: list[str] = []
                 yield from hook_flow(self.plugins, "alphasms_message_sent",
-                                     {"message": outcome.message, "result": outcome}, problems=problems)
+                                     {"message": outcome.message, "result": outcome}, problems=problems,
+                                     impls=impls)
                 if problems:
                     outcome.warnings = (outcome.warnings or []) + problems
         if failure is not None:

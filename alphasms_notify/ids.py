@@ -30,7 +30,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["new_message_id", "HOUR_BITS", "COUNTER_BITS"]
+__all__ = ["new_message_id", "new_message_ids", "HOUR_BITS", "COUNTER_BITS"]
 
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
 HOUR_BITS, COUNTER_BITS = 20, 43
@@ -41,14 +41,28 @@ _state: dict[str, int] = {"hour": -1, "start": 0, "seq": 0, "pid": -1}
 
 def new_message_id() -> int:
     """A fresh positive id below 2**63."""
+    return new_message_ids(1)[0]
+
+
+def new_message_ids(count: int) -> list[int]:
+    """``count`` fresh ids at once (a campaign's worth, under one lock), increasing."""
     with _lock:
-        hour = (int(time.time()) - _EPOCH) // 3600
-        if hour != _state["hour"] or _state["pid"] != os.getpid() or _state["seq"] >= _RUN:
-            # a new hour, a forked child (which must not reuse its parent's range), or a spent run
-            start = secrets.randbelow(2**COUNTER_BITS - _RUN)
-            if hour == _state["hour"] and _state["pid"] == os.getpid():
-                start = max(start, _state["start"] + _RUN) % (2**COUNTER_BITS - _RUN)
-            _state.update(hour=hour, start=start, seq=0, pid=os.getpid())
-        value = _state["start"] + _state["seq"]
-        _state["seq"] += 1
-        return (hour << COUNTER_BITS) | value
+        taken: list[int] = []
+        while len(taken) < count:
+            taken += _take(count - len(taken))
+        return taken
+
+
+def _take(count: int) -> list[int]:
+    """Up to ``count`` ids from the current run (a new run drawn when needed); the lock is held."""
+    hour = (int(time.time()) - _EPOCH) // 3600
+    if hour != _state["hour"] or _state["pid"] != os.getpid() or _state["seq"] >= _RUN:
+        # a new hour, a forked child (which must not reuse its parent's range), or a spent run
+        start = secrets.randbelow(2**COUNTER_BITS - _RUN)
+        if hour == _state["hour"] and _state["pid"] == os.getpid():
+            start = max(start, _state["start"] + _RUN) % (2**COUNTER_BITS - _RUN)
+        _state.update(hour=hour, start=start, seq=0, pid=os.getpid())
+    n = min(count, _RUN - _state["seq"])
+    first = (hour << COUNTER_BITS) | (_state["start"] + _state["seq"])
+    _state["seq"] += n
+    return list(range(first, first + n))

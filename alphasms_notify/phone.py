@@ -64,9 +64,16 @@ def is_valid_ukrainian(nsn: str) -> bool:
     type's pattern and lengths, combined into one pattern per length); tests check it
     agrees with phonenumbers. Worth it: it runs for every message of batches of thousands.
     """
+    rule = _ua_by_length().get(len(nsn))
+    return rule is not None and rule.fullmatch(nsn) is not None
+
+
+@lru_cache(maxsize=1)
+def _ua_by_length() -> dict[int, re.Pattern[str]]:
+    """The general pattern and the length's type patterns as one regex per length: one match a number."""
     general, by_length = _ua_rules()
-    kinds = by_length.get(len(nsn))
-    return kinds is not None and general.fullmatch(nsn) is not None and kinds.fullmatch(nsn) is not None
+    return {length: re.compile(f"(?=(?:{general.pattern})$)(?:{kinds.pattern})")
+            for length, kinds in by_length.items()}
 
 
 def _ukrainian(digits: str, region: str) -> int | None:

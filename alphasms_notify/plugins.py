@@ -29,6 +29,7 @@ from .flow import adrive, drive
 from .settings import ConfigError, Settings, load_settings
 
 __all__ = [
+    "hook_impls",
     "DEFAULT_PLUGINS",
     "PluginManager",
     "get_plugin_manager",
@@ -218,14 +219,19 @@ def _impls(pm: pluggy.PluginManager, name: str) -> list[Any]:
     return list(reversed(getattr(pm.hook, name).get_hookimpls()))
 
 
+def hook_impls(pm: pluggy.PluginManager, name: str) -> list[Any]:
+    """The implementations of ``name`` in call order, for :func:`hook_flow`'s ``impls``."""
+    return _impls(pm, name)
+
+
 def has_impls(pm: pluggy.PluginManager | None, name: str) -> bool:
     """Whether any plugin implements ``name`` (lets a hot path skip a hook nobody listens to)."""
     return pm is not None and bool(getattr(pm.hook, name).get_hookimpls())
 
 
 def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any],
-              reraise: tuple[type[BaseException], ...] = (), *, problems: list[str] | None = None
-              ) -> Generator[Awaitable[Any], Any, list[Any]]:
+              reraise: tuple[type[BaseException], ...] = (), *, problems: list[str] | None = None,
+              impls: list[Any] | None = None) -> Generator[Awaitable[Any], Any, list[Any]]:
     """Call every implementation of ``name``: the one body behind every hook call, sync or async.
 
     A generator in the sans-I/O style: it yields what an ``async def``
@@ -237,11 +243,12 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
     plugin's failure is appended there as one line for the caller to report
     after what it has to say first; the log record carries ``REPORTED_BY_CALLER``
     so a front end that shows ``problems`` can leave it out of its log output.
+    ``impls``: the implementations, looked up once by a caller that calls the hook per message.
     """
     results = []
     if pm is None:
         return results
-    for impl in _impls(pm, name):
+    for impl in impls if impls is not None else _impls(pm, name):
         try:
             value = impl.function(*[kwargs[a] for a in impl.argnames])
             if isinstance(value, Awaitable):

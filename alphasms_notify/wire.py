@@ -250,6 +250,9 @@ _DECODERS = {
 }
 
 
+_SENDS = frozenset({"sms", "viber", "viber+sms", "rcs", "rcs+sms"})
+
+
 def _item_id(item: Any) -> int | None:
     data = item.get("data") if isinstance(item, dict) else None
     value = data.get("id") if isinstance(data, dict) else None
@@ -292,6 +295,35 @@ def _order(items: list[Any], messages: list[Message]) -> list[Any]:
     return ordered
 
 
+def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome] | None:
+    """Every item accepted, in order, well formed: the outcomes in one tight pass (a campaign's
+    10,000 items). None at the first item that is not so: the general path then looks at all of them."""
+    outcomes: list[Outcome] = []
+    append = outcomes.append
+    for message, item in zip(messages, items, strict=True):
+        if type(item) is not dict or item.get("success") is not True:
+            return None
+        data = item.get("data")
+        if type(data) is not dict:
+            return None
+        if message.type in _SENDS:
+            msg_id, parts = data.get("msg_id"), data.get("parts")
+            if (type(data.get("id")) is not int or data["id"] != message.id or type(msg_id) is not int
+                    or type(parts) not in (int, NoneType)):
+                return None
+            result: Any = SendResult(data["id"], msg_id, parts, data.get("data"))
+        else:
+            got = data.get("id")
+            if got is not None and got != getattr(message, "id", None):
+                return None
+            try:
+                result = _DECODERS[message.type](data, "")
+            except ProtocolError:
+                return None
+        append(Outcome(message, True, result, None, item))
+    return outcomes
+
+
 def decode_response(status_code: int, content: bytes, messages: list[Message]) -> list[Outcome]:
     """Turn the HTTP answer to ``messages`` into one Outcome per message, in request order."""
     body = parse_json(status_code, content)
@@ -308,6 +340,9 @@ def decode_response(status_code: int, content: bytes, messages: list[Message]) -
         raise ProtocolError("answer has no 'data' list")
     if len(items) != len(messages):
         raise ProtocolError(f"sent {len(messages)} items but the answer has {len(items)}")
+    fast = _decode_usual(items, messages)
+    if fast is not None:
+        return fast
     outcomes: list[Outcome] = []
     for position, (message, item) in enumerate(zip(messages, _order(items, messages), strict=True)):
         decoder = _DECODERS[message.type]

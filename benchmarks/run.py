@@ -21,6 +21,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks import (  # noqa: E402
     bench_apprise,
+    bench_cli_bulk,
     bench_inbox,
     bench_poll,
     bench_replies,
@@ -38,6 +39,7 @@ FULL = {
     "startup": lambda: bench_startup.run(30),
     "inbox": lambda: bench_inbox.run(10_000),
     "shared": lambda: bench_shared.run(100_000),
+    "cli-bulk": lambda: bench_cli_bulk.run(10_000),
 }
 SMOKE = {
     "send": lambda: bench_send.run(300, rounds=2),
@@ -47,6 +49,7 @@ SMOKE = {
     "startup": lambda: bench_startup.run(3),
     "inbox": lambda: bench_inbox.run(300),
     "shared": lambda: bench_shared.run(500),
+    "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1),
 }
 
 

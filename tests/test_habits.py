@@ -296,5 +296,5 @@ def test_cli_summarises_a_large_send_on_a_terminal(alphasms_sandbox):
     os.close(leader)
     assert proc.returncode == 0
     text = seen.decode()
-    assert "sent: 25 of 25 ok; every id: --json" in text and "sent 380971234500" not in text
+    assert "sent 25 of 25; 25 part(s)" in text and "every id: --json" in text and "sent 380971234500" not in text
     assert len(alphasms_sandbox.messages()) == 25

@@ -87,10 +87,12 @@ def balance(ctx: Context) -> None:
 @click.option("--id", "id", type=click.IntRange(min=1, max=MAX_ID),
               help="Message id (one recipient only); default: generated.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send (asked only on a terminal).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="A line for every recipient (by default, past 20: the failed and unknown ones and a summary).")
 @click.argument("text", required=False, default="")
 @click.pass_obj
 def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, text: str, yes: bool,
-         **opts: Any) -> None:
+         verbose: bool, **opts: Any) -> None:
     """Send TEXT by SMS, Viber, or Viber with SMS fallback. TEXT '-' reads it from standard input.
 
     The Viber type follows from what is given: TEXT alone is "text"; --image
@@ -100,8 +102,9 @@ def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, t
     from ..messages import build
     from ..segments import count_segments
     from .recipients import RecipientsError, read_recipients, read_text_argument
-    from .sending import send_and_report
+    from .sending import bulk_mode, send_and_report
 
+    bulk_mode()
     if text == "-" and to_file == "-":
         fail("TEXT and --to-file cannot both come from standard input", EXIT_INVALID)
     phones = list(to)
@@ -126,7 +129,7 @@ def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, t
     if not ctx.json and sms_text:
         click.echo(f"Sending to {len(phones)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
     send_and_report(ctx, messages, yes=yes, summary=f"{channel} to {len(messages)} recipient(s)",
-                    describe=describe_sent)
+                    describe=describe_sent, verbose=verbose)
 
 
 @cli.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -27,6 +27,7 @@ __all__ = [
     "fail",
     "invalid",
     "call_provider",
+    "guarded",
     "report_outcomes",
     "describe_sent",
     "EXIT_OK",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_ITEM_FAILED, EXIT_INVALID, EXIT_REQUEST_FAILED = 0, 1, 2, 3
-SUMMARY_ABOVE = 20  # more outcomes than this, on a terminal: a summary and the problems, not a line each
+SUMMARY_ABOVE = 20  # more outcomes than a screenful: a summary and the problems (--verbose: every line)
 
 
 @dataclass
@@ -63,8 +64,17 @@ def fail(text: str, code: int) -> NoReturn:
 
 
 def _echo_json(document: Any) -> None:
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))  # input that was not UTF-8
+    """The whole document in one write (orjson); input that was not UTF-8 shown escaped."""
+    import orjson
+
+    try:
+        data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    except TypeError:  # a lone surrogate (bytes that were not UTF-8): orjson refuses, json escapes
+        text = json.dumps(document, ensure_ascii=False, indent=2)
+        data = text.encode("utf-8", "backslashreplace") + b"\n"
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
 
 
 def invalid(ctx: Context, exc: ValidationError, *, options: bool = False) -> NoReturn:
@@ -85,10 +95,19 @@ def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable
     for the accepted ones): what went out, what did not, and what *may* have,
     with the id to check, so nobody resends blind.
     """
-    client = ctx.client()
-    try:
-        with client:
+    def run() -> Any:
+        with ctx.client() as client:
             return action(client)
+
+    return guarded(ctx, run, describe)
+
+
+def guarded(ctx: Context, run: Callable[[], Any], describe: Callable[[Outcome], str] | None = None) -> Any:
+    """``run()``, with :func:`call_provider`'s handling of invalid input (exit 2) and failed requests (3)."""
+    try:
+        return run()
+    except ConfigError as exc:
+        fail(str(exc), EXIT_INVALID)
     except ValidationError as exc:
         invalid(ctx, exc)
     except RequestError as exc:
@@ -104,7 +123,7 @@ def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable
 
 def _jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {k: _jsonable(v) for k, v in asdict(value).items()}
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -133,14 +152,46 @@ def _who(outcome: Outcome) -> str:
     return str(getattr(outcome.message, "phone", None) or getattr(outcome.message, "id", ""))
 
 
-def _print_outcomes(outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> None:
+def _outcome_lines(outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> tuple[list[str], list[str]]:
+    """(lines for stdout, lines for stderr): successes described, failures and unknowns named."""
+    out, err = [], []
     for outcome in outcomes:
         if outcome.ok:
-            click.echo(describe(outcome))
+            out.append(describe(outcome))
         elif outcome.unknown:
-            click.echo(f"UNKNOWN {_who(outcome)}: id {outcome.message.id}: {outcome.error}", err=True)
+            err.append(f"UNKNOWN {_who(outcome)}: id {outcome.message.id}: {outcome.error}")
         else:
-            click.echo(f"FAILED {_who(outcome)}: {outcome.error}", err=True)
+            err.append(f"FAILED {_who(outcome)}: {outcome.error}")
+    return out, err
+
+
+def _echo_lines(lines: list[str], *, err: bool = False) -> None:
+    if lines:
+        click.echo("\n".join(lines), err=err)  # one write for thousands of lines
+
+
+def _print_outcomes(outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> None:
+    out, err = _outcome_lines(outcomes, describe)
+    _echo_lines(out)
+    _echo_lines(err, err=True)
+
+
+def _summary(outcomes: list[Outcome]) -> str:
+    ok = [o for o in outcomes if o.ok]
+    unknown = sum(o.unknown for o in outcomes)
+    failed = len(outcomes) - len(ok) - unknown
+    parts = [getattr(o.result, "parts", None) for o in ok]
+    counted = [p for p in parts if p is not None]
+    line = f"sent {len(ok)} of {len(outcomes)}"
+    if failed:
+        line += f", {failed} failed"
+    if unknown:
+        line += f", {unknown} unknown"
+    if counted:
+        line += f"; {sum(counted)} part(s)" + (f" ({len(parts) - len(counted)} not reported)"
+                                               if len(counted) < len(parts) else "")
+    return line + "; the provider reports no price per message (alphasms balance shows what is left); " \
+                  "every line: --verbose, every id: --json"
 
 
 def _print_unknown(outcomes: list[Outcome]) -> bool:
@@ -162,17 +213,20 @@ def _print_warnings(outcomes: list[Outcome]) -> None:
         click.echo(f"warning: {line} (after sending; {count} message(s) concerned)", err=True)
 
 
-def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> NoReturn:
+def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str], *,
+                    verbose: bool = False) -> NoReturn:
     """Print each outcome (``describe`` for successes) or the --json document, then any warning;
-    exit 0, 1 if any failed, 3 if any outcome is unknown (it may have been sent)."""
+    exit 0, 1 if any failed, 3 if any outcome is unknown (it may have been sent).
+
+    Above a screenful (``SUMMARY_ABOVE``) and without ``verbose``: a line for each failed or
+    unknown item and a summary, not 10,000 lines nobody reads (``--json`` has every one).
+    """
     failed = [o for o in outcomes if not o.ok]
     if ctx.json:
         _echo_json({"ok": not failed, "results": [_outcome_json(o) for o in outcomes]})
-    elif len(outcomes) > SUMMARY_ABOVE and sys.stdout.isatty():  # a person reading: no 5,000 lines
+    elif len(outcomes) > SUMMARY_ABOVE and not verbose:
         _print_outcomes(failed, describe)
-        ok = len(outcomes) - len(failed)
-        click.echo(f"{'sent' if ok == len(outcomes) else 'done'}: {ok} of {len(outcomes)} ok"
-                   f"{f', {len(failed)} not (listed above)' if failed else ''}; every id: --json")
+        click.echo(_summary(outcomes))
     else:
         _print_outcomes(outcomes, describe)
     unknown = _print_unknown(outcomes)

@@ -1,7 +1,10 @@
 """Sending from the command line: a preview and a confirmation for large sends, a progress bar.
 
-Both only on a terminal: piped or scripted runs are never asked anything and
-print plain lines. ``--yes`` skips the question.
+Both only on a terminal: piped or scripted runs are never asked anything.
+``--yes`` skips the question. The send itself is the async client's, with
+``[alphasms] max_concurrency`` requests in flight (the outcomes keep the
+order of the recipients), over httpx's own transport: httpx is loaded
+anyway, so a campaign from cron pays for no second HTTP stack.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .output import Context, call_provider, report_outcomes
+from .output import Context, guarded, report_outcomes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Outcome
 
-__all__ = ["send_and_report", "confirm_large_send"]
+__all__ = ["send_and_report", "confirm_large_send", "send_concurrently", "bulk_mode"]
 
 
 def _interactive() -> bool:
@@ -41,9 +44,44 @@ def confirm_large_send(ctx: Context, messages: list[Any], summary: str, yes: boo
         sys.exit(1)
 
 
+def bulk_mode() -> None:
+    """Pause the cyclic garbage collector until this command exits (it ends after the send).
+
+    A campaign makes about ten objects per message, all freed by reference counting; the
+    collector's repeated passes over them (and over everything imported) cost more than
+    checking and encoding them (measured: a third of the CPU time of sending 10,000). Only
+    for the one-shot send commands, never for the bot or the sandbox.
+    """
+    import gc
+
+    gc.disable()
+    gc.freeze()  # what is there already (the imports) is not looked at again, at exit either
+
+
+def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int], None] | None = None
+                      ) -> list[Outcome]:
+    """Send with the async client, ``max_concurrency`` batches in flight; outcomes in the messages' order."""
+    import asyncio
+
+    import httpx
+
+    from ..service import make_async_client
+
+    limit = ctx.settings.alphasms.max_concurrency
+
+    async def run() -> list[Outcome]:
+        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
+                                                                 max_keepalive_connections=limit))
+        async with make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport) as client:
+            return await client.send(messages, progress=progress)
+
+    return asyncio.run(run())
+
+
 def send_and_report(ctx: Context, messages: list[Any], *, yes: bool, summary: str,
-                    describe: Callable[[Outcome], str]) -> None:
+                    describe: Callable[[Outcome], str], verbose: bool = False) -> None:
     """Confirm if large, send with a progress bar on a terminal, print the outcomes, exit."""
+    bulk_mode()
     confirm_large_send(ctx, messages, summary, yes)
     batches = -(-len(messages) // ctx.settings.alphasms.batch_size)
     if batches > 1 and sys.stderr.isatty() and not ctx.json:
@@ -51,8 +89,8 @@ def send_and_report(ctx: Context, messages: list[Any], *, yes: bool, summary: st
 
         with Progress(transient=True) as bar:
             task = bar.add_task("Sending", total=len(messages))
-            outcomes = call_provider(ctx, lambda c: c.send(messages, progress=lambda n: bar.advance(task, n)),
-                                     describe)
+            outcomes = guarded(ctx, lambda: send_concurrently(ctx, messages, lambda n: bar.advance(task, n)),
+                               describe)
     else:
-        outcomes = call_provider(ctx, lambda c: c.send(messages), describe)
-    report_outcomes(ctx, outcomes, describe)
+        outcomes = guarded(ctx, lambda: send_concurrently(ctx, messages), describe)
+    report_outcomes(ctx, outcomes, describe, verbose=verbose)

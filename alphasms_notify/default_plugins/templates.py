@@ -57,15 +57,18 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
                   help="CSV with a 'phone' column and one column per template field ('-': standard input).")
     @click.option("--channel", type=click.Choice(["sms", "viber", "viber+sms"]), default="sms", show_default=True)
     @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
+    @click.option("--verbose", "-v", is_flag=True, help="A line for every row (by default, past 20: a summary).")
     @click.argument("template")
     @click.pass_context
-    def send_template(ctx: click.Context, csv_path: str, channel: str, yes: bool, template: str) -> None:
+    def send_template(ctx: click.Context, csv_path: str, channel: str, yes: bool, verbose: bool,
+                      template: str) -> None:
         """Send TEMPLATE to every row of --csv, with {column} fields filled in per row."""
         from ..cli.output import EXIT_INVALID, fail, invalid
         from ..cli.recipients import RecipientsError, read_recipients
-        from ..cli.sending import send_and_report
+        from ..cli.sending import bulk_mode, send_and_report
         from ..messages import build
 
+        bulk_mode()
         try:
             rows = read_recipients(csv_path, need_csv=True)
         except RecipientsError as exc:
@@ -77,7 +80,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
         except ValidationError as exc:
             invalid(ctx.obj, exc)
         send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",
-                        describe=lambda o: f"sent {o.message.phone}: {o.message.text}")
+                        describe=lambda o: f"sent {o.message.phone}: {o.message.text}", verbose=verbose)
 
 
 def with_contacts(settings: Any, rows: list[dict[str, str]]) -> list[dict[str, str]]:
