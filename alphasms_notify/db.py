@@ -44,6 +44,7 @@ class Tx(Protocol):
 class Database(Protocol):
     engine: str
     skip_locked: str  # appended to a claim's SELECT: rows another transaction is claiming are skipped
+    claim_prelude: tuple[str, ...]  # run first in a claim's transaction
 
     def tx(self) -> Any: ...
 
@@ -88,6 +89,7 @@ class SQLiteDatabase:
 
     engine = "sqlite"
     skip_locked = ""  # BEGIN IMMEDIATE already serializes claimers
+    claim_prelude: tuple[str, ...] = ()
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -172,6 +174,10 @@ class PostgresDatabase:
 
     engine = "postgresql"
     skip_locked = " FOR UPDATE OF m SKIP LOCKED"
+    # A claim must walk the messages' index in order and stop at its LIMIT. Right after a bulk
+    # insert the planner's statistics are stale and it picks a bitmap scan that reads every
+    # candidate and sorts them: 0.27 s a claim on 100,000 (measured), 50 claims a cycle.
+    claim_prelude = ("SET LOCAL enable_bitmapscan = off", "SET LOCAL enable_seqscan = off")
     MIGRATION_LOCK = 0x616C706861736D73  # "alphasms": one migrator at a time
 
     def __init__(self, url: str, *, max_size: int = 8) -> None:

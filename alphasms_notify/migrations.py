@@ -122,6 +122,7 @@ CREATE TABLE updates_seen (
 );
 CREATE INDEX replies_unforwarded ON replies (forwarded, message_id);
 CREATE INDEX messages_unnoticed ON messages (notice_id, created_at);
+CREATE INDEX messages_due ON messages (done, created_at, id);
 """),
 )
 

@@ -286,11 +286,13 @@ class Store:
     # -- shared work: leases -------------------------------------------------------------
 
     def claim(self, kind: str, owner: str, lease: float, limit: int = 1000, *, since: float = 0.0,
-              older_than: float | None = None) -> list[int]:
+              older_than: float | None = None, after: tuple[float, int] | None = None) -> list[int]:
         """Take up to ``limit`` keys of ``kind`` work that no live lease holds, for ``lease`` seconds.
 
         Oldest first. ``since``: notices for messages from then on; ``older_than``: hooks of
-        replies received before then (a crash's leftovers, not another instance's work in hand).
+        replies received before then (a crash's leftovers, not another instance's work in hand);
+        ``after`` (polls): only messages after this (created_at, id), where the previous claim of
+        the same cycle ended, so a cycle over 100,000 does not walk past what it already holds.
         """
         now = time.time()
         candidates = _CANDIDATES[kind]
@@ -299,7 +301,11 @@ class Store:
             params.append(since)
         if kind == HOOK:
             params.append(older_than if older_than is not None else now)
+        if kind == POLL:
+            params += list(after or (-1.0, -1))
         with self._db.tx() as tx:
+            for statement in self._db.claim_prelude:
+                tx.run(statement)
             keys = [r["key"] for r in tx.all(candidates + self._db.skip_locked, (*params, limit))]
             if not keys:
                 return []
@@ -583,7 +589,7 @@ class Store:
 _FREE = "WHERE NOT EXISTS (SELECT 1 FROM leases l WHERE l.kind = ? AND l.key = {key} AND l.until >= ?)"
 _CANDIDATES: dict[str, str] = {
     POLL: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
-           + " AND m.done = 0 ORDER BY m.created_at, m.id LIMIT ?"),
+           + " AND m.done = 0 AND (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT ?"),
     NOTICE: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
              + " AND m.notice_id IS NULL AND m.created_at >= ? ORDER BY m.created_at, m.id LIMIT ?"),
     FORWARD: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")

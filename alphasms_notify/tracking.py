@@ -107,14 +107,19 @@ class Tracker:
         stats = PollStats()
         await self._recover_hooks()
         seen: set[int] = set()
+        after: tuple[float, int] | None = None
         before = self.client.requests_made
         try:
             while True:
-                ids = [i for i in self.store.claim(POLL, self.owner, self.lease, self.claim_size) if i not in seen]
+                ids = [i for i in self.store.claim(POLL, self.owner, self.lease, self.claim_size, after=after)
+                       if i not in seen]
                 if not ids:
                     break
                 seen.update(ids)
-                if not await self._poll(self.store.messages(ids), stats):
+                rows = self.store.messages(ids)
+                if rows:
+                    after = max((r.created_at, r.id) for r in rows)
+                if not await self._poll(rows, stats):
                     break
         finally:
             stats.requests = self.client.requests_made - before

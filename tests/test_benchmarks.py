@@ -26,6 +26,13 @@ def test_every_benchmark_runs_and_prints_its_figures():
     assert by_name[("Apprise notify to 150 targets", "requests")] == 2
     assert by_name[("status poll of 250 tracked Viber messages", "requests")] == 3
     assert by_name[("forward 5 Viber replies (poll_interval 0.3 s)", "forwarded")] == 5
+    shared = "one status cycle over 500 tracked messages, shared by bot instances"
+    assert by_name[(shared, "SQLite, 1 instance: ids polled twice")] == 0
+    if (shared, "PostgreSQL, 2 instances: ids polled twice") in by_name:  # when PostgreSQL is installed
+        assert by_name[(shared, "PostgreSQL, 2 instances: ids polled twice")] == 0
+        assert by_name[(shared, "PostgreSQL, 2 instances: requests")] == 5
+    bulk = "alphasms send --to-file with 300 recipients, whole process, vs a bare request loop"
+    assert (bulk, "ratio cli / floor") in by_name
 
 
 def test_run_py_works_as_a_script_too():
