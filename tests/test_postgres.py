@@ -198,3 +198,38 @@ def test_the_bot_refuses_an_unreachable_store_in_one_line(telegram, bot_config, 
     out = done.stdout + done.stderr
     assert done.returncode == 2 and "cannot be used" in out and "Traceback" not in out, out
     assert "wrong-Pa55word" not in out and PASSWORD not in out
+
+
+async def test_two_instances_make_one_topic_for_a_new_phone(telegram, postgres_url):
+    from telegram import Bot
+
+    from alphasms_notify.bot.topics import Topics
+
+    forum = -1001234567890
+    telegram.make_forum(forum)
+    stores = [Store(postgres_url), Store(postgres_url)]
+    async with Bot(telegram.token, base_url=telegram.api_url) as bot:
+        one, two = Topics(bot, stores[0], forum), Topics(bot, stores[1], forum)
+        got = await asyncio.gather(one.ensure(380971234567), two.ensure(380971234567))
+    assert got[0].thread_id == got[1].thread_id
+    assert len(telegram.topics(forum)) == 1 and telegram.info()["calls"].count("createForumTopic") == 1
+    for store in stores:
+        store.close()
+
+
+def test_two_instances_starting_a_verification_at_once_send_one_code(alphasms_sandbox, postgres_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alphasms_notify.verify import Verifier
+
+    def start(_):
+        store = Store(postgres_url)
+        with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as client:
+            result = Verifier(client, store).start("0971234567")
+        store.close()
+        return result
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(start, range(4)))
+    assert sum(r.ok for r in results) == 1  # the others: busy, or the cooldown
+    assert len(alphasms_sandbox.messages()) == 1

@@ -219,3 +219,23 @@ def test_contacts_import_list_and_templates_use_them(alphasms_sandbox, tmp_path)
     missing = run("send-template", "--csv", "-", "Hi {name} from {city}", stdin="phone\n0501234567\n")
     assert missing.returncode != 0 and "city" in (missing.stdout + missing.stderr)
     assert not list(tmp_path.glob("*.sqlite3-*")) or oct((tmp_path / "s.sqlite3").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_a_failed_delivery_and_a_media_reply_land_in_the_topic(forum_bot, telegram, alphasms_sandbox):
+    from alphasms_notify.sandbox.numbers import UNDELIVERABLE
+
+    async with running(forum_bot()):
+        telegram.send(OPERATOR, f"/send {UNDELIVERABLE} Your parcel")
+        topic = await until(lambda: next(iter(telegram.topics(FORUM)), None))
+        thread = topic["message_thread_id"]
+        report = await until(lambda: next(iter(bot_texts(telegram, thread, "was not delivered")), None), timeout=10)
+        telegram.send(OPERATOR, "/viber 0971234567 Send a photo, please")
+        await until(lambda: topic_of(telegram, "97 123 45 67"))
+        sent = {m["phone"]: m["id"] for m in alphasms_sandbox.messages()}
+        alphasms_sandbox.reply(sent[PHONE_A], "Here is the photo", media=("photo.jpg", b"\xff\xd8\xffjpeg"),
+                               content_type="image/jpeg")
+        other = topic_of(telegram, "97 123 45 67")["message_thread_id"]
+        doc = await until(lambda: [m for m in telegram.thread_messages(FORUM, other) if "document" in m])
+    assert "UNDELIVERABLE" in report and f"+{UNDELIVERABLE}" in report
+    assert doc[0]["document"]["file_name"] == "photo.jpg" and "Here is the photo" in doc[0]["caption"]
+    assert not [m for m in telegram.bot_messages(OPERATOR) if "was not delivered" in (m.get("text") or "")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -90,7 +91,7 @@ class Topics:
             stale = self.store.topic(self.chat_id, phone)
             if stale is not None and not fresh:
                 return stale
-            owner, waited = instance_id(), 0.0
+            owner, waited = f"{instance_id()}:{secrets.token_hex(4)}", 0.0  # this call's: a mutex, never shared
             while not self.store.try_lease(TOPIC, phone, owner, CREATE_WAIT * 2):
                 if waited >= CREATE_WAIT:
                     raise TimeoutError(f"another bot instance has been making the topic of +{phone} "
