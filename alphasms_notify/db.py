@@ -8,7 +8,9 @@ processes that migrate at once are kept apart.
 
 PostgreSQL goes through psycopg 3 and its connection pool; a pool
 connection is taken per statement or transaction and given back, so the
-bot's threads and event loop share a few connections.
+bot's threads share a few connections. The bot, which is async, awaits the
+store through ``Store.aio``: on PostgreSQL each call runs in a worker
+thread, so its event loop never waits on the database's network round trip.
 """
 
 from __future__ import annotations

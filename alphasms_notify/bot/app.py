@@ -64,7 +64,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    if not context.services.store.first_sight(context.bot.id, update.update_id):
+    if not await context.services.store.aio.first_sight(context.bot.id, update.update_id):
         log.info("update %s was handled already (delivered again): not run twice", update.update_id)
         raise ApplicationHandlerStop
     settings = context.services.settings.telegram
@@ -120,8 +120,8 @@ async def poll_job(context: BotContext) -> None:
     now = time.time()
     if now - services.swept > 3600:  # once an hour: what no instance needs any more
         services.swept = now
-        services.store.forget_updates(now - 7 * 86400)
-        services.store.forget_pending(now - 86400)
+        await services.store.aio.forget_updates(now - 7 * 86400)
+        await services.store.aio.forget_pending(now - 86400)
     stats = await services.tracker.poll_once()
     if stats.checked or stats.error:
         log.info("status poll: %d tracked, %d request(s), %d changed, %d new repl(ies)%s", stats.checked,

@@ -112,20 +112,20 @@ class TelegramForwarder:
         assert self.topics is not None
         chat = self.topics.chat_id
         async with self._lock:
-            while claimed := self.store.claim(NOTICE, self.owner, self.lease, 200, since=self._since):
+            while claimed := await self.store.aio.claim(NOTICE, self.owner, self.lease, 200, since=self._since):
                 try:
-                    for tracked in self.store.messages(claimed):
+                    for tracked in await self.store.aio.messages(claimed):
                         if not await self._notice(chat, tracked):
                             return False
                 finally:
-                    self.store.release(NOTICE, claimed, self.owner)
+                    await self.store.aio.release(NOTICE, claimed, self.owner)
         return True
 
     async def _notice(self, chat: int, tracked: TrackedMessage) -> bool:
-        topic = self.store.topic(chat, tracked.phone)
+        topic = await self.store.aio.topic(chat, tracked.phone)
         if (topic is not None and tracked.chat_id == chat and tracked.thread_id == topic.thread_id
                 and tracked.anchor_id is not None):  # sent from its own topic: the bot answered there
-            self.store.mark_noticed(tracked.id, chat, tracked.anchor_id, topic.thread_id)
+            await self.store.aio.mark_noticed(tracked.id, chat, tracked.anchor_id, topic.thread_id)
             return True
         text = format_notice(tracked)
 
@@ -137,7 +137,7 @@ class TelegramForwarder:
         except TelegramError as exc:
             log.warning("could not show message %s in its topic, will retry: %s", tracked.id, exc)
             return False
-        self.store.mark_noticed(tracked.id, chat, posted.message_id, posted.message_thread_id)
+        await self.store.aio.mark_noticed(tracked.id, chat, posted.message_id, posted.message_thread_id)
         return True
 
     async def _report_failure(self, event: StatusChanged) -> None:
@@ -163,15 +163,15 @@ class TelegramForwarder:
         chat = self.topics.chat_id
 
         async def into(topic: Any) -> Message:
-            return await post(chat, topic.thread_id, self._topic_anchor(tracked, topic.thread_id))
+            return await post(chat, topic.thread_id, await self._topic_anchor(tracked, topic.thread_id))
 
         return await self.topics.post(tracked.phone, into, reopen=reopen)
 
-    def _topic_anchor(self, tracked: TrackedMessage, thread_id: int) -> ReplyParameters | None:
+    async def _topic_anchor(self, tracked: TrackedMessage, thread_id: int) -> ReplyParameters | None:
         """The message's own post in this topic to answer: the bot's "sent" message, or its notice."""
         chat = self.topics.chat_id if self.topics else None
         if tracked.notice_id is None:
-            tracked = self.store.message(tracked.id) or tracked  # the notice may be newer than the event
+            tracked = await self.store.aio.message(tracked.id) or tracked  # the notice may be newer than the event
         if tracked.chat_id == chat and tracked.thread_id == thread_id and tracked.anchor_id is not None:
             target = tracked.anchor_id
         elif tracked.notice_chat_id == chat and tracked.notice_thread_id == thread_id and tracked.notice_id:
@@ -196,12 +196,12 @@ class TelegramForwarder:
         stop at the first Telegram refuses (tried again next cycle)."""
         sent = 0
         async with self._lock:
-            claimed = self.store.claim(FORWARD, self.owner, self.lease, 100)
+            claimed = await self.store.aio.claim(FORWARD, self.owner, self.lease, 100)
             if not claimed:
                 return 0
             try:
-                tracked_by_id = {m.id: m for m in self.store.messages(claimed)}
-                for stored in self.store.unforwarded_replies(claimed):
+                tracked_by_id = {m.id: m for m in await self.store.aio.messages(claimed)}
+                for stored in await self.store.aio.unforwarded_replies(claimed):
                     tracked = tracked_by_id[stored.message_id]
                     key = (stored.message_id, stored.seq)
                     if self.topics is None and self._chat(tracked) is None:
@@ -210,30 +210,30 @@ class TelegramForwarder:
                             log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)",
                                         tracked.id)
                         continue
-                    if not self.store.try_lease(FORWARD, stored.message_id, self.owner, self.lease):
+                    if not await self.store.aio.try_lease(FORWARD, stored.message_id, self.owner, self.lease):
                         log.warning("message %s's replies were taken over by another instance", tracked.id)
                         break
                     if not await self._forward(tracked, stored):
                         break  # Telegram is unhappy: keep the order, try again on the next cycle
                     sent += 1
             finally:
-                self.store.release(FORWARD, claimed, self.owner)
+                await self.store.aio.release(FORWARD, claimed, self.owner)
         return sent
 
     async def _forward(self, tracked: TrackedMessage, stored: StoredReply) -> bool:
-        if self.store.is_forwarded(stored.message_id, stored.seq):
+        if await self.store.aio.is_forwarded(stored.message_id, stored.seq):
             return True  # forwarded meanwhile by the instance whose lease ran out
-        repeat = self.store.is_inflight(stored.message_id, stored.seq)
-        self.store.mark_forwarding(stored.message_id, stored.seq)
+        repeat = await self.store.aio.is_inflight(stored.message_id, stored.seq)
+        await self.store.aio.mark_forwarding(stored.message_id, stored.seq)
         try:
             posted = await self._deliver(tracked, await self._reply_post(tracked, stored, repeat=repeat), reopen=True)
         except TelegramError as exc:
             refused = not _maybe_posted(exc)
-            self.store.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
+            await self.store.aio.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
             log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
             return False
         assert posted is not None
-        self.store.mark_forwarded(stored.message_id, stored.seq, posted.chat_id, posted.message_id,
+        await self.store.aio.mark_forwarded(stored.message_id, stored.seq, posted.chat_id, posted.message_id,
                                   posted.message_thread_id)
         return True
 

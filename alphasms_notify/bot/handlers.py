@@ -94,12 +94,12 @@ async def help_command(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(text)
 
 
-def topic_phone(update: Update, context: BotContext) -> int | None:
+async def topic_phone(update: Update, context: BotContext) -> int | None:
     """The phone whose conversation topic this message is in (None: anywhere else)."""
     topics, message = context.services.topics, update.effective_message
     if topics is None or message is None or message.chat_id != topics.chat_id or not message.is_topic_message:
         return None
-    return topics.phone_of(message.message_thread_id)
+    return await topics.phone_of(message.message_thread_id)
 
 
 def _starts_with_phones(args: str) -> bool:
@@ -115,10 +115,10 @@ def _starts_with_phones(args: str) -> bool:
     return True
 
 
-def _command_args(update: Update, context: BotContext) -> str:
+async def _command_args(update: Update, context: BotContext) -> str:
     """The text after the command; in a conversation topic, with its phone first when PHONE was left out."""
     args = _args(update.effective_message)
-    phone = topic_phone(update, context)
+    phone = await topic_phone(update, context)
     if phone is not None and not _starts_with_phones(args):
         return f"{phone} {args}".strip()
     return args
@@ -135,7 +135,7 @@ async def balance(update: Update, context: BotContext) -> None:
 async def _one_phone(update: Update, context: BotContext, command: str, ask: Any) -> Outcome | None:
     """The outcome of ``ask([PHONE])`` for ``/command PHONE``; None once the operator was told why not."""
     message = update.effective_message
-    phone = _command_args(update, context).strip()
+    phone = (await _command_args(update, context)).strip()
     if not phone or " " in phone:
         await message.reply_text(f"Usage: /{command} PHONE, for example /{command} 0971234567")
         return None
@@ -176,7 +176,7 @@ async def callotp(update: Update, context: BotContext) -> None:
 
 async def status(update: Update, context: BotContext) -> None:
     text = _args(update.effective_message).strip()
-    phone = topic_phone(update, context)
+    phone = await topic_phone(update, context)
     if not text and phone is not None:
         return await _topic_status(update, context, phone)
     if not text.isdigit():
@@ -194,7 +194,7 @@ async def status(update: Update, context: BotContext) -> None:
 
 async def _topic_status(update: Update, context: BotContext, phone: int) -> None:
     """/status in a conversation topic: the latest messages to its phone."""
-    latest = context.services.store.latest_to(phone, limit=5)
+    latest = await context.services.store.aio.latest_to(phone, limit=5)
     if not latest:
         return await update.effective_message.reply_text(f"No tracked messages to +{phone} yet.")
     try:
@@ -316,7 +316,7 @@ async def send_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     command = (message.text or "/send").split(None, 1)[0].lstrip("/").split("@")[0].lower()
     try:
-        parsed = parse_send(command, _command_args(update, context)).messages(source="bot")
+        parsed = parse_send(command, await _command_args(update, context)).messages(source="bot")
     except CommandError as exc:
         return await message.reply_text(f"❗ {exc}")
     except ValidationError as exc:
@@ -328,7 +328,7 @@ async def send_command(update: Update, context: BotContext) -> None:
         return await message.reply_text(format_outcomes(pending.refused))
     summary = _describe(pending.messages)
     if len(pending.messages) > context.services.settings.telegram.confirm_above:
-        pending_id = save_pending(context, pending)
+        pending_id = await save_pending(context, pending)
         buttons = InlineKeyboardMarkup([[
             InlineKeyboardButton(f"✅ Send to {len(pending.messages)}", callback_data=f"send:{pending_id}"),
             InlineKeyboardButton("✖ Cancel", callback_data=f"cancel:{pending_id}"),
@@ -343,7 +343,7 @@ NO_LONGER_PENDING = ("This send is no longer pending (already answered, or expir
                      "Nothing was sent; send the command again.")
 
 
-def save_pending(context: BotContext, pending: PendingSend) -> str:
+async def save_pending(context: BotContext, pending: PendingSend) -> str:
     """Keep the prepared send in the store until Confirm or Cancel; the buttons carry only its id."""
     import base64
     import pickle
@@ -351,15 +351,15 @@ def save_pending(context: BotContext, pending: PendingSend) -> str:
 
     pending_id = secrets.token_urlsafe(12)
     payload = base64.b64encode(pickle.dumps(pending)).decode("ascii")
-    context.services.store.save_pending(pending_id, payload, pending.created_at)
+    await context.services.store.aio.save_pending(pending_id, payload, pending.created_at)
     return pending_id
 
 
-def _take_pending(context: BotContext, pending_id: str, state: str) -> PendingSend | None:
+async def _take_pending(context: BotContext, pending_id: str, state: str) -> PendingSend | None:
     import base64
     import pickle
 
-    payload = context.services.store.take_pending(pending_id, state)
+    payload = await context.services.store.aio.take_pending(pending_id, state)
     if payload is None:
         return None
     return pickle.loads(base64.b64decode(payload))  # noqa: S301 - written by this bot into its own store
@@ -373,7 +373,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     action, _, pending_id = (query.data or "").partition(":")
     pending = None
     if action in ("send", "cancel") and pending_id:
-        pending = _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
+        pending = await _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
     if pending is None or time.time() - pending.created_at > CONFIRM_TTL:
         await query.edit_message_text(NO_LONGER_PENDING)
         return
@@ -388,7 +388,7 @@ async def answer_reply(update: Update, context: BotContext) -> None:
     """An operator answered a forwarded Viber reply: send the text back to that phone by Viber."""
     message = update.effective_message
     answered = message.reply_to_message
-    tracked = context.services.store.reply_for_telegram_message(message.chat_id, answered.message_id)
+    tracked = await context.services.store.aio.reply_for_telegram_message(message.chat_id, answered.message_id)
     if tracked is None:
         if answered.from_user is not None and answered.from_user.id == context.bot.id:
             await message.reply_text("ℹ️ Nothing was sent: that message is not a forwarded Viber reply. "
@@ -411,7 +411,7 @@ async def topic_message(update: Update, context: BotContext) -> None:
     "replies" to the topic's creation message.
     """
     message = update.effective_message
-    phone = topic_phone(update, context)
+    phone = await topic_phone(update, context)
     if phone is None:
         return  # the General topic, or a topic that is not a conversation: talk among operators
     text = (message.text or "").strip()
@@ -432,10 +432,10 @@ async def topic_message(update: Update, context: BotContext) -> None:
 
 
 async def close_topic(update: Update, context: BotContext) -> None:
-    topics, phone = context.services.topics, topic_phone(update, context)
+    topics, phone = context.services.topics, await topic_phone(update, context)
     if topics is None or phone is None:
         return await update.effective_message.reply_text("/close works in a conversation topic.")
-    topic = context.services.store.topic(topics.chat_id, phone)
+    topic = await context.services.store.aio.topic(topics.chat_id, phone)
     if topic is None:
         return
     await topics.set_closed(topic, True)
@@ -445,7 +445,7 @@ async def close_topic(update: Update, context: BotContext) -> None:
 async def name_contact(update: Update, context: BotContext) -> None:
     """/name NAME in a topic, /name PHONE NAME anywhere: the contact's name, and its topic's."""
     message, topics = update.effective_message, context.services.topics
-    args = _command_args(update, context)
+    args = await _command_args(update, context)
     first, _, name = args.partition(" ")
     name = " ".join(name.split())
     try:
@@ -457,7 +457,7 @@ async def name_contact(update: Update, context: BotContext) -> None:
     if topics is not None:
         shown = await topics.rename(phone, name)
     else:
-        context.services.store.set_contact_name(phone, name)
+        await context.services.store.aio.set_contact_name(phone, name)
         shown = name
     await message.reply_text(f"📇 +{phone} is now {shown}")
 

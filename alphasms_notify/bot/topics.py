@@ -74,40 +74,40 @@ class Topics:
         self.bot, self.store, self.chat_id = bot, store, chat_id
         self._lock = asyncio.Lock()
 
-    def name_for(self, phone: int) -> str:
-        contact = self.store.contact(phone)
+    async def name_for(self, phone: int) -> str:
+        contact = await self.store.aio.contact(phone)
         return topic_name(phone, contact.name if contact else None)
 
-    def phone_of(self, thread_id: int | None) -> int | None:
+    async def phone_of(self, thread_id: int | None) -> int | None:
         """The phone whose conversation topic ``thread_id`` is (None: not a conversation)."""
         if thread_id is None:
             return None
-        topic = self.store.topic_by_thread(self.chat_id, thread_id)
+        topic = await self.store.aio.topic_by_thread(self.chat_id, thread_id)
         return topic.phone if topic else None
 
     async def ensure(self, phone: int, *, fresh: bool = False) -> Topic:
         """The topic of ``phone``, created when it has none (or ``fresh``: its old one is gone)."""
         async with self._lock:
-            stale = self.store.topic(self.chat_id, phone)
+            stale = await self.store.aio.topic(self.chat_id, phone)
             if stale is not None and not fresh:
                 return stale
             owner, waited = f"{instance_id()}:{secrets.token_hex(4)}", 0.0  # this call's: a mutex, never shared
-            while not self.store.try_lease(TOPIC, phone, owner, CREATE_WAIT * 2):
+            while not await self.store.aio.try_lease(TOPIC, phone, owner, CREATE_WAIT * 2):
                 if waited >= CREATE_WAIT:
                     raise TimeoutError(f"another bot instance has been making the topic of +{phone} "
                                        f"for {CREATE_WAIT:g} s")
                 await asyncio.sleep(0.2)
                 waited += 0.2
             try:
-                topic = self.store.topic(self.chat_id, phone)  # made by another instance meanwhile?
+                topic = await self.store.aio.topic(self.chat_id, phone)  # made by another instance meanwhile?
                 if topic is not None and (stale is None or topic.thread_id != stale.thread_id):
                     return topic
-                name = self.name_for(phone)
+                name = await self.name_for(phone)
                 created = await self.bot.create_forum_topic(self.chat_id, name)
                 log.info("created topic %s for +%s", created.message_thread_id, phone)
-                return self.store.save_topic(self.chat_id, phone, created.message_thread_id, name)
+                return await self.store.aio.save_topic(self.chat_id, phone, created.message_thread_id, name)
             finally:
-                self.store.release(TOPIC, [phone], owner)
+                await self.store.aio.release(TOPIC, [phone], owner)
 
     async def post(self, phone: int, send: Callable[[Topic], Awaitable[T]], *, reopen: bool = False) -> T:
         """``send`` into the topic of ``phone``; a deleted topic is made again and ``send`` retried once.
@@ -132,21 +132,22 @@ class Topics:
         except BadRequest as exc:
             if not _not_modified(exc):  # already so in Telegram: the store just catches up
                 raise
-        self.store.update_topic(self.chat_id, topic.phone, closed=closed)
+        await self.store.aio.update_topic(self.chat_id, topic.phone, closed=closed)
 
     async def rename(self, phone: int, name: str) -> str:
         """Name the contact ``name`` and its topic after it (when it has one); returns the topic's name."""
-        self.store.set_contact_name(phone, name)
+        await self.store.aio.set_contact_name(phone, name)
         new = topic_name(phone, name)
-        topic = self.store.topic(self.chat_id, phone)
+        topic = await self.store.aio.topic(self.chat_id, phone)
         if topic is not None and topic.name != new:
             try:
                 await self.bot.edit_forum_topic(self.chat_id, topic.thread_id, name=new)
             except BadRequest as exc:
                 if thread_gone(exc):
-                    self.store.forget_topic(self.chat_id, phone)  # made anew, with the name, on the next post
+                    # made anew, with the name, on the next post
+                    await self.store.aio.forget_topic(self.chat_id, phone)
                     return new
                 if not _not_modified(exc):
                     raise
-            self.store.update_topic(self.chat_id, phone, name=new)
+            await self.store.aio.update_topic(self.chat_id, phone, name=new)
         return new
