@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 __all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone", "format_phone"]
 
@@ -35,12 +36,44 @@ def normalize_phone(value: str | int, region: str = DEFAULT_REGION) -> int:
     return _normalize(str(value).strip(), region)
 
 
+class _Fields:
+    """A stand-in for phonenumbers' metadata classes: keeps the keyword arguments as attributes."""
+
+    def __init__(self, **fields: object) -> None:
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name: str) -> None:
+        return None  # a description the region's file leaves out
+
+
+def _region_metadata(region: str) -> object:
+    """phonenumbers' metadata for ``region``, read from its data file without importing phonenumbers.
+
+    ``import phonenumbers`` takes ~30 ms (it loads the whole library); the region's file is one
+    constructor call, evaluated here with stand-in classes. Anything unexpected falls back to the
+    library itself; tests check the rules agree with ``phonenumbers.is_valid_number``.
+    """
+    try:
+        from importlib.util import find_spec
+        from pathlib import Path
+
+        spec = find_spec("phonenumbers")  # finds the package without running it
+        folder = Path(next(iter(spec.submodule_search_locations or ())))  # type: ignore[union-attr]
+        source = (folder / "data" / f"region_{region}.py").read_text(encoding="utf-8")
+        body = "\n".join(line for line in source.splitlines() if not line.startswith(("from ", "import ")))
+        names: dict[str, object] = {"PhoneMetadata": _Fields, "PhoneNumberDesc": _Fields, "NumberFormat": _Fields}
+        exec(compile(body, f"region_{region}.py", "exec"), names)  # noqa: S102 - the installed library's own data
+        return names[f"PHONE_METADATA_{region}"]
+    except Exception:  # noqa: BLE001 - another layout: ask the library
+        import phonenumbers
+
+        return phonenumbers.PhoneMetadata.metadata_for_region(region)
+
+
 def _rules(region: str) -> tuple[re.Pattern[str], dict[int, re.Pattern[str]]]:
     """phonenumbers' validity rules for ``region``: the general pattern, and for each possible
     national-number length one pattern that matches when any number type of that length does."""
-    import phonenumbers  # loads its metadata: only when a number is first checked
-
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    metadata: Any = _region_metadata(region)
     general = metadata.general_desc
     kinds = [d for d in (metadata.mobile, metadata.fixed_line, metadata.premium_rate, metadata.toll_free,
                          metadata.shared_cost, metadata.voip, metadata.personal_number, metadata.pager,

@@ -99,12 +99,19 @@ def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, t
     alone "image"; TEXT with --link and --button "text+link"; all of them
     "text+image+link".
     """
+    from .sending import bulk_mode
+
+    with bulk_mode():
+        _send(ctx, to, to_file, channel, text, yes, verbose, opts)
+
+
+def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, text: str, yes: bool,
+          verbose: bool, opts: dict[str, Any]) -> None:
     from ..messages import build
     from ..segments import count_segments
     from .recipients import RecipientsError, read_recipients, read_text_argument
-    from .sending import bulk_mode, send_and_report
+    from .sending import send_and_report
 
-    bulk_mode()
     if text == "-" and to_file == "-":
         fail("TEXT and --to-file cannot both come from standard input", EXIT_INVALID)
     phones = list(to)

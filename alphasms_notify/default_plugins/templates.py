@@ -68,19 +68,19 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
         from ..cli.sending import bulk_mode, send_and_report
         from ..messages import build
 
-        bulk_mode()
-        try:
-            rows = read_recipients(csv_path, need_csv=True)
-        except RecipientsError as exc:
-            fail(str(exc), EXIT_INVALID)
-        rows = with_contacts(ctx.obj.settings, rows)
-        try:
-            messages = [m for row in rows for m in build(channel, row["phone"] or "", template,
-                                                         meta={"fields": row, "source": "template"})]
-        except ValidationError as exc:
-            invalid(ctx.obj, exc)
-        send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",
-                        describe=lambda o: f"sent {o.message.phone}: {o.message.text}", verbose=verbose)
+        with bulk_mode():
+            try:
+                rows = read_recipients(csv_path, need_csv=True)
+            except RecipientsError as exc:
+                fail(str(exc), EXIT_INVALID)
+            rows = with_contacts(ctx.obj.settings, rows)
+            try:
+                messages = [m for row in rows for m in build(channel, row["phone"] or "", template,
+                                                             meta={"fields": row, "source": "template"})]
+            except ValidationError as exc:
+                invalid(ctx.obj, exc)
+            send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",
+                            describe=lambda o: f"sent {o.message.phone}: {o.message.text}", verbose=verbose)
 
 
 def with_contacts(settings: Any, rows: list[dict[str, str]]) -> list[dict[str, str]]:
