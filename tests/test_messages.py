@@ -163,3 +163,18 @@ def test_fast_validity_agrees_on_every_prefix(prefix, rest):
     nsn = f"{prefix}{rest:07d}"
     number = phonenumbers.PhoneNumber(country_code=380, national_number=int(nsn))
     assert is_valid_ukrainian(nsn) == phonenumbers.is_valid_number(number)
+
+
+def test_the_ua_rules_read_from_the_data_file_are_phonenumbers_own():
+    import phonenumbers
+
+    from alphasms_notify.phone import _region_metadata
+
+    ours, theirs = _region_metadata("UA"), phonenumbers.PhoneMetadata.metadata_for_region("UA")
+    for name in ("general_desc", "mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip",
+                 "personal_number", "pager", "uan", "voicemail"):
+        mine, real = getattr(ours, name), getattr(theirs, name)
+        assert (mine is None) == (real is None or real.national_number_pattern is None), name
+        if mine is not None:
+            assert mine.national_number_pattern == real.national_number_pattern, name
+            assert tuple(mine.possible_length or ()) == tuple(real.possible_length or ()), name
