@@ -544,6 +544,11 @@ class Store:
                          (state, pending_id))
         return row["payload"] if row else None
 
+    def pending_state(self, pending_id: str) -> str | None:
+        """``pending``, ``sending``, ``cancelled``, or None when there is no such send (or it was cleared)."""
+        row = self._db.one("SELECT state FROM pending_sends WHERE id = ?", (pending_id,))
+        return row["state"] if row else None
+
     def forget_pending(self, older_than: float) -> None:
         with self._db.tx() as tx:
             tx.run("DELETE FROM pending_sends WHERE created_at < ?", (older_than,))

@@ -135,8 +135,11 @@ async def test_large_sends_wait_for_confirm(make_bot, telegram, alphasms_sandbox
         telegram.press(OPERATOR, second["message_id"], cancel)
         await until(last_text(telegram, containing="Cancelled"))
         telegram.press(OPERATOR, question["message_id"], buttons[0]["callback_data"])  # a second press: no resend
+        await until(lambda: "Already sent" in (telegram.info()["callback_answers"][-1].get("text") or ""))
         await asyncio.sleep(0.3)
     assert len(alphasms_sandbox.messages()) == 3
+    first = next(m for m in telegram.bot_messages(OPERATOR) if m["message_id"] == question["message_id"])
+    assert "Sent 3 of 3" in first["text"]  # the results stay
 
 
 async def test_reply_is_forwarded_once_as_an_answer_to_the_sent_message(make_bot, telegram, alphasms_sandbox):

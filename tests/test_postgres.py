@@ -169,7 +169,8 @@ async def test_two_instances_receiving_the_same_confirm_send_once(make_bot, tele
             await app.bot_data.services.client.aclose()
     assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380971234561, 380971234562]
     final = [m["text"] for m in telegram.bot_messages(OPERATOR) if m["message_id"] == question["message_id"]]
-    assert "Sent 2 of 2" in final[0]
+    assert "Sent 2 of 2" in final[0]  # the second press did not write over the results
+    assert any("Already sent" in (a.get("text") or "") for a in telegram.info()["callback_answers"])
 
 
 def test_store_commands_and_errors_never_show_the_password(postgres_url, tmp_path):

@@ -367,13 +367,23 @@ async def _take_pending(context: BotContext, pending_id: str, state: str) -> Pen
 
 async def confirm(update: Update, context: BotContext) -> None:
     """A Confirm or Cancel button: the send it names is taken from the store in one statement, so of
-    two presses (on any bot instance) one sends and the other finds nothing pending."""
+    two presses (on any bot instance) one sends and the other finds nothing pending.
+
+    A press that comes second leaves the message alone (it shows, or is about to show, what the
+    first press did) and only answers the press; a send that is unknown or expired says so.
+    """
     query = update.callback_query
-    await query.answer()
     action, _, pending_id = (query.data or "").partition(":")
     pending = None
     if action in ("send", "cancel") and pending_id:
         pending = await _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
+        if pending is None:
+            state = await context.services.store.aio.pending_state(pending_id)
+            if state in ("sending", "cancelled"):
+                await query.answer(f"Already {'sent' if state == 'sending' else 'cancelled'}: "
+                                   "this question was answered by an earlier press.")
+                return
+    await query.answer()
     if pending is None or time.time() - pending.created_at > CONFIRM_TTL:
         await query.edit_message_text(NO_LONGER_PENDING)
         return
