@@ -306,3 +306,36 @@ async def test_a_confirmation_pressed_after_a_restart_sends_once(make_bot, teleg
         telegram.press(OPERATOR, question["message_id"], confirm)  # pressed again: nothing more goes out
         await asyncio.sleep(0.5)
     assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380971234561, 380971234562]
+
+
+async def test_a_long_reply_goes_whole_as_a_file_once(make_bot, telegram, alphasms_sandbox):
+    long = "Дуже довга відповідь. " * 320  # 7,040 characters: Viber allows 7,000, Telegram 4,096 a message
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567 Tell us everything")
+        await until(last_text(telegram, containing="Sent 1 of 1"))
+        [message] = alphasms_sandbox.messages()
+        alphasms_sandbox.reply(message["id"], long)
+        alphasms_sandbox.reply(message["id"], "and a short one")
+        await until(last_text(telegram, containing="and a short one"))
+        await asyncio.sleep(POLL * 3)
+    docs = [m for m in telegram.bot_messages(OPERATOR) if m.get("document", {}).get("file_name") == "reply.txt"]
+    assert len(docs) == 1 and "the whole reply is in the attached file" in docs[0]["caption"]
+    [stored] = [d for d in telegram.documents().values() if d["file_name"] == "reply.txt"]
+    assert long.strip() in stored["content"].encode("latin-1").decode("utf-8")
+    assert len([m for m in telegram.bot_messages(OPERATOR) if "and a short one" in (m.get("text") or "")]) == 1
+
+
+async def test_a_reply_telegram_refuses_does_not_hold_up_the_others(make_bot, telegram, alphasms_sandbox):
+    async with running(make_bot()):
+        telegram.send(OPERATOR, "/viber 0971234567,0501234567 Questions?")
+        await until(last_text(telegram, containing="Sent 2 of 2"))
+        first, second = alphasms_sandbox.messages()
+        telegram.fault("sendMessage", status=400, count=1)  # "chat not found", once
+        alphasms_sandbox.reply(first["id"], "first reply")
+        alphasms_sandbox.reply(second["id"], "second reply")
+        await until(last_text(telegram, containing="second reply"))
+        await until(last_text(telegram, containing="first reply"))  # retried on a later cycle
+        await asyncio.sleep(POLL * 3)
+    replies = [m["text"] for m in telegram.bot_messages(OPERATOR) if "💬" in (m.get("text") or "")]
+    # each once, and the second went out while the first waited for its retry
+    assert [r.split("\n")[1] for r in replies] == ["second reply", "first reply"]

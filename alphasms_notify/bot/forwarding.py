@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 from telegram import Bot, Message, ReplyParameters
-from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
 from ..results import MessageStatus, Reply
 from ..store import FORWARD, NOTICE, Store, StoredReply, TrackedMessage, instance_id
@@ -43,6 +43,7 @@ __all__ = ["TelegramForwarder", "format_reply", "format_notice", "POSSIBLE_REPEA
 
 log = logging.getLogger(__name__)
 MEDIA_LIMIT = 20 * 1024 * 1024  # what a bot may upload comfortably; larger media go as a link
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's, for a message and for a document's caption
 POSSIBLE_REPEAT = ("🔁 Possibly a repeat: the bot stopped while forwarding this reply, "
                    "so it may already be above.")
 
@@ -75,6 +76,10 @@ def format_notice(message: TrackedMessage) -> str:
     """A message sent to the phone from elsewhere (CLI, Apprise, the bot's private chat), shown in its topic."""
     head = f"📤 {KINDS.get(message.type, message.type)} sent from {message.source}, id {message.id}"
     return f"{head}:\n{message.text}" if message.text else head
+
+
+def _cut(text: str, limit: int, tail: str) -> str:
+    return text if len(text) <= limit else text[: limit - len(tail)] + tail
 
 
 Post = Callable[[int, int | None, ReplyParameters | None], Awaitable[Message]]
@@ -127,13 +132,17 @@ class TelegramForwarder:
                 and tracked.anchor_id is not None):  # sent from its own topic: the bot answered there
             await self.store.aio.mark_noticed(tracked.id, chat, tracked.anchor_id, topic.thread_id)
             return True
-        text = format_notice(tracked)
+        text = _cut(format_notice(tracked), TEXT_LIMIT, "…")
 
         async def post(topic: Any) -> Message:
             return await self.bot.send_message(chat, text, message_thread_id=topic.thread_id)
 
         try:
             posted = await self.topics.post(tracked.phone, post)
+        except BadRequest as exc:  # Telegram refuses this notice for good: it must not hold up the rest
+            log.error("Telegram refused the notice of message %s in its topic, not retried: %s", tracked.id, exc)
+            await self.store.aio.mark_noticed(tracked.id, chat, 0, 0)
+            return True
         except TelegramError as exc:
             log.warning("could not show message %s in its topic, will retry: %s", tracked.id, exc)
             return False
@@ -199,6 +208,7 @@ class TelegramForwarder:
             claimed = await self.store.aio.claim(FORWARD, self.owner, self.lease, 100)
             if not claimed:
                 return 0
+            refused: set[int] = set()
             try:
                 tracked_by_id = {m.id: m for m in await self.store.aio.messages(claimed)}
                 for stored in await self.store.aio.unforwarded_replies(claimed):
@@ -213,16 +223,24 @@ class TelegramForwarder:
                     if not await self.store.aio.try_lease(FORWARD, stored.message_id, self.owner, self.lease):
                         log.warning("message %s's replies were taken over by another instance", tracked.id)
                         break
-                    if not await self._forward(tracked, stored):
-                        break  # Telegram is unhappy: keep the order, try again on the next cycle
+                    if stored.message_id in refused:
+                        continue  # its earlier reply was refused: keep that message's order
+                    outcome = await self._forward(tracked, stored)
+                    if outcome == "refused":  # Telegram said no to this one (a chat gone, a bad request):
+                        refused.add(stored.message_id)  # the others still go; this one next cycle
+                        continue
+                    if outcome == "failed":
+                        break  # Telegram is unhappy (flood limit, 5xx, no answer): try again next cycle
                     sent += 1
             finally:
                 await self.store.aio.release(FORWARD, claimed, self.owner)
         return sent
 
-    async def _forward(self, tracked: TrackedMessage, stored: StoredReply) -> bool:
+    async def _forward(self, tracked: TrackedMessage, stored: StoredReply) -> str:
+        """Post one reply: ``sent``, ``refused`` (Telegram answered 400: this one is wrong, not Telegram)
+        or ``failed`` (a flood limit, a 5xx, no answer)."""
         if await self.store.aio.is_forwarded(stored.message_id, stored.seq):
-            return True  # forwarded meanwhile by the instance whose lease ran out
+            return "sent"  # forwarded meanwhile by the instance whose lease ran out
         repeat = await self.store.aio.is_inflight(stored.message_id, stored.seq)
         await self.store.aio.mark_forwarding(stored.message_id, stored.seq)
         try:
@@ -231,29 +249,41 @@ class TelegramForwarder:
             refused = not _maybe_posted(exc)
             await self.store.aio.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
             log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
-            return False
+            return "refused" if isinstance(exc, BadRequest) else "failed"
         assert posted is not None
         await self.store.aio.mark_forwarded(stored.message_id, stored.seq, posted.chat_id, posted.message_id,
-                                  posted.message_thread_id)
-        return True
+                                            posted.message_thread_id)
+        return "sent"
 
     async def _reply_post(self, tracked: TrackedMessage, stored: StoredReply, *, repeat: bool = False) -> Post:
-        """How to post this reply, wherever it goes (the media fetched once, before any retry)."""
+        """How to post this reply, wherever it goes (the media fetched once, before any retry).
+
+        Always one post, so a reply is forwarded once: a text past Telegram's 4,096 characters
+        (a Viber reply may have 7,000) goes whole as ``reply.txt`` with its start as the caption;
+        a media caption past 1,024 is cut, saying where the rest is.
+        """
         text = format_reply(tracked, stored.reply, in_topic=self.topics is not None)
         if repeat:
             text = f"{POSSIBLE_REPEAT}\n{text}"
         media = stored.reply.media
-        content = None
+        content, filename = None, None
         if media is not None:
             content = await self._fetch(media.url, media.filesize)
             if content is None:
                 text += f"\n🔗 {media.url}"
+            else:
+                filename = media.filename or "file"
+        caption = text
+        if content is None and len(text) > TEXT_LIMIT:
+            content, filename = text.encode("utf-8"), "reply.txt"
+            caption = _cut(text, CAPTION_LIMIT, "… (the whole reply is in the attached file)")
+        elif content is not None and len(text) > CAPTION_LIMIT:
+            caption = _cut(text, CAPTION_LIMIT, f"… (the rest: /status {tracked.id})")
 
         async def post(chat_id: int, thread_id: int | None, anchor: ReplyParameters | None) -> Message:
             if content is not None:
-                return await self.bot.send_document(chat_id, content, filename=media.filename or "file",
-                                                    caption=text[:1024], reply_parameters=anchor,
-                                                    message_thread_id=thread_id)
+                return await self.bot.send_document(chat_id, content, filename=filename, caption=caption,
+                                                    reply_parameters=anchor, message_thread_id=thread_id)
             return await self.bot.send_message(chat_id, text, reply_parameters=anchor, message_thread_id=thread_id)
 
         return post

@@ -118,6 +118,9 @@ class Topics:
         try:
             return await send(topic)
         except BadRequest as exc:
+            if "topic_closed" in str(exc).lower():  # closed in Telegram and the bot may not post there
+                await self.set_closed(topic, False)
+                return await send(topic)
             if not thread_gone(exc):
                 raise
             log.info("topic %s of +%s is gone (%s): making a new one", topic.thread_id, phone, exc.message)

@@ -313,6 +313,8 @@ async def bot_api(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(fault["delay"])
         return response
     if fault is not None:
+        if fault["status"] == 400:
+            return _fail(400, "Bad Request: chat not found")
         if fault["status"] == 429:
             return _fail(429, f"Too Many Requests: retry after {fault['retry_after']}",
                          retry_after=fault["retry_after"])
@@ -452,8 +454,9 @@ async def faults(request: web.Request) -> web.Response:
     fault = {"method": body.get("method", "*"), "status": int(body.get("status", 429)),
              "count": int(body.get("count", 1)), "retry_after": int(body.get("retry_after", 1)),
              "delay": float(body.get("delay", 0))}
-    if fault["status"] not in (200, 429, 500, 502):
-        return web.json_response({"error": "status must be 200 (slow: with delay), 429, 500 or 502"}, status=400)
+    if fault["status"] not in (200, 400, 429, 500, 502):
+        return web.json_response({"error": "status must be 200 (slow: with delay), 400, 429, 500 or 502"},
+                                 status=400)
     state.faults.append(fault)
     return web.json_response(fault, status=201)
 
