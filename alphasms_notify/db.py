@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -100,9 +101,23 @@ class SQLiteDatabase:
         self._lock = threading.RLock()
         with self._lock:
             self._db.execute(f"PRAGMA busy_timeout = {OPEN_WAIT_MS}")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout = 30000")  # then writers wait their turn
+
+    def _wal(self) -> None:
+        """Switch to WAL mode. Two processes creating a new store at once: the switch needs the file
+        alone, and SQLite reports "locked" at once instead of waiting, so it is tried again for
+        up to ``OPEN_WAIT_MS`` (a store that stays locked is reported then)."""
+        deadline = time.monotonic() + OPEN_WAIT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def __repr__(self) -> str:
         return f"SQLiteDatabase({self.path!r})"
