@@ -31,7 +31,8 @@ from .migrations import MIGRATIONS, statements
 from .results import Media, Outcome, Reply
 
 __all__ = ["Store", "StoreBusy", "StoreLock", "TrackedMessage", "StoredReply", "Topic", "Contact",
-           "default_store_path", "create_private", "instance_id", "OPEN_WAIT_MS", "POLL", "FORWARD", "NOTICE", "HOOK"]
+           "default_store_path", "create_private", "instance_id", "lease_owner", "OPEN_WAIT_MS",
+           "POLL", "FORWARD", "NOTICE", "HOOK"]
 
 # Kinds of shared work, each leased per key (a message id, or a phone)
 POLL, FORWARD, NOTICE, HOOK = "poll", "forward", "notice", "hook"
@@ -49,6 +50,14 @@ def instance_id() -> str:
 
 
 _INSTANCE: str | None = None
+
+
+def lease_owner() -> str:
+    """An owner for one call's lease: held as a mutex, so not even another call of this process shares it
+    (:func:`instance_id` alone would let it renew the lease, which is right only for one instance's work)."""
+    import secrets
+
+    return f"{instance_id()}:{secrets.token_hex(4)}"
 
 
 def default_store_path() -> Path:
@@ -395,12 +404,8 @@ class Store:
         return added
 
     def unhooked_replies(self, message_ids: Iterable[int] | None = None) -> list[StoredReply]:
-        if message_ids is None:
-            return self._replies("hooked = 0")
-        ids = list(message_ids)
-        if not ids:
-            return []
-        return self._replies(f"hooked = 0 AND message_id IN ({', '.join('?' * len(ids))})", tuple(ids))
+        """Replies whose hook has not run (of ``message_ids``, if given), in the order they came."""
+        return self._replies_where("hooked = 0", message_ids)
 
     def mark_hooked(self, message_id: int, seq: int) -> None:
         with self._db.tx() as tx:
@@ -408,12 +413,15 @@ class Store:
 
     def unforwarded_replies(self, message_ids: Iterable[int] | None = None) -> list[StoredReply]:
         """Replies not yet forwarded (of ``message_ids``, if given), in the order they came."""
+        return self._replies_where("forwarded = 0", message_ids)
+
+    def _replies_where(self, condition: str, message_ids: Iterable[int] | None) -> list[StoredReply]:
         if message_ids is None:
-            return self._replies("forwarded = 0")
+            return self._replies(condition)
         ids = list(message_ids)
         if not ids:
             return []
-        return self._replies(f"forwarded = 0 AND message_id IN ({', '.join('?' * len(ids))})", tuple(ids))
+        return self._replies(f"{condition} AND message_id IN ({', '.join('?' * len(ids))})", tuple(ids))
 
     def mark_forwarding(self, message_id: int, seq: int) -> None:
         """Committed before a forward is posted: if the bot dies before :meth:`mark_forwarded`,

@@ -28,7 +28,7 @@ from .messages import build
 from .phone import InvalidPhone, normalize_phone
 from .plugins import call_hook
 from .settings import VerifySettings
-from .store import Store, instance_id
+from .store import Store, lease_owner
 
 VERIFY = "verify"  # the store lease kind: a code being sent to a phone
 
@@ -97,7 +97,7 @@ class Verifier:
     def start(self, phone: str | int, via: str | list[str] | None = None) -> Started:
         """Send a code to ``phone`` by ``via`` (or the configured channels, in order, until one works)."""
         number = self._phone(phone)
-        owner = f"{instance_id()}:{secrets.token_hex(4)}"  # this call's: not even a thread of ours shares it
+        owner = lease_owner()
         # one start per phone at a time, also across processes sharing the store: the limits hold
         if not self.store.try_lease(VERIFY, number, owner, 60):
             result = Started(False, number, None, "busy: a code for this phone is being sent right now; "

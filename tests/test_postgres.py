@@ -24,20 +24,10 @@ from alphasms_notify.store import Store
 
 
 @pytest.fixture
-def instances(alphasms_sandbox, telegram, tmp_path, postgres_url):
-    """``start()`` runs one more ``alphasms bot`` on the shared PostgreSQL store (given by ALPHASMS_STORE_URL)."""
-    config = tmp_path / "bot.toml"
-    config.write_text(f"""
-[alphasms]
-api_key = "{alphasms_sandbox.key}"
-api_url = "{alphasms_sandbox.api_url}"
-viber_sender = "Shop"
-
-[telegram]
-api_url = "{telegram.api_url}"
-operators = [{OPERATOR}]
-poll_interval = {PROCESS_POLL}
-""")
+def instances(bot_config, telegram, tmp_path, postgres_url):
+    """``start()`` runs one more ``alphasms bot`` on the shared PostgreSQL store: ALPHASMS_STORE_URL wins over
+    the config's ``[store] path``."""
+    config = bot_config
     env = clean_env(TELEGRAM_BOT_TOKEN=telegram.token, ALPHASMS_STORE_URL=postgres_url,
                     ALPHASMS_NOTIFY_LOAD_PLUGINS="")
     procs: list[subprocess.Popen] = []

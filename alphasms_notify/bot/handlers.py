@@ -312,6 +312,15 @@ async def _prepare(context: BotContext, message: Message, messages: list[Any]) -
     return PendingSend(ready, refused, time.time())
 
 
+async def _prepare_to_send(context: BotContext, message: Message, messages: list[Any]) -> PendingSend | None:
+    """:func:`_prepare`, and when every message was refused, those outcomes told: None then."""
+    pending = await _prepare(context, message, messages)
+    if pending is not None and not pending.messages:
+        await message.reply_text(format_outcomes(pending.refused))
+        return None
+    return pending
+
+
 async def send_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     command = (message.text or "/send").split(None, 1)[0].lstrip("/").split("@")[0].lower()
@@ -321,11 +330,9 @@ async def send_command(update: Update, context: BotContext) -> None:
         return await message.reply_text(f"❗ {exc}")
     except ValidationError as exc:
         return await message.reply_text(_not_sent(exc))
-    pending = await _prepare(context, message, parsed)
+    pending = await _prepare_to_send(context, message, parsed)
     if pending is None:
         return
-    if not pending.messages:
-        return await message.reply_text(format_outcomes(pending.refused))
     summary = _describe(pending.messages)
     if len(pending.messages) > context.services.settings.telegram.confirm_above:
         pending_id = await save_pending(context, pending)
@@ -432,11 +439,9 @@ async def topic_message(update: Update, context: BotContext) -> None:
         messages = build(channel, phone, text, meta={"source": "bot"})
     except ValidationError as exc:
         return await message.reply_text(_not_sent(exc))
-    pending = await _prepare(context, message, messages)
+    pending = await _prepare_to_send(context, message, messages)
     if pending is None:
         return
-    if not pending.messages:
-        return await message.reply_text(format_outcomes(pending.refused))
     anchor = await message.reply_text(f"📤 Sending {_describe(pending.messages)}")
     await deliver(context, pending, anchor)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -24,7 +23,7 @@ from telegram.error import BadRequest
 
 from ..phone import format_phone
 from ..settings import ConfigError
-from ..store import Store, Topic, instance_id
+from ..store import Store, Topic, lease_owner
 
 __all__ = ["Topics", "topic_name", "check_forum", "thread_gone"]
 
@@ -91,7 +90,7 @@ class Topics:
             stale = await self.store.aio.topic(self.chat_id, phone)
             if stale is not None and not fresh:
                 return stale
-            owner, waited = f"{instance_id()}:{secrets.token_hex(4)}", 0.0  # this call's: a mutex, never shared
+            owner, waited = lease_owner(), 0.0
             while not await self.store.aio.try_lease(TOPIC, phone, owner, CREATE_WAIT * 2):
                 if waited >= CREATE_WAIT:
                     raise TimeoutError(f"another bot instance has been making the topic of +{phone} "

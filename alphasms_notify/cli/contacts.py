@@ -18,16 +18,17 @@ from .output import EXIT_INVALID, Context, fail
 __all__ = ["contacts", "open_store"]
 
 
-def open_store(ctx: Context) -> Any:
-    """The store of ``[store] path`` (or the default one), or one ``Error:`` line."""
+def open_store(ctx: Context, *, migrate: bool = True) -> Any:
+    """The store of ``[store] url`` or ``path`` (or the default one), or one ``Error:`` line (never the password)."""
+    from ..logs import RedactSecrets, safe_url
     from ..store import Store, default_store_path
 
+    target = ctx.settings.store.target or str(default_store_path())
     try:
-        return Store(ctx.settings.store.target or default_store_path())
+        return Store(target, migrate=migrate)
     except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError: one line, not a traceback
-        from ..logs import RedactSecrets
-
-        fail(RedactSecrets(ctx.settings.store.secrets()).redact(f"the store cannot be used: {exc}"), EXIT_INVALID)
+        fail(RedactSecrets(ctx.settings.store.secrets()).redact(f"the store {safe_url(target)} cannot be used: {exc}"),
+             EXIT_INVALID)
 
 
 @click.group()

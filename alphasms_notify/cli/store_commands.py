@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
-from .output import EXIT_INVALID, Context, fail
+from .contacts import open_store
+from .output import Context
 
 __all__ = ["store"]
 
 
-def _open(ctx: Context, *, migrate: bool):
-    from ..logs import RedactSecrets, safe_url
-    from ..store import Store, default_store_path
+def _open(ctx: Context) -> tuple[Any, str]:
+    """The store as it is (not migrated), and where it is, its password masked."""
+    from ..logs import safe_url
 
-    target = ctx.settings.store.target or str(default_store_path())
-    try:
-        return Store(target, migrate=migrate), safe_url(target)
-    except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError: one line, never the password
-        fail(RedactSecrets(ctx.settings.store.secrets()).redact(f"the store {safe_url(target)} cannot be used: {exc}"),
-             EXIT_INVALID)
+    opened = open_store(ctx, migrate=False)
+    return opened, safe_url(opened.target)
 
 
 @click.group()
@@ -39,7 +37,7 @@ def store() -> None:
 @click.pass_obj
 def migrate(ctx: Context) -> None:
     """Apply the migrations the store lacks (each in its own transaction)."""
-    opened, shown = _open(ctx, migrate=False)
+    opened, shown = _open(ctx)
     try:
         applied = opened.migrate()
         version = opened.schema_version()
@@ -59,7 +57,7 @@ def status(ctx: Context) -> None:
     """The engine, the schema version, each migration, and what the store holds."""
     from ..migrations import LATEST
 
-    opened, shown = _open(ctx, migrate=False)
+    opened, shown = _open(ctx)
     try:
         version = opened.schema_version()
         steps = opened.migrations()
