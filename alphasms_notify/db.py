@@ -25,6 +25,7 @@ from typing import Any, Protocol
 __all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "OPEN_WAIT_MS"]
 
 OPEN_WAIT_MS = 3000  # a locked SQLite file is reported this soon at open
+POOL_WAIT_S = 5.0  # a PostgreSQL store that gives no connection is reported this soon
 Row = dict[str, Any]
 
 
@@ -214,7 +215,10 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise psycopg.OperationalError(f"cannot connect to PostgreSQL: "
                                            f"{_reason(exc, url)}") from None
+        # timeout: a store call that gets no connection (the server down or refusing) fails after this
+        # long instead of psycopg's 30 s, so the bot's gate answers "not run" while the operator waits
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="alphasms-store",
+                                   timeout=POOL_WAIT_S,
                                    kwargs={"row_factory": dict_row, "autocommit": True,
                                            "application_name": "alphasms-notify",
                                            # no server-side prepared statements: their generic plan for a

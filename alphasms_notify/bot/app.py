@@ -1,9 +1,11 @@
 """Build and run the Telegram application: handlers, operator gate, polling jobs.
 
 The gate is a ``TypeHandler`` in group -1 (as in python-telegram-bot's
-examples): it sees every update first, refuses strangers once with their user
-id, logs the refusal, and stops the update before any handler (and so the
-provider) is reached. In groups, only operators' commands count. It also
+examples): it sees every update first, refuses strangers with their user id
+(decided from the settings alone, before the store is asked anything), logs
+the refusal, and stops the update before any handler (and so the provider) is
+reached; an error inside the gate stops the update too (it fails closed).
+In groups, only operators' commands count. It also
 stops commands older than ``[telegram] max_command_age`` (typed while the bot
 was down) and tells the operator; edited messages never run a command.
 
@@ -64,12 +66,45 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    if not await context.services.store.aio.first_sight(context.bot.id, update.update_id):
-        log.info("update %s was handled already (delivered again): not run twice", update.update_id)
-        raise ApplicationHandlerStop
+    """Let an update through only when everything says yes; any error in here says no.
+
+    Who may act is decided first, from the settings alone, so a store that fails
+    cannot let a stranger through; only then is the store asked whether the update
+    ran already. An exception anywhere stops the update (python-telegram-bot would
+    otherwise go on to the handlers after reporting it).
+    """
+    try:
+        await _gate(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except Exception as exc:
+        log.error("the operator gate failed, update %s not run: %s: %s", update.update_id,
+                  type(exc).__name__, RedactSecrets(context.services.settings.store.secrets()).redact(f"{exc}"))
+        message = update.effective_message
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer("Not run: the bot cannot check this right now; try again.",
+                                                   show_alert=True)
+            elif message is not None and _is_operator(update, context):
+                await message.reply_text("⚠️ Not run: the bot's store is not answering, so it cannot tell whether "
+                                         "this was handled already. Nothing was sent; try again in a moment.")
+        except Exception as told:  # noqa: BLE001 - the refusal stands whether or not it could be told
+            log.warning("could not tell the operator that an update was not run: %s", told)
+        raise ApplicationHandlerStop from None
+
+
+def _is_operator(update: Update, context: BotContext) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in context.services.settings.telegram.operators
+
+
+async def _gate(update: Update, context: BotContext) -> None:
     settings = context.services.settings.telegram
     user = update.effective_user
-    if user is not None and user.id in settings.operators:
+    if _is_operator(update, context):
+        if not await context.services.store.aio.first_sight(context.bot.id, update.update_id):
+            log.info("update %s was handled already (delivered again): not run twice", update.update_id)
+            raise ApplicationHandlerStop
         await _too_old(update, settings.max_command_age)
         return
     message = update.effective_message
