@@ -48,6 +48,7 @@ class Tx(Protocol):
 class Database(Protocol):
     engine: str
     skip_locked: str  # appended to a claim's SELECT: rows another transaction is claiming are skipped
+    for_update: str  # appended to a SELECT in a transaction that will change the row: others wait for it
     claim_prelude: tuple[str, ...]  # run first in a claim's transaction
 
     def tx(self) -> Any: ...
@@ -93,6 +94,7 @@ class SQLiteDatabase:
 
     engine = "sqlite"
     skip_locked = ""  # BEGIN IMMEDIATE already serializes claimers
+    for_update = ""  # ... and every other writer
     claim_prelude: tuple[str, ...] = ()
 
     def __init__(self, path: str) -> None:
@@ -192,6 +194,7 @@ class PostgresDatabase:
 
     engine = "postgresql"
     skip_locked = " FOR UPDATE OF m SKIP LOCKED"
+    for_update = " FOR UPDATE"
     # A claim must walk the messages' index in order and stop at its LIMIT. Right after a bulk
     # insert the planner's statistics are stale and it picks a bitmap scan that reads every
     # candidate and sorts them: 0.27 s a claim on 100,000 (measured), 50 claims a cycle.

@@ -66,6 +66,7 @@ ENV: dict[tuple[str, str], str] = {
     ("store", "path"): "ALPHASMS_STORE_PATH",
     ("store", "url"): "ALPHASMS_STORE_URL",
     ("plugins", "dir"): "ALPHASMS_NOTIFY_PLUGINS_DIR",
+    ("verify", "secret"): "ALPHASMS_VERIFY_SECRET",
 }
 CONFIG_ENV = "ALPHASMS_CONFIG"
 
@@ -240,6 +241,8 @@ class CliSettings(_Section):
 class VerifySettings(_Section):
     """``[verify]``: phone verification codes (``alphasms verify``, :mod:`alphasms_notify.verify`)."""
 
+    _secrets: ClassVar[tuple[str, ...]] = ("secret",)
+
     ttl: Positive = 300.0  # seconds a code is valid
     max_attempts: Count = 5  # wrong codes before the code is void
     cooldown: Annotated[float, Meta(ge=0, le=86400)] = 30.0  # seconds before another code to the same phone
@@ -248,6 +251,9 @@ class VerifySettings(_Section):
     template: str = "Ваш код: {code}. Your code: {code}"
     via: list[Literal["sms", "viber", "viber+sms", "rcs", "rcs+sms", "call"]] = msgspec.field(
         default_factory=lambda: ["sms"])  # the channels in order: the next is tried when one fails
+    # the key codes are hashed with, kept out of the store (a copy of the store reveals no code); None: the
+    # key file in the user's config folder, made on first use. Several hosts on one store need the same one.
+    secret: str | None = None
 
     def __post_init__(self) -> None:
         if "{code}" not in self.template:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -608,12 +608,28 @@ class Store:
             tx.run("INSERT INTO verification_sends (phone, at) VALUES (?, ?)", (phone, now))
             tx.run("DELETE FROM verification_sends WHERE at < ?", (now - 2 * 3600,))
 
-    def count_attempt(self, phone: int) -> int:
-        """One more wrong code for ``phone``; returns the attempts so far."""
+    def check_verification(self, phone: int, now: float, max_attempts: int,
+                           matches: Callable[[dict[str, Any]], bool]) -> tuple[str, int]:
+        """Check a code for ``phone`` in one transaction: (verdict, attempts so far).
+
+        Verdicts: ``none`` (no pending code), ``expired``, ``locked`` (no attempts left),
+        ``approved`` (the code is used up) or ``wrong`` (the attempt is counted). The row is
+        locked while ``matches`` looks at it, so of two checks at once, on any processes, one
+        sees the code and the other sees it gone, and no more than ``max_attempts`` are judged.
+        """
         with self._db.tx() as tx:
-            row = tx.one("UPDATE verifications SET attempts = attempts + 1 WHERE phone = ? RETURNING attempts",
-                         (phone,))
-        return row["attempts"] if row else 0
+            row = tx.one("SELECT * FROM verifications WHERE phone = ?" + self._db.for_update, (phone,))
+            if row is None:
+                return "none", 0
+            if now > row["expires_at"]:
+                return "expired", row["attempts"]
+            if row["attempts"] >= max_attempts:
+                return "locked", row["attempts"]
+            if matches(row):
+                tx.run("DELETE FROM verifications WHERE phone = ?", (phone,))
+                return "approved", row["attempts"]
+            tx.run("UPDATE verifications SET attempts = attempts + 1 WHERE phone = ?", (phone,))
+            return "wrong", row["attempts"] + 1
 
     def forget_verification(self, phone: int) -> None:
         with self._db.tx() as tx:
@@ -641,8 +657,13 @@ _CANDIDATES: dict[str, str] = {
 
 
 def _text(message: object) -> str | None:
+    """What the store keeps of a message's text: each of its ``meta["redact"]`` strings (a verification
+    code) masked, so neither the store nor what is shown from it (a topic's notice) holds them."""
     text = getattr(message, "text", None)
     if text:
+        for secret in (getattr(message, "meta", None) or {}).get("redact", ()):
+            if secret:
+                text = text.replace(secret, "*" * len(secret))
         return text
     image = getattr(message, "image", None)
     return f"[image {image}]" if image else text

@@ -5,23 +5,37 @@ by the configured channels in order (``[verify] via``: ``sms``, ``viber``,
 ``viber+sms``, ``rcs``, ``rcs+sms``, or ``call``, where the provider calls the
 phone and the calling number ends with the code), and :meth:`Verifier.check`
 compares. Codes this project makes come from :mod:`secrets`; only an HMAC of
-each code, with a random salt, is stored, with its expiry. The rules, from
-``[verify]``: a code lives ``ttl`` seconds, allows ``max_attempts`` wrong
-tries, a phone may ask again only after ``cooldown`` seconds and at most
-``hourly_limit`` times an hour. Every answer says which rule applied.
+each code is stored, with its expiry, keyed with a secret that is not in the
+store (``[verify] secret``, ``ALPHASMS_VERIFY_SECRET``, or a key file made on
+first use in the user's config folder, mode 0600): a 6-digit code is a
+million guesses, which a copy of the store alone would otherwise answer in
+milliseconds. The rules, from ``[verify]``: a code lives ``ttl`` seconds,
+allows ``max_attempts`` tries, a phone may ask again only after ``cooldown``
+seconds and at most ``hourly_limit`` times an hour. Every answer says which
+rule applied.
 
-Plugins hear of each start and check (``alphasms_verification_started``,
-``alphasms_verification_checked``), never of the code.
+A check is one transaction that reads the code's row locked, judges it, and
+either uses the code up or counts the attempt: two checks at once, on any
+processes and either engine, approve a code once, and the attempt limit holds
+however many guess together.
+
+The code never leaves this module but in the message to the phone: the store
+tracks that message (its delivery status is followed) with the code masked,
+so no topic notice, log or store row shows it. Plugins hear of each start
+and check (``alphasms_verification_started``, ``alphasms_verification_checked``),
+never of the code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .messages import build
@@ -61,8 +75,52 @@ class Checked:
     attempts_left: int | None = None
 
 
-def _digest(code: str, salt: str) -> str:
-    return hmac.new(salt.encode(), code.encode(), hashlib.sha256).hexdigest()
+KEY_FILE = "verify.key"  # in the user's config folder, when [verify] secret is not set
+
+
+def key_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path("alphasms-notify") / KEY_FILE
+
+
+def verification_key(settings: VerifySettings) -> bytes:
+    """The key codes are hashed with: ``[verify] secret`` (or ``ALPHASMS_VERIFY_SECRET``), else the key
+    file, made on first use (mode 0600; of two processes making it at once, both end with the one kept)."""
+    if settings.secret:
+        return settings.secret.encode()
+    path = key_path()
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        os.write(fd, secrets.token_hex(32).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(draft, path)  # whole or not at all, and never over a key another process made first
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise VerificationError(f"the verification key file {path} is damaged (under 32 characters): "
+                                "remove it to make a new one (pending codes stop working) or set [verify] secret")
+    return key
+
+
+def _digest(key: bytes, phone: int, code: str, salt: str) -> str:
+    return hmac.new(key, f"{phone}:{salt}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 class Verifier:
@@ -74,6 +132,7 @@ class Verifier:
         self.settings = settings or VerifySettings()
         self.plugins = plugins if plugins is not None else getattr(client, "plugins", None)
         self.clock = clock
+        self._key = verification_key(self.settings)
 
     def _phone(self, phone: str | int) -> int:
         try:
@@ -123,7 +182,8 @@ class Verifier:
                     continue
                 salt = secrets.token_hex(16)
                 expires = now + self.settings.ttl
-                self.store.save_verification(number, _digest(code, salt), salt, channel, now, expires)
+                self.store.save_verification(number, _digest(self._key, number, code, salt), salt, channel, now,
+                                             expires)
                 result = Started(True, number, channel, f"code sent by {channel}, valid {self.settings.ttl:g} s",
                                  expires_at=expires)
                 break
@@ -142,7 +202,8 @@ class Verifier:
                 return self.client.call_otp(phone).code, ""
             code = "".join(secrets.choice("0123456789") for _ in range(self.settings.code_length))
             text = self.settings.template.format(code=code)
-            [outcome] = self.client.send(build(channel, phone, text, meta={"source": "verify"}))
+            # tracked (its delivery followed) with the code masked: see Store.track
+            [outcome] = self.client.send(build(channel, phone, text, meta={"source": "verify", "redact": [code]}))
         except AlphaSMSError as exc:
             return None, str(exc)
         if not outcome.ok:
@@ -157,18 +218,20 @@ class Verifier:
         return result
 
     def _check(self, phone: int, code: str) -> Checked:
-        row = self.store.verification(phone)
         s = self.settings
-        if row is None:
-            return Checked(False, phone, "no code was sent to this phone, or it was already used")
-        if self.clock() > row["expires_at"]:
-            return Checked(False, phone, "expired: ask for a new code", 0)
-        if row["attempts"] >= s.max_attempts:
-            return Checked(False, phone, f"too many wrong codes ({s.max_attempts}): ask for a new code", 0)
-        if hmac.compare_digest(_digest(code, row["salt"]), row["code_hash"]):
-            self.store.forget_verification(phone)
+
+        def matches(row: dict[str, Any]) -> bool:
+            return hmac.compare_digest(_digest(self._key, phone, code, row["salt"]), row["code_hash"])
+
+        verdict, attempts = self.store.check_verification(phone, self.clock(), s.max_attempts, matches)
+        if verdict == "approved":
             return Checked(True, phone, "approved")
-        attempts = self.store.count_attempt(phone)
+        if verdict == "none":
+            return Checked(False, phone, "no code was sent to this phone, or it was already used")
+        if verdict == "expired":
+            return Checked(False, phone, "expired: ask for a new code", 0)
+        if verdict == "locked":
+            return Checked(False, phone, f"too many wrong codes ({s.max_attempts}): ask for a new code", 0)
         left = max(0, s.max_attempts - attempts)
         return Checked(False, phone, f"wrong code; {left} attempt(s) left" if left else
                        f"wrong code; too many wrong codes ({s.max_attempts}): ask for a new code", left)

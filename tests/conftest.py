@@ -20,6 +20,24 @@ BOT_POLL = 0.3  # seconds between the in-process bot's status polls
 PROCESS_POLL = 0.5  # ... and the bot process's
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_folders(tmp_path_factory):
+    """The user's config, data and state folders (the verification key file, a default store) in a temporary
+    folder, for the tests and the processes they start: a test run never writes into the real home."""
+    import os
+
+    home = tmp_path_factory.mktemp("home")
+    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")}
+    for name in saved:
+        os.environ[name] = str(home / name.split("_")[1].lower())
+    yield home
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def client(alphasms_sandbox):
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop",

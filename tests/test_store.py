@@ -225,11 +225,17 @@ def test_topics_contacts_settings_and_codes(store):
     assert store.setting_once("k", "1") == "1" and store.setting_once("k", "2") == "1"
     now = time.time()
     store.save_verification(380971234567, "hash", "salt", "sms", now, now + 300)
-    assert store.count_attempt(380971234567) == 1 and store.count_attempt(380971234567) == 2
+    never = lambda row: False  # noqa: E731
+    assert store.check_verification(380971234567, now, 5, never) == ("wrong", 1)
+    assert store.check_verification(380971234567, now, 5, never) == ("wrong", 2)
+    assert store.check_verification(380971234567, now + 301, 5, never) == ("expired", 2)
+    assert store.check_verification(380971234567, now, 2, never) == ("locked", 2)
     store.save_verification(380971234567, "hash2", "salt2", "sms", now + 1, now + 301)
     row = store.verification(380971234567)
     assert (row["code_hash"], row["attempts"]) == ("hash2", 0)
     assert store.sends_since(380971234567, now - 1) == [now, now + 1]
-    store.forget_verification(380971234567)
+    assert store.check_verification(380971234567, now + 1, 5, lambda row: row["code_hash"] == "hash2") == (
+        "approved", 0)
+    assert store.check_verification(380971234567, now + 1, 5, lambda row: True) == ("none", 0)
     assert store.verification(380971234567) is None
     assert store.counts()["tracked messages"] == 0

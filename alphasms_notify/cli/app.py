@@ -55,7 +55,7 @@ def cli(ctx: click.Context, config_path: str | None, as_json: bool, plugins_dir:
     except ConfigError as exc:
         fail(str(exc), EXIT_INVALID)
     cli_logging([settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret,
-                 *settings.store.secrets()])
+                 settings.verify.secret, *settings.store.secrets()])
     pm = get_plugin_manager(settings)
     for name, reason in pm.load_errors:
         click.echo(f"warning: plugin {name} not loaded: {reason}", err=True)
@@ -311,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli.main(args=args, prog_name="alphasms")
     except Exception as exc:  # an unforeseen failure: one line, with every secret masked
         _crash(exc, [settings.alphasms.api_key, settings.telegram.token, settings.telegram.webhook_secret,
+                     settings.verify.secret, os.environ.get("ALPHASMS_VERIFY_SECRET"),
                      *settings.store.secrets(), os.environ.get("ALPHASMS_STORE_URL"),
                      os.environ.get("ALPHASMS_API_KEY"), os.environ.get("TELEGRAM_BOT_TOKEN")])
 

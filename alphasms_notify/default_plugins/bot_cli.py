@@ -32,6 +32,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
             fail(str(exc), EXIT_INVALID)
         redact = setup_logging(logging.DEBUG if verbose else logging.INFO,
                                secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret,
+                                        settings.verify.secret,
                                         *settings.store.secrets()]).redact
         logging.getLogger(__name__).info("bot starting: %s, %d operator(s), polling AlphaSMS every %ss",
                                          "webhook" if telegram.webhook_url else "long polling",
