@@ -528,7 +528,7 @@ class _Core:
                     continue
                 try:
                     yield from hook_flow(self.plugins, "alphasms_prepare_message", {"message": message},
-                                         (MessageRejected,), impls=impls)
+                                         (MessageRejected,), impls=impls, refuse=True)
                 except MessageRejected as exc:
                     settled[index] = self._rejected(message, index, exc)
         return settled

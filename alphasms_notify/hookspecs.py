@@ -2,8 +2,9 @@
 
 Implementations may be plain functions or ``async def``; the core awaits what
 needs awaiting. A plugin that raises in a notification hook is logged by name
-and the others still run; only ``MessageRejected`` from
-``alphasms_prepare_message`` changes what is sent.
+and the others still run; in ``alphasms_prepare_message`` any exception stops
+that message (a half-prepared message, say a template left unrendered, must
+never go out as it is).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def alphasms_prepare_message(message: SendMessage) -> None:
         place (text, phone, sender, ``meta``; ``meta["source"]`` names the
         front end). Raise ``alphasms_notify.errors.MessageRejected("reason")``
         to stop this message: it gets a failed outcome ``rejected: reason``
-        and the other messages of the batch still go out.
+        and the other messages of the batch still go out. Any other exception
+        stops it too, as ``rejected: plugin NAME failed: ...``.
     """
 
 

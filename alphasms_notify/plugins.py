@@ -231,7 +231,7 @@ def has_impls(pm: pluggy.PluginManager | None, name: str) -> bool:
 
 def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any],
               reraise: tuple[type[BaseException], ...] = (), *, problems: list[str] | None = None,
-              impls: list[Any] | None = None) -> Generator[Awaitable[Any], Any, list[Any]]:
+              impls: list[Any] | None = None, refuse: bool = False) -> Generator[Awaitable[Any], Any, list[Any]]:
     """Call every implementation of ``name``: the one body behind every hook call, sync or async.
 
     A generator in the sans-I/O style: it yields what an ``async def``
@@ -244,6 +244,8 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
     after what it has to say first; the log record carries ``REPORTED_BY_CALLER``
     so a front end that shows ``problems`` can leave it out of its log output.
     ``impls``: the implementations, looked up once by a caller that calls the hook per message.
+    ``refuse``: a plugin's failure is raised as ``MessageRejected`` naming it (``alphasms_prepare_message``:
+    a message a plugin failed to prepare is not sent as it was).
     """
     results = []
     if pm is None:
@@ -258,6 +260,9 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
             raise
         except Exception as exc:
             line = f"plugin {impl.plugin_name} failed in {name}: {type(exc).__name__}: {exc}"
+            if refuse:
+                log.debug("traceback of %s", line, exc_info=exc)
+                raise MessageRejected(f"plugin {impl.plugin_name} failed: {type(exc).__name__}: {exc}") from None
             if problems is None:
                 log.error("%s", line, exc_info=exc)
             else:  # the caller shows it after its own report; the traceback is for debugging

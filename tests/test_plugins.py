@@ -217,8 +217,13 @@ def test_templates_plugin_sends_one_message_per_csv_row(alphasms_sandbox, tmp_pa
     people = tmp_path / "people.csv"
     people.write_text("phone,name,order\n0971234567,Оксана,A-17\n+380 50 123 45 67,Taras,B-2\n0631234567,,C-3\n")
     result = run_cli(alphasms_sandbox, "send-template", "--csv", str(people), "Hi {name}, order {order} is ready")
-    assert result.returncode == 1  # the third row has no name: it is stopped, the others go out
-    assert "FAILED 0631234567: rejected: template field(s) name have no value" in result.stderr
+    # the third row has no name: nothing goes (sending the others would make a rerun send them twice)
+    assert result.returncode == 2
+    assert f"{people}: line 4 (0631234567): template field(s) name have no value; nothing was sent" in result.stderr
+    assert alphasms_sandbox.messages() == []
+    people.write_text("phone,name,order\n0971234567,Оксана,A-17\n+380 50 123 45 67,Taras,B-2\n")
+    assert run_cli(alphasms_sandbox, "send-template", "--csv", str(people), "Hi {name}, order {order} is ready"
+                   ).returncode == 0
     texts = {m["phone"]: m["item"]["sms_message"] for m in alphasms_sandbox.messages()}
     assert texts == {380971234567: "Hi Оксана, order A-17 is ready", 380501234567: "Hi Taras, order B-2 is ready"}
 
@@ -228,6 +233,23 @@ def test_templates_plugin_fills_meta_fields_for_library_use(alphasms_sandbox):
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", plugins=pm) as sms:
         [outcome] = sms.send(Sms("0971234567", "Code {code}", meta={"fields": {"code": 4242}}))
     assert outcome.ok and alphasms_sandbox.messages()[0]["item"]["sms_message"] == "Code 4242"
+
+
+class BrokenPreparer:
+    @hookimpl
+    def alphasms_prepare_message(self, message):
+        if message.phone == "0501234567":
+            raise KeyError("half-way through")
+        message.text += " [prepared]"
+
+
+def test_a_plugin_that_fails_to_prepare_a_message_stops_it_and_only_it(alphasms_sandbox):
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop",
+                  plugins=manager(BrokenPreparer())) as sms:
+        good, bad = sms.send([Sms("0971234567", "x"), Sms("0501234567", "y")])
+    assert good.ok and not bad.ok
+    assert bad.error == "rejected: plugin p0 failed: KeyError: 'half-way through'"
+    assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["x [prepared]"]
 
 
 def test_plugin_failures_do_not_break_sending(alphasms_sandbox, caplog):

@@ -109,7 +109,7 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, 
           verbose: bool, opts: dict[str, Any]) -> None:
     from ..messages import build
     from ..segments import count_segments
-    from .recipients import RecipientsError, read_recipients, read_text_argument
+    from .recipients import RecipientsError, read_recipients, read_text_argument, unique_phones
     from .sending import send_and_report
 
     if text == "-" and to_file == "-":
@@ -123,6 +123,12 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, 
         fail(str(exc), EXIT_INVALID)
     if not phones:
         fail("no recipient: give --to PHONE or --to-file FILE", EXIT_INVALID)
+    phones, repeated = unique_phones(phones)
+    for number, given in list(repeated.items())[:20]:
+        shown = ", ".join(dict.fromkeys(given))
+        click.echo(f"warning: +{number} is given {len(given)} times ({shown}): it gets one message", err=True)
+    if len(repeated) > 20:
+        click.echo(f"warning: ... and {len(repeated) - 20} more phones given more than once", err=True)
     sms_sender, rcs_sender = opts["sender"], opts["rcs_sender"]
     if channel == "rcs":  # no SMS in it: --sender names the RCS sender
         sms_sender, rcs_sender = None, rcs_sender or sms_sender

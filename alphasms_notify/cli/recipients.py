@@ -12,11 +12,23 @@ import io
 import sys
 from pathlib import Path
 
-__all__ = ["RecipientsError", "read_recipients", "read_text_argument"]
+__all__ = ["RecipientsError", "Row", "read_recipients", "read_text_argument", "unique_phones"]
 
 
 class RecipientsError(ValueError):
     """The recipients cannot be read; the text names the file, the line and the reason."""
+
+
+class Row(dict[str, str]):
+    """One recipient's fields, and ``line``: where it is in its file, for messages that name it."""
+
+    line: int | None = None
+
+
+def _row(fields: dict[str, str], line: int) -> Row:
+    row = Row(fields)
+    row.line = line
+    return row
 
 
 def _read(source: str) -> tuple[str, str]:
@@ -33,7 +45,7 @@ def _read(source: str) -> tuple[str, str]:
         raise RecipientsError(f"{name}: line {line} is not valid UTF-8") from None
 
 
-def read_recipients(source: str, *, need_csv: bool = False) -> list[dict[str, str]]:
+def read_recipients(source: str, *, need_csv: bool = False) -> list[Row]:
     """Rows with at least ``phone``: from a CSV with a ``phone`` header, else one phone per line."""
     text, name = _read(source)
     first = next((line for line in text.splitlines() if line.strip()), "")
@@ -41,17 +53,38 @@ def read_recipients(source: str, *, need_csv: bool = False) -> list[dict[str, st
     if "phone" in header:
         reader = csv.DictReader(io.StringIO(text))
         reader.fieldnames = [f.strip() for f in reader.fieldnames or []]
-        rows = [{k.strip().lower() if k.strip().lower() == "phone" else k: (v or "").strip()
-                 for k, v in row.items() if k is not None} for row in reader]
+        rows = [_row({k.strip().lower() if k.strip().lower() == "phone" else k: (v or "").strip()
+                      for k, v in row.items() if k is not None}, reader.line_num) for row in reader]
         rows = [row for row in rows if any(row.values())]
     elif need_csv:
         raise RecipientsError(f"{name}: the CSV needs a header row with a 'phone' column")
     else:
-        rows = [{"phone": line.strip()} for line in text.splitlines()
+        rows = [_row({"phone": line.strip()}, number) for number, line in enumerate(text.splitlines(), 1)
                 if line.strip() and not line.lstrip().startswith("#")]
     if not rows:
         raise RecipientsError(f"{name}: no recipients in it")
     return rows
+
+
+def unique_phones(phones: list[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """``phones`` with each number once (first spelling kept, in order), and the numbers given more than once
+    with how each was written: ``0971234567`` and ``+380 97 123 45 67`` are one phone, billed once.
+    What is not a phone stays, for the checks to name it."""
+    from ..phone import InvalidPhone, normalize_phone
+
+    kept: list[str] = []
+    spellings: dict[int, list[str]] = {}
+    for phone in phones:
+        try:
+            number = normalize_phone(phone)
+        except InvalidPhone:
+            kept.append(phone)
+            continue
+        if number not in spellings:
+            spellings[number] = []
+            kept.append(phone)
+        spellings[number].append(phone)
+    return kept, {number: given for number, given in spellings.items() if len(given) > 1}
 
 
 def read_text_argument(text: str) -> str:
