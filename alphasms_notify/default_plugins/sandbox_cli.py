@@ -15,14 +15,17 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
     @click.option("--key", default="sandbox-key", show_default=True, help="The API key the sandbox accepts.")
     @click.option("--step", default=1.0, show_default=True, type=float, help="Seconds per status stage.")
     @click.option("--balance", default="100000.00", show_default=True, help="Starting balance, UAH.")
-    def sandbox(host: str, port: int, key: str, step: float, balance: str) -> None:
+    @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+                  help="A name (besides loopback and --host) that requests may call it by, e.g. a container's.")
+    def sandbox(host: str, port: int, key: str, step: float, balance: str, allow_hosts: tuple[str, ...]) -> None:
         """Run a local AlphaSMS simulator (see docs/sandbox.md)."""
         import asyncio
 
         from ..sandbox import Sandbox
 
         async def serve() -> None:
-            box = await Sandbox(host, port, key=key, step=step, balance=balance).astart()
+            box = await Sandbox(host, port, key=key, step=step, balance=balance,
+                                allow_hosts=allow_hosts).astart()
             click.echo(f"AlphaSMS sandbox on {box.api_url} (key {key!r}); control calls under {box.url}/_sandbox/")
             click.echo(f"  web inbox: {box.inbox_url}")
             click.echo(f"  export ALPHASMS_API_URL={box.api_url} ALPHASMS_API_KEY={key}")

@@ -17,6 +17,7 @@ import orjson
 from aiohttp import web
 
 from .faults import FAULT_KINDS, Fault, Faults
+from .guard import browser_guard
 from .state import Provider
 
 __all__ = ["make_app", "CONTROL_PREFIX", "API_PATH"]
@@ -245,8 +246,11 @@ async def reset(request: web.Request) -> web.Response:
     return _json({"reset": True})
 
 
-def make_app(provider: Provider, *, fault_seed: int | None = None) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+def make_app(provider: Provider, *, fault_seed: int | None = None, listen_host: str = "127.0.0.1",
+             allow_hosts: tuple[str, ...] = ()) -> web.Application:
+    """The sandbox's app; ``listen_host`` and ``allow_hosts``: the names its ``Host`` may be (see :mod:`.guard`)."""
+    app = web.Application(client_max_size=64 * 1024 * 1024,
+                          middlewares=[browser_guard((CONTROL_PREFIX,), listen_host, allow_hosts)])
     app[PROVIDER] = provider
     app[FAULTS] = Faults(fault_seed)
     app[RECEIVED] = []

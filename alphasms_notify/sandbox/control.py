@@ -26,6 +26,8 @@ class ControlClient:
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
         if self._http is None:
             self._http = httpx.Client(base_url=self.url + self.control_prefix, timeout=60)
+        if method == "POST" and "json" not in kwargs:
+            kwargs["json"] = {}  # control calls that change something are JSON (see sandbox.guard)
         response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:
             try:

@@ -26,8 +26,9 @@ class Sandbox(ServedApp, SandboxControl):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, key: str = DEFAULT_KEY,
                  step: float = 1.0, balance: Decimal | str = "100000.00", senders: set[str] | None = None,
-                 strict: bool = True, fault_seed: int | None = None) -> None:
+                 strict: bool = True, fault_seed: int | None = None, allow_hosts: tuple[str, ...] = ()) -> None:
         super().__init__(host, port)
+        self.allow_hosts = allow_hosts  # names besides loopback its Host header may be (a container's name)
         self.key = key
         self.provider = Provider(key, balance=Decimal(balance), step=step, senders=senders, strict=strict)
         self._fault_seed = fault_seed
@@ -42,4 +43,5 @@ class Sandbox(ServedApp, SandboxControl):
         return self.url + "/"
 
     def make_app(self) -> Any:
-        return make_app(self.provider, fault_seed=self._fault_seed)
+        return make_app(self.provider, fault_seed=self._fault_seed, listen_host=self.host,
+                        allow_hosts=self.allow_hosts)

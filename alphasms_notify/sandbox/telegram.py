@@ -490,7 +490,9 @@ class TelegramStandIn(ServedApp):
         return self.url + "/bot"
 
     def make_app(self) -> web.Application:
-        app = web.Application()
+        from .guard import browser_guard
+
+        app = web.Application(middlewares=[browser_guard((self.control_prefix,), self.host)])
         app[STATE] = self.state = _State(self.token)
         app.router.add_post("/bot{token}/{method}", bot_api)
         app.router.add_get("/bot{token}/{method}", bot_api)
