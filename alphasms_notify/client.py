@@ -89,6 +89,7 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class _Post:
     body: bytes
+    deadline: float = float("inf")  # time.monotonic() by which the exchange's retries must be over
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class _Core:
         rcs_sender: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         retries: int = DEFAULT_RETRIES,
         backoff: float = 0.5,
         plugins: pluggy.PluginManager | None = None,
@@ -203,6 +205,11 @@ class _Core:
         connect = min(timeout, 5.0) if connect_timeout is None else connect_timeout
         self.total_timeout = float(timeout) + (connect_timeout or 0.0)
         self.timeout = httpx.Timeout(timeout, connect=connect)
+        # A request with all its retries and its reconcile ends within `deadline` (retries would otherwise
+        # multiply the timeout: 4 attempts at 10 s against a provider trickling its answers).
+        if deadline is not None and (not deadline > 0 or deadline == float("inf")):
+            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
+        self.deadline = float(deadline) if deadline is not None else 2 * self.total_timeout
         self.verify = verify
         self.log = logger or log
         self.max_parts = max_parts
@@ -215,6 +222,13 @@ class _Core:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={safe_url(self.api_url)!r}, api_key='***')"
+
+    def _timeout_until(self, ends: float) -> httpx.Timeout:
+        """The client's timeouts, none longer than what is left until ``ends`` (the call's deadline)."""
+        left = max(0.001, ends - time.monotonic())
+        t = self.timeout
+        return httpx.Timeout(connect=min(t.connect or left, left), read=min(t.read or left, left),
+                             write=min(t.write or left, left), pool=min(t.pool or left, left))
 
     def _http_kwargs(self, transport: Any) -> dict[str, Any]:
         return {
@@ -389,14 +403,15 @@ class _Core:
         maybe = {i for i, m in enumerate(batch) if getattr(m, "id", None) in recheck}
         pending = list(range(len(batch)))
         attempt = 0
+        deadline = time.monotonic() + self.deadline
         while True:
             try:
                 if maybe & set(pending):
-                    yield from self._reconcile(batch, [i for i in pending if i in maybe], done)
+                    yield from self._reconcile(batch, [i for i in pending if i in maybe], done, deadline)
                     pending = [i for i in pending if i not in done]
                 if pending:
                     items = [batch[i] for i in pending]
-                    reply = yield _Post(encode_request(self._api_key, items))
+                    reply = yield _Post(encode_request(self._api_key, items), deadline)
                     duplicates = []
                     for i, outcome in zip(pending, self._decode(reply, items), strict=True):
                         if i in maybe and _is_duplicate(outcome):
@@ -405,7 +420,7 @@ class _Core:
                             done[i] = outcome
                     pending = duplicates
                     if duplicates:
-                        yield from self._reconcile(batch, duplicates, done)
+                        yield from self._reconcile(batch, duplicates, done, deadline)
                         for i in duplicates:
                             done.setdefault(i, self._unknown(batch[i], "the provider calls its id a duplicate"
                                                              " but reports no message with it"))
@@ -418,11 +433,16 @@ class _Core:
                 if retry.maybe_sent:
                     maybe.update(pending)
                 attempt += 1
-                if attempt > self.retries:
+                pause = self._backoff(attempt)
+                out_of_time = attempt <= self.retries and time.monotonic() + pause >= deadline
+                if attempt > self.retries or out_of_time:
+                    if out_of_time:
+                        retry.final.args = (f"{retry.final}; no retry: the deadline of {self.deadline:g} s for "
+                                            "the request and its retries is reached",)
                     self._settle(batch, pending, done, maybe, retry.final, str(retry.final))
                     return [done[i] for i in range(len(batch))], retry.final
                 self.log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
-                yield _Sleep(self._backoff(attempt))
+                yield _Sleep(pause)
 
     def _settle(self, batch: list[Message], pending: list[int], done: dict[int, Outcome], maybe: set[int],
                 error: RequestError, unknown_reason: str) -> None:
@@ -442,13 +462,14 @@ class _Core:
     def _recovered(self, message: Message) -> Outcome:
         return Outcome(message, True, result=SendResult(message.id, None, None, recovered=True))  # type: ignore[union-attr]
 
-    def _reconcile(self, batch: list[Message], indexes: list[int], done: dict[int, Outcome]) -> Generator:
+    def _reconcile(self, batch: list[Message], indexes: list[int], done: dict[int, Outcome],
+                   deadline: float = float("inf")) -> Generator:
         """Ask ``status`` about send items an earlier attempt may have delivered; settle those it knows."""
         to_check = [i for i in indexes if isinstance(batch[i], SEND_TYPES)]
         if not to_check:
             return
         queries: list[Message] = [Status(batch[i].id) for i in to_check]  # type: ignore[union-attr]
-        reply = yield _Post(encode_request(self._api_key, queries))
+        reply = yield _Post(encode_request(self._api_key, queries), deadline)
         for i, outcome in zip(to_check, self._decode(reply, queries), strict=True):
             if not outcome.ok:
                 continue  # not known to the provider: it was not sent, so it goes out now
@@ -639,9 +660,10 @@ class AlphaSMS(_Core):
     def _do(self, action: Any) -> Any:
         if type(action) is _Post:
             try:
-                with self._http.stream("POST", self.api_url, content=action.body) as answer:
-                    content = read_capped(answer.iter_bytes(), self.max_answer_bytes,
-                                          time.monotonic() + self.total_timeout)
+                ends = min(time.monotonic() + self.total_timeout, action.deadline)
+                with self._http.stream("POST", self.api_url, content=action.body,
+                                       timeout=self._timeout_until(ends)) as answer:
+                    content = read_capped(answer.iter_bytes(), self.max_answer_bytes, ends)
                     return _Answer(answer.status_code, content)
             except (httpx.TransportError, AnswerTooLarge) as exc:
                 return exc
@@ -740,13 +762,14 @@ class AsyncAlphaSMS(_Core):
 
     async def _do(self, action: Any) -> Any:
         if type(action) is _Post:
+            limit = max(0.0, min(self.total_timeout, action.deadline - time.monotonic()))
             try:
-                async with asyncio.timeout(self.total_timeout):
+                async with asyncio.timeout(limit):
                     async with self._http.stream("POST", self.api_url, content=action.body) as answer:
                         content = await read_capped_async(answer.aiter_bytes(), self.max_answer_bytes)
                         return _Answer(answer.status_code, content)
             except TimeoutError:
-                return httpx.ReadTimeout(f"no complete answer within {self.total_timeout:g} s")
+                return httpx.ReadTimeout(f"no complete answer within {limit:.2g} s")
             except (httpx.TransportError, AnswerTooLarge) as exc:
                 return exc
         if type(action) is _Sleep:

@@ -13,6 +13,7 @@ message, the field and the reason.
 from __future__ import annotations
 
 import copy
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -259,6 +260,26 @@ def _check_sender(value: str | None, field_name: str, limit: int, problems: list
         problems.append((field_name, f"sender name {value!r} is longer than {limit} characters"))
 
 
+# What shows nothing on a phone: spaces and controls, format characters (zero-width, bidi marks such as
+# U+202E), combining marks with nothing to combine with, and the fillers that fonts draw blank.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Cn"})
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str | None) -> bool:
+    """True when ``text`` would show nothing to its recipient: a message of it is refused as empty."""
+    if not text:
+        return True
+    for ch in text:
+        if ch not in _BLANK_GLYPHS and unicodedata.category(ch) not in _INVISIBLE:
+            return False
+    return True
+
+
+def _empty(text: str | None, what: str) -> str:
+    return f"{what} is empty" + (" (only invisible characters)" if text and text.strip() else "")
+
+
 def _check_lifetime(value: int | None, field_name: str, problems: list) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
         problems.append((field_name, f"must be a positive number of seconds, not {value!r}"))
@@ -267,8 +288,8 @@ def _check_lifetime(value: int | None, field_name: str, problems: list) -> None:
 def _check_viber(message: Viber | ViberSms | Rcs | RcsSms, problems: list) -> None:
     text = message.text
     what = "RCS" if isinstance(message, Rcs | RcsSms) else "Viber"
-    if text is not None and not text.strip():
-        problems.append(("text", f"{what} text is empty"))
+    if text is not None and is_blank(text):
+        problems.append(("text", _empty(text, f"{what} text")))
     elif text and len(text) > VIBER_TEXT_MAX:
         problems.append(("text", f"{what} text is {len(text)} characters, over the limit of {VIBER_TEXT_MAX}"))
     if message.image is not None and not _is_http_url(message.image):
@@ -311,8 +332,8 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
     if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63):
         problems.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
     if isinstance(message, Sms):
-        if not message.text or not message.text.strip():
-            problems.append(("text", "SMS text is empty"))
+        if is_blank(message.text):
+            problems.append(("text", _empty(message.text, "SMS text")))
         _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems)
         _check_lifetime(message.lifetime, "lifetime", problems)
     elif isinstance(message, RICH):
@@ -320,8 +341,8 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
         _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems)
         if isinstance(message, WITH_SMS_FALLBACK):
             sms_text = message.fallback_text
-            if not sms_text or not sms_text.strip():
-                problems.append(("sms_text", "the SMS fallback text is empty"))
+            if is_blank(sms_text):
+                problems.append(("sms_text", _empty(sms_text, "the SMS fallback text")))
             _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems)
         for name in ("lifetime", "viber_lifetime", "sms_lifetime"):
             if hasattr(message, name):

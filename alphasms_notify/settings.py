@@ -120,6 +120,9 @@ class AlphaSMSSettings(_Section):
     rcs_sender: str | None = None
     batch_size: Count = DEFAULT_BATCH_SIZE
     timeout: Positive = DEFAULT_TIMEOUT
+    # seconds for one request's exchange with all its retries (None: twice timeout); what is unsettled
+    # then is reported unknown when it may have reached the provider, else not sent
+    deadline: Positive | None = None
     retries: Annotated[int, Meta(ge=0, le=20)] = DEFAULT_RETRIES
     max_concurrency: Count = DEFAULT_MAX_CONCURRENCY
     max_parts: Annotated[int, Meta(ge=1, le=255)] = DEFAULT_MAX_PARTS  # 255: the most a concatenated SMS has
@@ -148,6 +151,7 @@ class AlphaSMSSettings(_Section):
             "rcs_sender": self.rcs_sender,
             "batch_size": self.batch_size,
             "timeout": self.timeout,
+            "deadline": self.deadline,
             "retries": self.retries,
             "max_parts": self.max_parts,
         }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -385,22 +386,37 @@ class Store:
     # -- replies ---------------------------------------------------------------------
 
     def add_replies(self, message_id: int, replies: Iterable[Reply]) -> list[StoredReply]:
-        """Store the replies not seen before (by position); return just those this call inserted."""
+        """Store the replies not seen before; return just those this call inserted.
+
+        A reply is known by what it is (its time, text and media), not by its place in the
+        provider's list: a list that is replaced or shortened (one reply where there were three)
+        must not hide a new reply. The same reply twice in the list counts twice. New replies
+        get the next ``seq``; two instances storing the same new reply at once store it once
+        (the second insert meets the first's key and is skipped, its reply stored next cycle).
+        """
         now, added = time.time(), []
         with self._db.tx() as tx:
-            known = tx.one("SELECT COUNT(*) AS n FROM replies WHERE message_id = ?", (message_id,))["n"]
-            for seq, reply in enumerate(replies):
-                if seq < known:
-                    continue
+            rows = tx.all("SELECT seq, datetime, text, media_url FROM replies WHERE message_id = ?", (message_id,))
+            known = Counter((r["datetime"], r["text"], r["media_url"]) for r in rows)
+            seq = max((r["seq"] for r in rows), default=-1) + 1
+            seen: Counter[tuple[str, str | None, str | None]] = Counter()
+            for reply in replies:
                 media = reply.media
+                when = reply.datetime.isoformat()
+                text = _stored_text(reply.message) if self.engine == "postgresql" else reply.message
+                key = (when, text, media.url if media else None)
+                seen[key] += 1
+                if seen[key] <= known[key]:
+                    continue
                 inserted = tx.one(
                     "INSERT INTO replies (message_id, seq, datetime, text, media_url, media_filename,"
                     " media_filesize, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (message_id, seq) DO NOTHING RETURNING seq",
-                    (message_id, seq, reply.datetime.isoformat(), reply.message, media.url if media else None,
+                    (message_id, seq, when, reply.message, media.url if media else None,
                      media.filename if media else None, media.filesize if media else None, now))
-                if inserted is not None:  # another instance may have stored it a moment ago
+                if inserted is not None:  # another instance may have stored one here a moment ago
                     added.append(StoredReply(message_id, seq, reply, now, 0))
+                    seq += 1
         return added
 
     def unhooked_replies(self, message_ids: Iterable[int] | None = None) -> list[StoredReply]:
@@ -654,6 +670,11 @@ _CANDIDATES: dict[str, str] = {
            + " AND EXISTS (SELECT 1 FROM replies r WHERE r.message_id = m.id AND r.hooked = 0"
            " AND r.received_at < ?) ORDER BY m.created_at, m.id LIMIT ?"),
 }
+
+
+def _stored_text(text: str | None) -> str | None:
+    """A reply's text as the store gives it back (PostgreSQL keeps NUL as U+FFFD; see db._pg_args)."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
 
 
 def _text(message: object) -> str | None:

@@ -2,7 +2,8 @@
 
 Modes, set with ``mode``: ``honest`` (pass through), ``short`` (drop the last
 item of the answer), ``endless`` (an answer that never ends), ``bomb`` (a
-small gzip body that inflates to 200 MB), ``trickle`` (one byte a second).
+small gzip body that inflates to 200 MB), ``trickle`` (one byte a second), ``last_reply`` (each status
+answer's list of replies cut to its last one, as a provider that replaces the list would).
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ class LyingProvider(ServedApp):
             return web.Response(body=BOMB, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
         async with httpx.AsyncClient() as client:
             real = await client.post(self.upstream, content=body, headers={"Content-Type": "application/json"})
+        if self.mode == "last_reply":
+            document = real.json()
+            for item in document.get("data") or []:
+                data = item.get("data") if isinstance(item, dict) else None
+                if isinstance(data, dict) and data.get("replies"):
+                    data["replies"] = data["replies"][-1:]
+            return web.json_response(document)
         if self.mode == "short":
             document = real.json()
             if isinstance(document.get("data"), list) and document["data"]:

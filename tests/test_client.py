@@ -132,7 +132,7 @@ def test_status_of_many_ids_is_batched(client, alphasms_sandbox):
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_retries_after_each_fault_never_send_twice(alphasms_sandbox, kind, when):
     alphasms_sandbox.fault(kind, count=2, when=when, seconds=1.0)
-    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", timeout=0.4,
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", timeout=0.4, deadline=5.0,
                   backoff=0.01, retries=4) as sms:
         messages = [Sms(380971000000 + i, f"m{i}") for i in range(5)]
         outcomes = sms.send(messages)
