@@ -7,32 +7,48 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
-def test_every_benchmark_runs_and_prints_its_figures():
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke"], capture_output=True, text=True,
+GROUPS = [["send", "apprise"], ["poll", "replies"], ["startup", "inbox"], ["shared"], ["cli-bulk"]]
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=["+".join(g) for g in GROUPS])
+def test_every_benchmark_runs_and_prints_its_figures(group):
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", *group], capture_output=True, text=True,
                             timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     figures = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     names = {(f["benchmark"].split(" ")[0], f["figure"]) for f in figures}
-    for expected in [("send", "ratio a/b"), ("send", "ratio a/c"), ("send", "requests (a)"),
-                     ("Apprise", "requests"), ("status", "requests"), ("forward", "95th percentile latency"),
-                     ("start-up", "alphasms import hook (-X importtime)"), ("start-up", "alphasms --help")]:
-        assert expected in names, expected
+    expected = {"send": [("send", "ratio a/b"), ("send", "ratio a/c"), ("send", "requests (a)")],
+                "apprise": [("Apprise", "requests")], "poll": [("status", "requests")],
+                "replies": [("forward", "95th percentile latency")],
+                "startup": [("start-up", "alphasms import hook (-X importtime)"), ("start-up", "alphasms --help")]}
+    for name in group:
+        for pair in expected.get(name, []):
+            assert pair in names, pair
     by_name = {(f["benchmark"], f["figure"]): f["value"] for f in figures}
     # counts, not timings: batching must hold even at small N
-    assert by_name[("send 300 SMS", "requests (a)")] == 3
-    assert by_name[("Apprise notify to 150 targets", "requests")] == 2
-    assert by_name[("status poll of 250 tracked Viber messages", "requests")] == 3
-    assert by_name[("forward 5 Viber replies (poll_interval 0.3 s)", "forwarded")] == 5
-    shared = "one status cycle over 500 tracked messages, shared by bot instances"
-    assert by_name[(shared, "SQLite, 1 instance: ids polled twice")] == 0
-    if (shared, "PostgreSQL, 2 instances: ids polled twice") in by_name:  # when PostgreSQL is installed
-        assert by_name[(shared, "PostgreSQL, 2 instances: ids polled twice")] == 0
-        assert by_name[(shared, "PostgreSQL, 2 instances: requests")] == 5
-    bulk = "alphasms send --to-file with 300 recipients, whole process, vs a bare request loop"
-    assert (bulk, "ratio cli / floor") in by_name
+    checks = {
+        "send": [(("send 300 SMS", "requests (a)"), 3)],
+        "apprise": [(("Apprise notify to 150 targets", "requests"), 2)],
+        "poll": [(("status poll of 250 tracked Viber messages", "requests"), 3)],
+        "replies": [(("forward 5 Viber replies (poll_interval 0.3 s)", "forwarded"), 5)],
+    }
+    for name in group:
+        for key, value in checks.get(name, []):
+            assert by_name[key] == value, key
+    if "shared" in group:
+        shared = "one status cycle over 500 tracked messages, shared by bot instances"
+        assert by_name[(shared, "SQLite, 1 instance: ids polled twice")] == 0
+        if (shared, "PostgreSQL, 2 instances: ids polled twice") in by_name:  # when PostgreSQL is installed
+            assert by_name[(shared, "PostgreSQL, 2 instances: ids polled twice")] == 0
+            assert by_name[(shared, "PostgreSQL, 2 instances: requests")] == 5
+    if "cli-bulk" in group:
+        bulk = "alphasms send --to-file with 300 recipients, whole process, vs a bare request loop"
+        assert (bulk, "ratio cli / floor") in by_name
 
 
 def test_run_py_works_as_a_script_too():
