@@ -43,7 +43,6 @@ from .answers import AnswerTooLarge, read_capped, read_capped_async
 from .errors import MessageRejected, ProtocolError, RequestError, TransportError, ValidationError
 from .flow import adrive, drive
 from .ids import new_message_id, new_message_ids
-from .logs import safe_url
 from .messages import (
     WITH_SMS_FALLBACK,
     Balance,
@@ -62,6 +61,7 @@ from .messages import (
 )
 from .phone import InvalidPhone, is_valid_ukrainian, normalize_phone
 from .plugins import has_impls, hook_flow, hook_impls, run_blocking
+from .redact import safe_url
 from .results import BalanceResult, HlrResult, OtpResult, Outcome, SendResult, StatusResult
 from .segments import UCS2_MULTI, count_segments
 from .settings import (

@@ -210,7 +210,7 @@ class PostgresDatabase:
             raise RuntimeError("[store] url is PostgreSQL, which needs psycopg: "
                                "pip install 'alphasms-notify[postgresql]'") from None
 
-        from .logs import safe_url
+        from .redact import safe_url
 
         self.url, self.shown = url, safe_url(url)
         try:  # one plain connection first: a wrong password or database is one clear line, not pool retries

@@ -9,23 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-__all__ = ["RedactSecrets", "setup_logging", "cli_logging", "safe_url"]
+from .redact import safe_url
 
+__all__ = ["RedactSecrets", "setup_logging", "cli_logging", "safe_url", "REPORTED_BY_CALLER"]
 
-def safe_url(url: str) -> str:
-    """``url`` with any ``user:password@`` masked (``user:***@``), for messages, logs and reprs."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
-    masked = f"{user}:***" if user else "***"
-    return urlunsplit(parts._replace(netloc=f"{masked}@{host}"))
+# A log record's attribute: the caller shows this line itself (after its outcomes), see plugins.hook_flow
+REPORTED_BY_CALLER = "alphasms_reported_by_caller"
 
 
 class RedactSecrets(logging.Filter):
@@ -75,8 +64,6 @@ class _NotReportedByCaller(logging.Filter):
     """Leave out what the command prints itself, after its outcomes (see ``plugins.hook_flow``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from .plugins import REPORTED_BY_CALLER
-
         return not getattr(record, REPORTED_BY_CALLER, False)
 
 

@@ -26,6 +26,7 @@ import pluggy
 from . import hookspecs
 from .errors import MessageRejected
 from .flow import adrive, drive
+from .logs import REPORTED_BY_CALLER
 from .settings import ConfigError, Settings, load_settings
 
 __all__ = [
@@ -53,8 +54,8 @@ DEFAULT_PLUGINS = (
     "alphasms_notify.default_plugins.templates",
 )
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
-REPORTED_BY_CALLER = "alphasms_reported_by_caller"  # a log record's attribute: the caller shows this itself
 TRACKING = "tracking"  # the built-in tracking plugin's name, registered when a store is configured
+TRACKING_MODULE = "alphasms_notify.tracking"  # loaded by name, as the built-in plugins are (it is above us)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -171,10 +172,8 @@ def make_plugin_manager(
     pm = PluginManager()
     for module_name in defaults:
         pm.register_checked(importlib.import_module(module_name), module_name)
-    if store_path:
-        from .default_plugins.tracking import ensure_tracking
-
-        ensure_tracking(pm, store_path)
+    if store_path:  # found by name, as the other built-in plugins (and entry points) are
+        importlib.import_module(TRACKING_MODULE).ensure_tracking(pm, store_path)
     wanted = _wanted()
     _load_entry_points(pm, wanted)
     if plugins_dir:

@@ -219,7 +219,7 @@ class StoreSettings(_Section):
                 raise ValueError("url: must be postgresql://user:password@host:5432/database")
 
     def __repr__(self) -> str:
-        from .logs import safe_url
+        from .redact import safe_url
 
         return f"StoreSettings(path={self.path!r}, url={safe_url(self.url) if self.url else None!r})"
 

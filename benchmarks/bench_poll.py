@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 from alphasms_notify import DEFAULT_BATCH_SIZE, AsyncAlphaSMS, Viber
+from alphasms_notify.status_poll import Tracker
 from alphasms_notify.store import Store
-from alphasms_notify.tracking import Tracker
 
 from .common import Figure, SandboxProcess, Timer
 

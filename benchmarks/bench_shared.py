@@ -24,7 +24,7 @@ from .common import Figure, SandboxProcess
 def _instance(target: str, key: str, api_url: str, start_at: float, out: Any) -> None:
     """One bot instance's status cycle; reports (ids it polled, requests, seconds from the common start)."""
     from alphasms_notify import AsyncAlphaSMS
-    from alphasms_notify.tracking import Tracker
+    from alphasms_notify.status_poll import Tracker
 
     polled: list[int] = []
 

@@ -16,6 +16,16 @@ from alphasms_notify import AlphaSMS, AsyncAlphaSMS
 from alphasms_notify.sandbox.telegram import TelegramStandIn
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config):
+    """Compile the package once: the tests start hundreds of processes that import it, and where
+    PYTHONDONTWRITEBYTECODE is set (as on the CI machine) each would compile every module again."""
+    import compileall
+
+    import alphasms_notify
+
+    compileall.compile_dir(Path(alphasms_notify.__file__).parent, quiet=1)
 BOT_POLL = 0.3  # seconds between the in-process bot's status polls
 PROCESS_POLL = 0.5  # ... and the bot process's
 

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 from helpers import ALPHASMS, sandbox_env
 
-from alphasms_notify.default_plugins.templates import MAX_TEXT, TemplateError, parse, render
 from alphasms_notify.errors import MessageRejected
+from alphasms_notify.templates import MAX_TEXT, TemplateError, parse, render
 
 
 def cli(sandbox, *args, stdin=None, memory_mb=None):

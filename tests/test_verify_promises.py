@@ -109,8 +109,8 @@ def test_a_copy_of_the_store_does_not_reveal_a_pending_code(alphasms_sandbox, tm
     store = Store(tmp_path / "s.sqlite3")
     settings = VerifySettings(code_length=4)
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as client:
-        from alphasms_notify.default_plugins.tracking import ensure_tracking
         from alphasms_notify.plugins import make_plugin_manager
+        from alphasms_notify.tracking import ensure_tracking
 
         pm = make_plugin_manager(defaults=())
         ensure_tracking(pm, store.path)

@@ -47,7 +47,7 @@ from apprise.url import PrivacyMode
 from apprise.utils.parse import parse_bool, parse_phone_no
 
 from ..defaults import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PARTS
-from ..logs import safe_url
+from ..redact import safe_url
 from ..segments import GSM7_MULTI, UCS2_MULTI, sms_units
 
 # The client, the checks and phonenumbers load when a notification is made, not when Apprise starts.

@@ -46,13 +46,13 @@ from telegram.ext import (
     filters,
 )
 
-from ..default_plugins.tracking import ensure_tracking
 from ..logs import RedactSecrets, safe_url
 from ..plugins import PluginManager, call_hook, get_plugin_manager
 from ..service import make_async_client
 from ..settings import ConfigError, Settings
+from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
-from ..tracking import Tracker
+from ..tracking import ensure_tracking
 from . import handlers
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder

@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..plugins import PluginManager
     from ..results import Outcome
     from ..settings import Settings
+    from ..status_poll import Tracker
     from ..store import Store, StoreLock
-    from ..tracking import Tracker
     from .forwarding import TelegramForwarder
     from .topics import Topics
 

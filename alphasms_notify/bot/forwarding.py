@@ -35,8 +35,8 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
 from ..results import MessageStatus, Reply
+from ..status_poll import Event, StatusChanged
 from ..store import FORWARD, NOTICE, Store, StoredReply, TrackedMessage, instance_id
-from ..tracking import Event, StatusChanged
 from .topics import Topics
 
 __all__ = ["TelegramForwarder", "format_reply", "format_notice", "POSSIBLE_REPEAT"]

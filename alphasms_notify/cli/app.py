@@ -23,6 +23,7 @@ from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
 from .store_commands import store
+from .templates import send_template
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Outcome
@@ -301,6 +302,7 @@ def hoist_global_options(args: list[str], commands: Sequence[str]) -> list[str]:
 
 
 cli.add_command(contacts)
+cli.add_command(send_template)
 cli.add_command(store)
 
 

@@ -22,7 +22,7 @@ __all__ = ["store"]
 
 def _open(ctx: Context) -> tuple[Any, str]:
     """The store as it is (not migrated), and where it is, its password masked."""
-    from ..logs import safe_url
+    from ..redact import safe_url
 
     opened = open_store(ctx, migrate=False)
     return opened, safe_url(opened.target)

@@ -18,23 +18,17 @@ from aiohttp import web
 
 from .faults import FAULT_KINDS, Fault, Faults
 from .guard import browser_guard
+from .inbox import add_inbox_routes
+from .keys import API_PATH, CONTROL_PREFIX, FAULTS, PROVIDER, RECEIVED
+from .responses import error as _error
+from .responses import json_response as _json
 from .state import Provider
 
 __all__ = ["make_app", "CONTROL_PREFIX", "API_PATH"]
 
-API_PATH = "/api/json.php"
-CONTROL_PREFIX = "/_sandbox"
-PROVIDER = web.AppKey("provider", Provider)
-FAULTS = web.AppKey("faults", Faults)
-RECEIVED = web.AppKey("received", list)
 
 _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>"
              b"<body><h1>Internal Server Error</h1><p>The server encountered an error.</p></body></html>")
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status,
-                        content_type="application/json")
 
 
 def _refuse(error: str) -> web.Response:
@@ -109,10 +103,6 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="expected a JSON object")
     return data
-
-
-def _error(status: int, text: str) -> web.Response:
-    return _json({"error": text}, status=status)
 
 
 async def control_index(request: web.Request) -> web.Response:
@@ -269,7 +259,5 @@ def make_app(provider: Provider, *, fault_seed: int | None = None, listen_host: 
     app.router.add_post(p + "/balance", balance)
     app.router.add_post(p + "/reset", reset)
     app.router.add_post(p + "/outcomes", post_outcome)
-    from .inbox import add_inbox_routes  # the web inbox: "/" and its JSON, fragments, events, assets
-
-    add_inbox_routes(app)
+    add_inbox_routes(app)  # the web inbox: "/" and its JSON, fragments, events, assets
     return app

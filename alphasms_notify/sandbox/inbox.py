@@ -22,6 +22,9 @@ from aiohttp import web
 
 from ..segments import count_segments
 from .faults import FAULT_KINDS
+from .keys import CONTROL_PREFIX, FAULTS, PROVIDER
+from .responses import error as _error
+from .responses import json_response as _json
 from .state import Provider
 
 __all__ = ["add_inbox_routes", "phones", "conversation"]
@@ -32,8 +35,6 @@ _KINDS = {"sms": "SMS", "viber": "Viber", "viber+sms": "Viber → SMS", "rcs": "
 
 
 def _provider(request: web.Request) -> Provider:
-    from .app import PROVIDER
-
     return request.app[PROVIDER]
 
 
@@ -204,8 +205,6 @@ def _conversation_html(data: dict[str, Any] | None) -> str:
 
 
 def _faults_html(request: web.Request) -> str:
-    from .app import FAULTS
-
     active = {f.kind for f in request.app[FAULTS].rules}
     boxes = "".join(f'<label><input type="checkbox" class="fault" value="{k}"{" checked" if k in active else ""}>'
                     f" {k}</label>" for k in FAULT_KINDS)
@@ -271,21 +270,15 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def fragment(request: web.Request) -> web.Response:
-    from .app import _json
-
     return _json(_fragments(request))
 
 
 async def phones_json(request: web.Request) -> web.Response:
-    from .app import _json
-
     query, offset = request.query.get("q", ""), _int(request.query.get("offset")) or 0
     return _json(phones(_provider(request), request.app[_VIEWED], query, offset))
 
 
 async def conversation_json(request: web.Request) -> web.Response:
-    from .app import _error, _json
-
     phone = _int(request.query.get("phone"))
     if phone is None:
         return _error(400, "phone must be digits")
@@ -321,8 +314,7 @@ async def asset(request: web.Request) -> web.Response:
 
 
 def add_inbox_routes(app: web.Application) -> None:
-    from .app import CONTROL_PREFIX as p
-
+    p = CONTROL_PREFIX
     app[_VIEWED] = {}
     app.router.add_get("/", page)
     app.router.add_get(p + "/fragment", fragment)

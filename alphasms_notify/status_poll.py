@@ -1,0 +1,172 @@
+"""Follow tracked messages: poll ``status`` in batches, fire the status and reply hooks, return events.
+
+One poll cycle asks the provider about every active message in
+``ceil(n / batch_size)`` requests. SMS stop being polled once final; Viber
+messages are polled for ``reply_window`` seconds after sending even when
+delivered, since two-way replies can come later. Anything older than
+``max_age`` ages out. Replies are stored before their hook runs, and a hook
+that did not finish (a crash) runs again on the next cycle, so plugins see
+every reply.
+
+A cycle also returns what it found (:class:`StatusChanged`,
+:class:`ReplyReceived`) for a consumer such as the bot's forwarder.
+
+Several bot instances on one store share the polling: a cycle claims the
+messages due (a lease of ``lease`` seconds, about one poll interval, in the
+store), polls them, and claims again until none is due, so in one cycle each
+id is polled once in total, by whichever instance claimed it. A crashed
+instance's messages fall due again when its leases end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import pluggy
+
+from .client import AsyncAlphaSMS
+from .errors import RequestError
+from .plugins import acall_hook
+from .results import MessageStatus, StatusResult
+from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
+
+__all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """A tracked message has a new status (``old`` None: the first one seen)."""
+
+    message: TrackedMessage
+    old: MessageStatus | str | None
+    new: MessageStatus | str
+    status: StatusResult
+
+
+@dataclass(frozen=True)
+class ReplyReceived:
+    """A Viber reply to a tracked message, stored and not yet forwarded."""
+
+    message: TrackedMessage
+    reply: StoredReply
+
+
+Event = StatusChanged | ReplyReceived
+
+
+@dataclass
+class PollStats:
+    checked: int = 0
+    requests: int = 0
+    changed: int = 0
+    replies: int = 0
+    finished: int = 0
+    error: str | None = None
+    events: list[Event] = field(default_factory=list, repr=False)
+
+
+class Tracker:
+    """``lease``: seconds a claimed message is this instance's (about the poll interval);
+    ``claim_size``: messages claimed at a time (several status requests' worth)."""
+
+    def __init__(self, store: Store, client: AsyncAlphaSMS, plugins: pluggy.PluginManager | None, *,
+                 reply_window: float = 24 * 3600, max_age: float = 3 * 24 * 3600, lease: float = 27.0,
+                 claim_size: int = 2000, owner: str | None = None) -> None:
+        self.store, self.client, self.plugins = store, client, plugins
+        self.reply_window, self.max_age = reply_window, max_age
+        self.lease, self.claim_size = max(lease, 0.5), claim_size
+        self.owner = owner or instance_id()
+
+    async def _hook_reply(self, stored: StoredReply) -> None:
+        await acall_hook(self.plugins, "alphasms_reply_received", message_id=stored.message_id, reply=stored.reply)
+        await self.store.aio.mark_hooked(stored.message_id, stored.seq)
+
+    def _done(self, row: TrackedMessage, result: StatusResult, now: float) -> bool:
+        status = result.status
+        if not isinstance(status, MessageStatus) or not status.is_final:
+            return now - row.created_at > self.max_age
+        if status.is_failure or result.type == "sms" or row.type == "sms":
+            return True
+        return now - row.created_at > self.reply_window  # Viber: replies may still come
+
+    async def _recover_hooks(self) -> None:
+        """Hooks a crash interrupted: replies stored over a lease ago and never hooked."""
+        claimed = await self.store.aio.claim(HOOK, self.owner, self.lease, older_than=time.time() - self.lease)
+        try:
+            for stored in await self.store.aio.unhooked_replies(claimed):
+                await self._hook_reply(stored)
+        finally:
+            await self.store.aio.release(HOOK, claimed, self.owner)
+
+    async def poll_once(self) -> PollStats:
+        """One cycle over every tracked message that is due (claimed from the store, batch by batch)."""
+        stats = PollStats()
+        await self._recover_hooks()
+        seen: set[int] = set()
+        after: tuple[float, int] | None = None
+        before = self.client.requests_made
+        try:
+            while True:
+                ids = [i for i in await self.store.aio.claim(POLL, self.owner, self.lease, self.claim_size, after=after)
+                       if i not in seen]
+                if not ids:
+                    break
+                seen.update(ids)
+                rows = await self.store.aio.messages(ids)
+                if rows:
+                    after = max((r.created_at, r.id) for r in rows)
+                if not await self._poll(rows, stats):
+                    break
+        finally:
+            stats.requests = self.client.requests_made - before
+        return stats
+
+    async def _poll(self, rows: list[TrackedMessage], stats: PollStats) -> bool:
+        """Poll these claimed messages; False when the provider failed (the rest waits for the next cycle)."""
+        if not rows:
+            return True
+        stats.checked += len(rows)
+        try:
+            outcomes = await self.client.status([row.id for row in rows])
+        except RequestError as exc:
+            stats.error = str(exc)
+            log.warning("status poll failed, will retry next cycle: %s", exc)
+            return False
+        now = time.time()
+        updates: list[tuple[int, str, str, bool]] = []  # written in one transaction, before the hooks run
+        changes: list[tuple[TrackedMessage, StatusResult]] = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if not outcome.ok:
+                log.warning("status of message %s: %s", row.id, outcome.error)
+                if outcome.error == "Message not found" and row.status is None:
+                    # an unknown outcome settled: the provider never got it
+                    updates.append((row.id, "NOT SENT", "", True))
+                    stats.finished += 1
+                elif now - row.created_at > self.max_age or outcome.error == "Message not found":
+                    updates.append((row.id, row.status or "", row.status_type or "", True))
+                    stats.finished += 1
+                continue
+            result: StatusResult = outcome.result
+            done = self._done(row, result, now)
+            if str(result.status) != row.status or result.type != row.status_type or done:
+                updates.append((row.id, str(result.status), result.type, done))
+                stats.finished += done
+            if str(result.status) != row.status or result.replies:
+                changes.append((row, result))
+        await self.store.aio.set_statuses(updates)
+        for row, result in changes:
+            if str(result.status) != row.status:
+                stats.changed += 1
+                old = MessageStatus.parse(row.status) if row.status else None
+                stats.events.append(StatusChanged(row, old, result.status, result))
+                await acall_hook(self.plugins, "alphasms_status_changed", message_id=row.id, old=old,
+                                 new=result.status, status=result)
+            for stored in await self.store.aio.add_replies(row.id, result.replies) if result.replies else ():
+                stats.replies += 1
+                stats.events.append(ReplyReceived(row, stored))
+                await self._hook_reply(stored)
+        return True
