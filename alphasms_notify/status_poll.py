@@ -83,7 +83,7 @@ class Tracker:
 
     async def _hook_reply(self, stored: StoredReply) -> None:
         await acall_hook(self.plugins, "alphasms_reply_received", message_id=stored.message_id, reply=stored.reply)
-        await self.store.aio.mark_hooked(stored.message_id, stored.seq)
+        await self.store.run(self.store.replies.mark_hooked, stored.message_id, stored.seq)
 
     def _done(self, row: TrackedMessage, result: StatusResult, now: float) -> bool:
         status = result.status
@@ -95,12 +95,13 @@ class Tracker:
 
     async def _recover_hooks(self) -> None:
         """Hooks a crash interrupted: replies stored over a lease ago and never hooked."""
-        claimed = await self.store.aio.claim(HOOK, self.owner, self.lease, older_than=time.time() - self.lease)
+        claimed = await self.store.run(self.store.leases.claim, HOOK, self.owner, self.lease,
+                                       older_than=time.time() - self.lease)
         try:
-            for stored in await self.store.aio.unhooked_replies(claimed):
+            for stored in await self.store.run(self.store.replies.unhooked, claimed):
                 await self._hook_reply(stored)
         finally:
-            await self.store.aio.release(HOOK, claimed, self.owner)
+            await self.store.run(self.store.leases.release, HOOK, claimed, self.owner)
 
     async def poll_once(self) -> PollStats:
         """One cycle over every tracked message that is due (claimed from the store, batch by batch)."""
@@ -111,12 +112,13 @@ class Tracker:
         before = self.client.requests_made
         try:
             while True:
-                ids = [i for i in await self.store.aio.claim(POLL, self.owner, self.lease, self.claim_size, after=after)
+                ids = [i for i in await self.store.run(self.store.leases.claim, POLL, self.owner, self.lease,
+                                                       self.claim_size, after=after)
                        if i not in seen]
                 if not ids:
                     break
                 seen.update(ids)
-                rows = await self.store.aio.messages(ids)
+                rows = await self.store.run(self.store.messages.by_ids, ids)
                 if rows:
                     after = max((r.created_at, r.id) for r in rows)
                 if not await self._poll(rows, stats):
@@ -157,7 +159,7 @@ class Tracker:
                 stats.finished += done
             if str(result.status) != row.status or result.replies:
                 changes.append((row, result))
-        await self.store.aio.set_statuses(updates)
+        await self.store.run(self.store.messages.set_statuses, updates)
         for row, result in changes:
             if str(result.status) != row.status:
                 stats.changed += 1
@@ -165,7 +167,8 @@ class Tracker:
                 stats.events.append(StatusChanged(row, old, result.status, result))
                 await acall_hook(self.plugins, "alphasms_status_changed", message_id=row.id, old=old,
                                  new=result.status, status=result)
-            for stored in await self.store.aio.add_replies(row.id, result.replies) if result.replies else ():
+            for stored in await self.store.run(self.store.replies.add, row.id,
+                                               result.replies) if result.replies else ():
                 stats.replies += 1
                 stats.events.append(ReplyReceived(row, stored))
                 await self._hook_reply(stored)

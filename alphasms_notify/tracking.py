@@ -55,7 +55,8 @@ class Tracking:
         if not (result.ok or result.unknown):  # unknown: it may have gone out; the status poll will tell
             return
         telegram = message.meta.get("telegram") or {}
-        self.store.track([result], source=message.meta.get("source", "library"), chat_id=telegram.get("chat_id"),
+        self.store.messages.track([result], source=message.meta.get("source", "library"),
+                                  chat_id=telegram.get("chat_id"),
                          anchor_id=telegram.get("anchor_id"), thread_id=telegram.get("thread_id"))
 
 

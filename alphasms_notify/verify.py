@@ -142,7 +142,7 @@ class Verifier:
 
     def _limited(self, phone: int, now: float) -> Started | None:
         s = self.settings
-        sent = self.store.sends_since(phone, now - 3600)
+        sent = self.store.codes.sends_since(phone, now - 3600)
         if sent and now - sent[-1] < s.cooldown:
             wait = s.cooldown - (now - sent[-1])
             return Started(False, phone, None, f"cooldown: wait {wait:.0f} s before asking for another code "
@@ -158,7 +158,7 @@ class Verifier:
         number = self._phone(phone)
         owner = lease_owner()
         # one start per phone at a time, also across processes sharing the store: the limits hold
-        if not self.store.try_lease(VERIFY, number, owner, 60):
+        if not self.store.leases.try_lease(VERIFY, number, owner, 60):
             result = Started(False, number, None, "busy: a code for this phone is being sent right now; "
                                                   "try again in a moment", retry_after=5)
             call_hook(self.plugins, "alphasms_verification_started", phone=number, via="", ok=False,
@@ -167,7 +167,7 @@ class Verifier:
         try:
             return self._start(number, via)
         finally:
-            self.store.release(VERIFY, [number], owner)
+            self.store.leases.release(VERIFY, [number], owner)
 
     def _start(self, number: int, via: str | list[str] | None) -> Started:
         now = self.clock()
@@ -182,7 +182,7 @@ class Verifier:
                     continue
                 salt = secrets.token_hex(16)
                 expires = now + self.settings.ttl
-                self.store.save_verification(number, _digest(self._key, number, code, salt), salt, channel, now,
+                self.store.codes.save(number, _digest(self._key, number, code, salt), salt, channel, now,
                                              expires)
                 result = Started(True, number, channel, f"code sent by {channel}, valid {self.settings.ttl:g} s",
                                  expires_at=expires)
@@ -223,7 +223,7 @@ class Verifier:
         def matches(row: dict[str, Any]) -> bool:
             return hmac.compare_digest(_digest(self._key, phone, code, row["salt"]), row["code_hash"])
 
-        verdict, attempts = self.store.check_verification(phone, self.clock(), s.max_attempts, matches)
+        verdict, attempts = self.store.codes.check(phone, self.clock(), s.max_attempts, matches)
         if verdict == "approved":
             return Checked(True, phone, "approved")
         if verdict == "none":

@@ -18,7 +18,7 @@ async def _cycle(sandbox: SandboxProcess, n: int, folder: str) -> tuple[float, i
     store = Store(Path(folder) / "poll.sqlite3")
     async with AsyncAlphaSMS(sandbox.key, sandbox.api_url, viber_sender="Shop") as client:
         outcomes = await client.send([Viber(380970000000 + i, f"Offer {i}") for i in range(n)])
-        store.track(outcomes, source="bench", chat_id=1)
+        store.messages.track(outcomes, source="bench", chat_id=1)
         tracker = Tracker(store, client, None)
         with Timer() as t:
             stats = await tracker.poll_once()

@@ -31,7 +31,7 @@ async def _measure(sandbox: SandboxProcess, telegram: TelegramStandIn, n: int, p
     async with AsyncAlphaSMS(sandbox.key, sandbox.api_url, viber_sender="Shop") as client:
         outcomes = await client.send([Viber(380970000000 + i, f"Question {i}?") for i in range(n)])
     store = Store(store_path)
-    store.track(outcomes, source="bench", chat_id=OPERATOR)
+    store.messages.track(outcomes, source="bench", chat_id=OPERATOR)
     store.close()
     ids = [o.result.id for o in outcomes]
     settings = Settings(

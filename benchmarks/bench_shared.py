@@ -80,7 +80,7 @@ def run(n: int = 100_000) -> list[Figure]:
                             ("PostgreSQL, 2 instances", server.new_database(), 2)]
             for label, target, instances in targets:
                 store = Store(target)
-                store.track(outcomes, source="bench")
+                store.messages.track(outcomes, source="bench")
                 store.close()
                 polled, twice, requests, seconds = _cycle(target, sandbox, instances)
                 assert polled == n, f"{label}: {polled} of {n} polled"

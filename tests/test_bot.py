@@ -57,7 +57,7 @@ async def test_send_sms_reports_each_recipient_and_tracks(make_bot, telegram, al
     items = [m["item"] for m in alphasms_sandbox.messages()]
     assert [i["sms_message"] for i in items] == ["Привіт!\nДругий рядок"] * 2
     store = Store(tmp_path / "bot.sqlite3")
-    assert sorted(m.phone for m in store.active()) == [380501234567, 380971234567]
+    assert sorted(m.phone for m in store.messages.active()) == [380501234567, 380971234567]
 
 
 @pytest.mark.parametrize("command, needle", [
@@ -247,7 +247,7 @@ async def test_cli_sends_are_tracked_and_replies_go_to_replies_chat(make_bot, te
 
     store = Store(tmp_path / "bot.sqlite3")
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, viber_sender="Shop") as sms:
-        store.track(sms.send(Viber("0971234567", "from a script")), source="cli")
+        store.messages.track(sms.send(Viber("0971234567", "from a script")), source="cli")
     store.close()
     async with running(make_bot(replies_chat=OPERATOR)):
         alphasms_sandbox.reply(alphasms_sandbox.messages()[0]["id"], "got it")

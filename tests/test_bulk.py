@@ -52,7 +52,7 @@ def test_hooks_and_tracking_see_every_message_and_results_keep_the_order(alphasm
     assert sorted(str(s[1]) for s in seen) == numbers and all(s[2] and s[3] for s in seen)  # each once
     assert sorted(s[0] for s in seen) == sorted(r["id"] for r in results)
     store = Store(tmp_path / "s.sqlite3")
-    assert sorted(m.id for m in store.active()) == sorted(r["id"] for r in results)
+    assert sorted(m.id for m in store.messages.active()) == sorted(r["id"] for r in results)
     sent = alphasms_sandbox.messages()
     assert len(sent) == 1500 and len({m["id"] for m in sent}) == 1500  # none twice
     requests = [r for r in alphasms_sandbox.requests() if r.get("data")]

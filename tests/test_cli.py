@@ -147,6 +147,6 @@ def test_send_with_a_store_tracks_for_the_bot(run, alphasms_sandbox, tmp_path):
                "--to", "0500000001", "Hi", check=0)
     ids = [row["id"] for row in json.loads(sent.stdout)["results"]]
     store = Store(tmp_path / "t.sqlite3")
-    tracked = {m.id: m for m in store.active()}
+    tracked = {m.id: m for m in store.messages.active()}
     assert sorted(tracked) == sorted(ids)
     assert all(m.source == "cli" and m.chat_id is None and m.type == "viber" for m in tracked.values())

@@ -114,18 +114,18 @@ def test_14_the_store_adds_what_is_new_whatever_its_place(tmp_path):
 
     store = Store(tmp_path / "s.sqlite3")
     message = Viber(380971234567, "hi", id=5)
-    store.track([Outcome(message, True, result=SendResult(5, 1, None))], source="bot")
+    store.messages.track([Outcome(message, True, result=SendResult(5, 1, None))], source="bot")
 
     def reply(text, minute):
         return Reply(datetime(2026, 12, 1, 10, minute), text)
 
     a, b, c, d = reply("a", 1), reply("b", 2), reply("c", 3), reply("d", 4)
-    assert [r.reply.message for r in store.add_replies(5, [a, b, c])] == ["a", "b", "c"]
-    assert store.add_replies(5, [a, b, c]) == []  # the same list again
-    assert [r.reply.message for r in store.add_replies(5, [d])] == ["d"]  # replaced by one new reply
-    assert store.add_replies(5, [c, d]) == []  # shortened
+    assert [r.reply.message for r in store.replies.add(5, [a, b, c])] == ["a", "b", "c"]
+    assert store.replies.add(5, [a, b, c]) == []  # the same list again
+    assert [r.reply.message for r in store.replies.add(5, [d])] == ["d"]  # replaced by one new reply
+    assert store.replies.add(5, [c, d]) == []  # shortened
     same = reply("ok", 5)
-    assert len(store.add_replies(5, [same, same])) == 2  # one reply sent twice counts twice
-    assert store.add_replies(5, [same]) == [] and store.add_replies(5, [same, same]) == []
-    assert [r.seq for r in store.unforwarded_replies([5])] == [0, 1, 2, 3, 4, 5]
+    assert len(store.replies.add(5, [same, same])) == 2  # one reply sent twice counts twice
+    assert store.replies.add(5, [same]) == [] and store.replies.add(5, [same, same]) == []
+    assert [r.seq for r in store.replies.unforwarded([5])] == [0, 1, 2, 3, 4, 5]
     store.close()

@@ -75,7 +75,7 @@ def test_apprise_cto_bounds_a_connect_that_never_completes():
     run([APPRISE, "-b", "hi", "alphasms://KEY@Shop/0971234567?endpoint=http://127.0.0.1:9/api&cto=1"])
     startup = time.monotonic() - began
     print(f"\ncto=1 to a port that never accepts: apprise gave up after {took:.1f} s ({startup:.1f} s when refused)")
-    assert result.returncode == 1 and took - startup < 2.0
+    assert result.returncode == 1 and took - startup < 3.0  # Apprise's default connect timeout is 4 s
 
 
 def test_apprise_rto_bounds_a_slow_answer(alphasms_sandbox):

@@ -241,9 +241,9 @@ async def test_9_the_bot_says_what_may_have_gone_out_and_tracks_it(make_bot, tel
         [message] = alphasms_sandbox.messages()
         assert f"id {message['id']} may have been sent" in told and f"/status {message['id']}" in told
         store = Store(tmp_path / "bot.sqlite3")
-        tracked = store.message(message["id"])
+        tracked = store.messages.get(message["id"])
         assert tracked is not None  # tracked, so the status poll settles it
-        await until(lambda: store.message(message["id"]).status is not None, timeout=10)
+        await until(lambda: store.messages.get(message["id"]).status is not None, timeout=10)
         store.close()
 
 

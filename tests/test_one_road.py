@@ -87,9 +87,9 @@ async def test_every_front_end_loads_the_folder_plugins_and_tracks(alphasms_sand
     store = Store(store_path)
     try:
         for phone, source in sources.items():
-            tracked = store.message(sent[phone]["id"])
+            tracked = store.messages.get(sent[phone]["id"])
             assert tracked is not None and tracked.source == source and str(tracked.phone) == phone
-        assert store.message(sent["380671234567"]["id"]).chat_id == OPERATOR  # the bot's replies come back here
+        assert store.messages.get(sent["380671234567"]["id"]).chat_id == OPERATOR  # the bot's replies come back here
     finally:
         store.close()
     assert [m["phone"] for m in alphasms_sandbox.messages()] == [int(p) for p in sources]

@@ -57,7 +57,7 @@ def track_viber(sandbox, url: str, n: int) -> list[int]:
     with AlphaSMS(sandbox.key, sandbox.api_url, viber_sender="Shop") as client:
         outcomes = client.send([Viber(380970000000 + i, f"Question {i}?") for i in range(n)])
     store = Store(url)
-    store.track(outcomes, source="bot", chat_id=OPERATOR)
+    store.messages.track(outcomes, source="bot", chat_id=OPERATOR)
     store.close()
     return [o.result.id for o in outcomes]
 

@@ -75,70 +75,70 @@ def test_two_processes_opening_a_new_store_at_once_both_work(target):
 
 def test_tracked_messages_round_trip_in_order(store):
     outcomes = [sent(Sms(380971234560 + i, f"text {i} ✓"), 1000 + i) for i in range(5)]
-    assert store.track(outcomes, source="cli", chat_id=-100, anchor_id=7, thread_id=3) == 5
-    assert store.track(outcomes, source="cli") == 5  # again: ignored, not doubled
-    active = store.active()
+    assert store.messages.track(outcomes, source="cli", chat_id=-100, anchor_id=7, thread_id=3) == 5
+    assert store.messages.track(outcomes, source="cli") == 5  # again: ignored, not doubled
+    active = store.messages.active()
     assert [m.id for m in active] == [1000, 1001, 1002, 1003, 1004]
     assert (active[0].text, active[0].source, active[0].chat_id, active[0].anchor_id, active[0].thread_id) == (
         "text 0 ✓", "cli", -100, 7, 3)
-    assert [m.id for m in store.messages([1003, 1001, 999])] == [1003, 1001]
-    store.set_status(1001, "DELIVERED", "sms", done=True)
-    store.finish([1002])
-    assert [m.id for m in store.active()] == [1000, 1003, 1004]
-    assert store.message(1001).status == "DELIVERED" and store.message(1001).done
-    assert [m.id for m in store.latest_to(380971234563)] == [1003]
+    assert [m.id for m in store.messages.by_ids([1003, 1001, 999])] == [1003, 1001]
+    store.messages.set_status(1001, "DELIVERED", "sms", done=True)
+    store.messages.finish([1002])
+    assert [m.id for m in store.messages.active()] == [1000, 1003, 1004]
+    assert store.messages.get(1001).status == "DELIVERED" and store.messages.get(1001).done
+    assert [m.id for m in store.messages.latest_to(380971234563)] == [1003]
     big = 2**63 - 1  # the largest id the provider takes
-    store.track([sent(Viber(380501234567, "x"), big)], source="bot")
-    assert store.message(big).type == "viber"
+    store.messages.track([sent(Viber(380501234567, "x"), big)], source="bot")
+    assert store.messages.get(big).type == "viber"
 
 
 def test_text_the_engines_might_choke_on_is_kept(store):
     odd = "nul\x00byte 😀 " + "ї" * 5000
-    store.track([sent(Sms(380971234567, "ok"), 5)], source="cli")
-    [added] = store.add_replies(5, [reply(odd)])
-    [back] = store.unforwarded_replies()
+    store.messages.track([sent(Sms(380971234567, "ok"), 5)], source="cli")
+    [added] = store.replies.add(5, [reply(odd)])
+    [back] = store.replies.unforwarded()
     assert back.reply.message.replace("\ufffd", "\x00") == odd  # PostgreSQL keeps a NUL's place as U+FFFD
 
 
 def test_replies_are_stored_once_also_when_two_instances_add_them_at_once(target):
     a, b = Store(target), Store(target)
-    a.track([sent(Viber(380971234567, "hi"), 77)], source="bot")
+    a.messages.track([sent(Viber(380971234567, "hi"), 77)], source="bot")
     replies = [reply(f"r{i}", i) for i in range(20)]
     with ThreadPoolExecutor(2) as pool:
-        got = list(pool.map(lambda s: s.add_replies(77, replies), [a, b]))
+        got = list(pool.map(lambda s: s.replies.add(77, replies), [a, b]))
     assert sorted(r.seq for batch in got for r in batch) == list(range(20))  # each inserted (and hooked) once
-    assert a.add_replies(77, replies + [reply("new", 30)])[0].seq == 20
+    assert a.replies.add(77, replies + [reply("new", 30)])[0].seq == 20
     media = Media("https://x/a.jpg", "a.jpg", 123)
-    a.add_replies(77, replies + [reply("new", 30), reply(None, 31, media)])
-    assert a.unforwarded_replies([77])[-1].reply.media == media
+    a.replies.add(77, replies + [reply("new", 30), reply(None, 31, media)])
+    assert a.replies.unforwarded([77])[-1].reply.media == media
     a.close()
     b.close()
 
 
 def test_forwarding_marks(store):
-    store.track([sent(Viber(380971234567, "hi"), 9)], source="bot", chat_id=42)
-    store.add_replies(9, [reply("a"), reply("b", 1)])
-    store.mark_forwarding(9, 0)
-    assert store.is_inflight(9, 0)
-    store.forward_failed(9, 0, "timed out", refused=False)
-    assert store.is_inflight(9, 0)  # it may have been posted: the mark stays
-    store.forward_failed(9, 0, "Bad Request", refused=True)
-    assert not store.is_inflight(9, 0)
-    store.mark_forwarded(9, 0, 42, 555, 8)
-    assert store.is_forwarded(9, 0) and not store.is_forwarded(9, 1)
-    assert store.reply_for_telegram_message(42, 555).id == 9
-    assert [r.seq for r in store.unforwarded_replies()] == [1]
-    store.mark_hooked(9, 0)
-    assert [r.seq for r in store.unhooked_replies()] == [1]
+    store.messages.track([sent(Viber(380971234567, "hi"), 9)], source="bot", chat_id=42)
+    store.replies.add(9, [reply("a"), reply("b", 1)])
+    store.replies.mark_forwarding(9, 0)
+    assert store.replies.is_inflight(9, 0)
+    store.replies.forward_failed(9, 0, "timed out", refused=False)
+    assert store.replies.is_inflight(9, 0)  # it may have been posted: the mark stays
+    store.replies.forward_failed(9, 0, "Bad Request", refused=True)
+    assert not store.replies.is_inflight(9, 0)
+    store.replies.mark_forwarded(9, 0, 42, 555, 8)
+    assert store.replies.is_forwarded(9, 0) and not store.replies.is_forwarded(9, 1)
+    assert store.replies.message_for_forward(42, 555).id == 9
+    assert [r.seq for r in store.replies.unforwarded()] == [1]
+    store.replies.mark_hooked(9, 0)
+    assert [r.seq for r in store.replies.unhooked()] == [1]
 
 
 def test_two_instances_claim_disjoint_work_that_covers_everything(target):
     a, b = Store(target), Store(target)
-    a.track([sent(Sms(380970000000 + i, "x"), i + 1) for i in range(3000)], source="bench")
+    a.messages.track([sent(Sms(380970000000 + i, "x"), i + 1) for i in range(3000)], source="bench")
     taken: dict[str, list[int]] = {"a": [], "b": []}
 
     def drain(name, store):
-        while ids := store.claim(POLL, name, 60, limit=250):
+        while ids := store.leases.claim(POLL, name, 60, limit=250):
             taken[name] += ids
 
     threads = [threading.Thread(target=drain, args=(n, s)) for n, s in (("a", a), ("b", b))]
@@ -148,94 +148,94 @@ def test_two_instances_claim_disjoint_work_that_covers_everything(target):
         t.join()
     assert not set(taken["a"]) & set(taken["b"])
     assert sorted(taken["a"] + taken["b"]) == list(range(1, 3001))
-    assert a.claim(POLL, "a", 60) == [] and b.claim(POLL, "b", 60) == []  # all held until the leases end
+    assert a.leases.claim(POLL, "a", 60) == [] and b.leases.claim(POLL, "b", 60) == []  # all held until the leases end
     a.close()
     b.close()
 
 
 def test_a_dead_instances_lease_is_taken_over_when_it_ends_and_a_released_one_at_once(target):
     a, b = Store(target), Store(target)
-    a.track([sent(Sms(380971234567, "x"), 1), sent(Sms(380971234568, "y"), 2)], source="cli")
-    assert a.claim(POLL, "dead", 0.5) == [1, 2]
-    assert b.claim(POLL, "alive", 10) == []
+    a.messages.track([sent(Sms(380971234567, "x"), 1), sent(Sms(380971234568, "y"), 2)], source="cli")
+    assert a.leases.claim(POLL, "dead", 0.5) == [1, 2]
+    assert b.leases.claim(POLL, "alive", 10) == []
     time.sleep(0.6)
-    assert b.claim(POLL, "alive", 10) == [1, 2]
-    b.release(POLL, [1], "alive")
-    assert a.claim(POLL, "other", 10) == [1]
-    b.release(POLL, [2], "not-the-owner")  # only the owner gives a lease back
-    assert a.claim(POLL, "other", 10) == []
+    assert b.leases.claim(POLL, "alive", 10) == [1, 2]
+    b.leases.release(POLL, [1], "alive")
+    assert a.leases.claim(POLL, "other", 10) == [1]
+    b.leases.release(POLL, [2], "not-the-owner")  # only the owner gives a lease back
+    assert a.leases.claim(POLL, "other", 10) == []
     a.close()
     b.close()
 
 
 def test_try_lease_is_a_mutex_the_owner_renews(store):
-    assert store.try_lease(FORWARD, 5, "a", 10)
-    assert not store.try_lease(FORWARD, 5, "b", 10)
-    assert store.try_lease(FORWARD, 5, "a", 10)  # renewed
-    store.release(FORWARD, [5], "a")
-    assert store.try_lease(FORWARD, 5, "b", 10)
+    assert store.leases.try_lease(FORWARD, 5, "a", 10)
+    assert not store.leases.try_lease(FORWARD, 5, "b", 10)
+    assert store.leases.try_lease(FORWARD, 5, "a", 10)  # renewed
+    store.leases.release(FORWARD, [5], "a")
+    assert store.leases.try_lease(FORWARD, 5, "b", 10)
 
 
 def test_notices_are_claimed_from_a_moment_on(store):
-    store.track([sent(Sms(380971234567, "old"), 1)], source="cli")
+    store.messages.track([sent(Sms(380971234567, "old"), 1)], source="cli")
     since = time.time()
     time.sleep(0.01)
-    store.track([sent(Sms(380971234567, "new"), 2)], source="cli")
-    assert store.claim(NOTICE, "a", 10, since=since) == [2]
-    store.mark_noticed(2, -100, 50, 7)
-    store.release(NOTICE, [2], "a")
-    assert store.claim(NOTICE, "a", 10, since=since) == []
-    assert store.message(2).notice_id == 50
+    store.messages.track([sent(Sms(380971234567, "new"), 2)], source="cli")
+    assert store.leases.claim(NOTICE, "a", 10, since=since) == [2]
+    store.messages.mark_noticed(2, -100, 50, 7)
+    store.leases.release(NOTICE, [2], "a")
+    assert store.leases.claim(NOTICE, "a", 10, since=since) == []
+    assert store.messages.get(2).notice_id == 50
 
 
 def test_a_pending_send_is_taken_by_one_of_many_presses(target):
     first = Store(target)
-    first.save_pending("abc", "payload", time.time())
+    first.bot.save_pending("abc", "payload", time.time())
     stores = [Store(target) for _ in range(6)]
     with ThreadPoolExecutor(6) as pool:
-        got = list(pool.map(lambda s: s.take_pending("abc", "sending"), stores))
+        got = list(pool.map(lambda s: s.bot.take_pending("abc", "sending"), stores))
     assert got.count("payload") == 1 and got.count(None) == 5
-    assert first.take_pending("abc", "cancelled") is None
+    assert first.bot.take_pending("abc", "cancelled") is None
     for s in [first, *stores]:
         s.close()
 
 
 def test_an_update_is_seen_first_by_one_instance(target):
     a, b = Store(target), Store(target)
-    assert a.first_sight(1, 500) and not b.first_sight(1, 500) and not a.first_sight(1, 500)
-    assert b.first_sight(2, 500)  # another bot's update 500
+    assert a.bot.first_sight(1, 500) and not b.bot.first_sight(1, 500) and not a.bot.first_sight(1, 500)
+    assert b.bot.first_sight(2, 500)  # another bot's update 500
     a.close()
     b.close()
 
 
 def test_topics_contacts_settings_and_codes(store):
-    store.save_topic(-100, 380971234567, 11, "+380 97 123 45 67")
-    store.update_topic(-100, 380971234567, closed=True, name="Olena · +380 97 123 45 67")
-    topic = store.topic(-100, 380971234567)
+    store.topics.save(-100, 380971234567, 11, "+380 97 123 45 67")
+    store.topics.update(-100, 380971234567, closed=True, name="Olena · +380 97 123 45 67")
+    topic = store.topics.get(-100, 380971234567)
     assert (topic.thread_id, topic.closed, topic.name) == (11, True, "Olena · +380 97 123 45 67")
-    assert store.topic_by_thread(-100, 11).phone == 380971234567
-    store.save_topic(-100, 380971234567, 12, "+380 97 123 45 67")  # made anew
-    assert store.topic(-100, 380971234567).thread_id == 12 and store.topic_by_thread(-100, 11) is None
-    store.forget_topic(-100, 380971234567)
-    assert store.topics(-100) == []
-    store.save_contacts([Contact(380971234567, "Олена", {"city": "Київ"}), Contact(380501234567, None, {})])
-    store.set_contact_name(380501234567, "Taras")
-    assert [(c.phone, c.name, c.fields) for c in store.contacts()] == [
+    assert store.topics.by_thread(-100, 11).phone == 380971234567
+    store.topics.save(-100, 380971234567, 12, "+380 97 123 45 67")  # made anew
+    assert store.topics.get(-100, 380971234567).thread_id == 12 and store.topics.by_thread(-100, 11) is None
+    store.topics.forget(-100, 380971234567)
+    assert store.topics.all(-100) == []
+    store.contacts.save([Contact(380971234567, "Олена", {"city": "Київ"}), Contact(380501234567, None, {})])
+    store.contacts.set_name(380501234567, "Taras")
+    assert [(c.phone, c.name, c.fields) for c in store.contacts.all()] == [
         (380501234567, "Taras", {}), (380971234567, "Олена", {"city": "Київ"})]
-    assert store.setting_once("k", "1") == "1" and store.setting_once("k", "2") == "1"
+    assert store.bot.setting_once("k", "1") == "1" and store.bot.setting_once("k", "2") == "1"
     now = time.time()
-    store.save_verification(380971234567, "hash", "salt", "sms", now, now + 300)
+    store.codes.save(380971234567, "hash", "salt", "sms", now, now + 300)
     never = lambda row: False  # noqa: E731
-    assert store.check_verification(380971234567, now, 5, never) == ("wrong", 1)
-    assert store.check_verification(380971234567, now, 5, never) == ("wrong", 2)
-    assert store.check_verification(380971234567, now + 301, 5, never) == ("expired", 2)
-    assert store.check_verification(380971234567, now, 2, never) == ("locked", 2)
-    store.save_verification(380971234567, "hash2", "salt2", "sms", now + 1, now + 301)
-    row = store.verification(380971234567)
+    assert store.codes.check(380971234567, now, 5, never) == ("wrong", 1)
+    assert store.codes.check(380971234567, now, 5, never) == ("wrong", 2)
+    assert store.codes.check(380971234567, now + 301, 5, never) == ("expired", 2)
+    assert store.codes.check(380971234567, now, 2, never) == ("locked", 2)
+    store.codes.save(380971234567, "hash2", "salt2", "sms", now + 1, now + 301)
+    row = store.codes.get(380971234567)
     assert (row["code_hash"], row["attempts"]) == ("hash2", 0)
-    assert store.sends_since(380971234567, now - 1) == [now, now + 1]
-    assert store.check_verification(380971234567, now + 1, 5, lambda row: row["code_hash"] == "hash2") == (
+    assert store.codes.sends_since(380971234567, now - 1) == [now, now + 1]
+    assert store.codes.check(380971234567, now + 1, 5, lambda row: row["code_hash"] == "hash2") == (
         "approved", 0)
-    assert store.check_verification(380971234567, now + 1, 5, lambda row: True) == ("none", 0)
-    assert store.verification(380971234567) is None
+    assert store.codes.check(380971234567, now + 1, 5, lambda row: True) == ("none", 0)
+    assert store.codes.get(380971234567) is None
     assert store.counts()["tracked messages"] == 0

@@ -109,7 +109,7 @@ async def test_mapping_survives_a_restart_and_a_deleted_topic_is_made_anew(forum
         await until(lambda: bot_texts(telegram, new["message_thread_id"], "after delete"))
     assert new["message_thread_id"] != topic["message_thread_id"] and new["name"] == "+380 97 123 45 67"
     store = Store(tmp_path / "bot.sqlite3")
-    assert store.topic(FORUM, PHONE_A).thread_id == new["message_thread_id"]
+    assert store.topics.get(FORUM, PHONE_A).thread_id == new["message_thread_id"]
 
 
 async def test_close_then_a_reply_reopens(forum_bot, telegram, alphasms_sandbox):
@@ -169,7 +169,7 @@ async def test_name_renames_the_topic_and_names_new_ones(forum_bot, telegram, al
         telegram.send(OPERATOR, "/send 0501234567 hi Taras")
         await until(lambda: topic_of(telegram, "50 123 45 67"))
     assert topic_of(telegram, "50 123 45 67")["name"] == "Taras · +380 50 123 45 67"
-    assert Store(tmp_path / "bot.sqlite3").contact(PHONE_A).name == "Олена Петренко"
+    assert Store(tmp_path / "bot.sqlite3").contacts.get(PHONE_A).name == "Олена Петренко"
 
 
 async def test_sends_from_the_cli_appear_in_the_topic_once(forum_bot, telegram, alphasms_sandbox, tmp_path):

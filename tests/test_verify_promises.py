@@ -41,7 +41,7 @@ def _save_codes(target: str, phones: list[int], code: str) -> None:
     store = Store(target)
     try:
         for phone in phones:
-            store.save_verification(phone, _digest(SECRET.encode(), phone, code, "salt"), "salt", "sms", 1.0, 1e12)
+            store.codes.save(phone, _digest(SECRET.encode(), phone, code, "salt"), "salt", "sms", 1.0, 1e12)
     finally:
         store.close()
 
@@ -118,7 +118,7 @@ def test_a_copy_of_the_store_does_not_reveal_a_pending_code(alphasms_sandbox, tm
         assert Verifier(client, store, settings, plugins=pm).start("0971234567").ok
     sms = alphasms_sandbox.messages()[-1]["item"]["sms_message"]
     code = sms.split(": ")[1][:4]
-    row = store.verification(380971234567)
+    row = store.codes.get(380971234567)
     candidates = [f"{n:04d}" for n in range(10_000)]
     row_keys = [row["salt"].encode(), b"", str(row["phone"]).encode()]
     found = [c for c in candidates for key in row_keys for msg in (c, f"{row['phone']}:{row['salt']}:{c}")
@@ -130,7 +130,7 @@ def test_a_copy_of_the_store_does_not_reveal_a_pending_code(alphasms_sandbox, tm
     from alphasms_notify.verify import _digest
 
     assert [c for c in candidates if _digest(key, 380971234567, c, row["salt"]) == row["code_hash"]] == [code]
-    [tracked] = store.latest_to(380971234567)
+    [tracked] = store.messages.latest_to(380971234567)
     assert code not in tracked.text and tracked.text == "Ваш код: ****. Your code: ****"
     database = open(store.path, "rb").read() + (open(store.path + "-wal", "rb").read()
                                                 if os.path.exists(store.path + "-wal") else b"")

@@ -102,7 +102,8 @@ async def _gate(update: Update, context: BotContext) -> None:
     settings = context.services.settings.telegram
     user = update.effective_user
     if _is_operator(update, context):
-        if not await context.services.store.aio.first_sight(context.bot.id, update.update_id):
+        if not await context.services.store.run(context.services.store.bot.first_sight, context.bot.id,
+                                                update.update_id):
             log.info("update %s was handled already (delivered again): not run twice", update.update_id)
             raise ApplicationHandlerStop
         await _too_old(update, settings.max_command_age)
@@ -155,8 +156,8 @@ async def poll_job(context: BotContext) -> None:
     now = time.time()
     if now - services.swept > 3600:  # once an hour: what no instance needs any more
         services.swept = now
-        await services.store.aio.forget_updates(now - 7 * 86400)
-        await services.store.aio.forget_pending(now - 86400)
+        await services.store.run(services.store.bot.forget_updates, now - 7 * 86400)
+        await services.store.run(services.store.bot.forget_pending, now - 86400)
     stats = await services.tracker.poll_once()
     if stats.checked or stats.error:
         log.info("status poll: %d tracked, %d request(s), %d changed, %d new repl(ies)%s", stats.checked,
@@ -195,7 +196,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app = builder.build()
     try:
         store = tracking.store
-        store.active(limit=1)  # a corrupt file shows itself now, not at the first poll
+        store.messages.active(limit=1)  # a corrupt file shows itself now, not at the first poll
     except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError
         shown = RedactSecrets(settings.store.secrets()).redact(f"{exc}")
         raise ConfigError(f"the store {safe_url(target)} cannot be used: {shown}") from None
@@ -240,7 +241,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     async def post_init(application: Application) -> None:
         if lock is not None:
             lock.acquire()  # before any forward: one bot per SQLite store
-            store.drop_leases()  # so what a killed bot had claimed is not left waiting for its leases to end
+            store.leases.drop_all()  # so what a killed bot had claimed is not left waiting for its leases to end
         # the command menu only in operators' private chats: strangers see none
         menu = [BotCommand(n, d[:256]) for n, d in commands.items()]
         await application.bot.delete_my_commands()

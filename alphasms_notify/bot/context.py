@@ -7,16 +7,14 @@ As in python-telegram-bot's ``contexttypesbot.py`` example: ``bot_data`` is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client import AsyncAlphaSMS
-    from ..messages import SendMessage
     from ..plugins import PluginManager
-    from ..results import Outcome
     from ..settings import Settings
     from ..status_poll import Tracker
     from ..store import Store, StoreLock
@@ -24,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .topics import Topics
 
 __all__ = ["Services", "BotData", "BotContext", "CONTEXT_TYPES", "PendingSend"]
+
+from .pending import PendingSend  # noqa: E402 - kept importable here for plugins of the previous version
 
 
 @dataclass
@@ -43,20 +43,6 @@ class BotData:
     """``application.bot_data``; filled in by ``build_application``."""
 
     services: Services
-
-
-@dataclass
-class PendingSend:
-    """A send waiting for the operator's Confirm, kept in the store (any instance may get the press).
-
-    ``messages`` are already prepared by the plugins and checked (ids set), so
-    what the operator confirmed is exactly what goes out; ``refused`` are
-    those a plugin or a check stopped, reported with the results.
-    """
-
-    messages: list[SendMessage]
-    refused: list[Outcome] = field(default_factory=list)
-    created_at: float = 0.0
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -93,7 +93,8 @@ class TelegramForwarder:
         self.bot, self.store, self.replies_chat, self.topics = bot, store, replies_chat, topics
         self.lease, self.owner = lease, owner or instance_id()
         # notices only for messages sent since topics were turned on: no flood of history
-        self._since = float(store.setting_once(f"topics_since:{topics.chat_id}", repr(time.time()))) if topics else 0.0
+        self._since = float(store.bot.setting_once(f"topics_since:{topics.chat_id}",
+                                                   repr(time.time()))) if topics else 0.0
         self._lock = asyncio.Lock()
         self._nowhere: set[tuple[int, int]] = set()  # replies with no chat to go to, told once
         self._http = httpx.AsyncClient(timeout=20, follow_redirects=True)
@@ -117,20 +118,21 @@ class TelegramForwarder:
         assert self.topics is not None
         chat = self.topics.chat_id
         async with self._lock:
-            while claimed := await self.store.aio.claim(NOTICE, self.owner, self.lease, 200, since=self._since):
+            while claimed := await self.store.run(self.store.leases.claim, NOTICE, self.owner, self.lease, 200,
+                                                  since=self._since):
                 try:
-                    for tracked in await self.store.aio.messages(claimed):
+                    for tracked in await self.store.run(self.store.messages.by_ids, claimed):
                         if not await self._notice(chat, tracked):
                             return False
                 finally:
-                    await self.store.aio.release(NOTICE, claimed, self.owner)
+                    await self.store.run(self.store.leases.release, NOTICE, claimed, self.owner)
         return True
 
     async def _notice(self, chat: int, tracked: TrackedMessage) -> bool:
-        topic = await self.store.aio.topic(chat, tracked.phone)
+        topic = await self.store.run(self.store.topics.get, chat, tracked.phone)
         if (topic is not None and tracked.chat_id == chat and tracked.thread_id == topic.thread_id
                 and tracked.anchor_id is not None):  # sent from its own topic: the bot answered there
-            await self.store.aio.mark_noticed(tracked.id, chat, tracked.anchor_id, topic.thread_id)
+            await self.store.run(self.store.messages.mark_noticed, tracked.id, chat, tracked.anchor_id, topic.thread_id)
             return True
         text = _cut(format_notice(tracked), TEXT_LIMIT, "…")
 
@@ -141,12 +143,13 @@ class TelegramForwarder:
             posted = await self.topics.post(tracked.phone, post)
         except BadRequest as exc:  # Telegram refuses this notice for good: it must not hold up the rest
             log.error("Telegram refused the notice of message %s in its topic, not retried: %s", tracked.id, exc)
-            await self.store.aio.mark_noticed(tracked.id, chat, 0, 0)
+            await self.store.run(self.store.messages.mark_noticed, tracked.id, chat, 0, 0)
             return True
         except TelegramError as exc:
             log.warning("could not show message %s in its topic, will retry: %s", tracked.id, exc)
             return False
-        await self.store.aio.mark_noticed(tracked.id, chat, posted.message_id, posted.message_thread_id)
+        await self.store.run(self.store.messages.mark_noticed, tracked.id, chat, posted.message_id,
+                             posted.message_thread_id)
         return True
 
     async def _report_failure(self, event: StatusChanged) -> None:
@@ -180,7 +183,8 @@ class TelegramForwarder:
         """The message's own post in this topic to answer: the bot's "sent" message, or its notice."""
         chat = self.topics.chat_id if self.topics else None
         if tracked.notice_id is None:
-            tracked = await self.store.aio.message(tracked.id) or tracked  # the notice may be newer than the event
+            tracked = await self.store.run(self.store.messages.get,
+                                           tracked.id) or tracked  # the notice may be newer than the event
         if tracked.chat_id == chat and tracked.thread_id == thread_id and tracked.anchor_id is not None:
             target = tracked.anchor_id
         elif tracked.notice_chat_id == chat and tracked.notice_thread_id == thread_id and tracked.notice_id:
@@ -205,13 +209,13 @@ class TelegramForwarder:
         stop at the first Telegram refuses (tried again next cycle)."""
         sent = 0
         async with self._lock:
-            claimed = await self.store.aio.claim(FORWARD, self.owner, self.lease, 100)
+            claimed = await self.store.run(self.store.leases.claim, FORWARD, self.owner, self.lease, 100)
             if not claimed:
                 return 0
             refused: set[int] = set()
             try:
-                tracked_by_id = {m.id: m for m in await self.store.aio.messages(claimed)}
-                for stored in await self.store.aio.unforwarded_replies(claimed):
+                tracked_by_id = {m.id: m for m in await self.store.run(self.store.messages.by_ids, claimed)}
+                for stored in await self.store.run(self.store.replies.unforwarded, claimed):
                     tracked = tracked_by_id[stored.message_id]
                     key = (stored.message_id, stored.seq)
                     if self.topics is None and self._chat(tracked) is None:
@@ -220,7 +224,8 @@ class TelegramForwarder:
                             log.warning("reply to message %s has no chat to go to (set [telegram] replies_chat)",
                                         tracked.id)
                         continue
-                    if not await self.store.aio.try_lease(FORWARD, stored.message_id, self.owner, self.lease):
+                    if not await self.store.run(self.store.leases.try_lease, FORWARD, stored.message_id, self.owner,
+                                                self.lease):
                         log.warning("message %s's replies were taken over by another instance", tracked.id)
                         break
                     if stored.message_id in refused:
@@ -233,25 +238,27 @@ class TelegramForwarder:
                         break  # Telegram is unhappy (flood limit, 5xx, no answer): try again next cycle
                     sent += 1
             finally:
-                await self.store.aio.release(FORWARD, claimed, self.owner)
+                await self.store.run(self.store.leases.release, FORWARD, claimed, self.owner)
         return sent
 
     async def _forward(self, tracked: TrackedMessage, stored: StoredReply) -> str:
         """Post one reply: ``sent``, ``refused`` (Telegram answered 400: this one is wrong, not Telegram)
         or ``failed`` (a flood limit, a 5xx, no answer)."""
-        if await self.store.aio.is_forwarded(stored.message_id, stored.seq):
+        if await self.store.run(self.store.replies.is_forwarded, stored.message_id, stored.seq):
             return "sent"  # forwarded meanwhile by the instance whose lease ran out
-        repeat = await self.store.aio.is_inflight(stored.message_id, stored.seq)
-        await self.store.aio.mark_forwarding(stored.message_id, stored.seq)
+        repeat = await self.store.run(self.store.replies.is_inflight, stored.message_id, stored.seq)
+        await self.store.run(self.store.replies.mark_forwarding, stored.message_id, stored.seq)
         try:
             posted = await self._deliver(tracked, await self._reply_post(tracked, stored, repeat=repeat), reopen=True)
         except TelegramError as exc:
             refused = not _maybe_posted(exc)
-            await self.store.aio.forward_failed(stored.message_id, stored.seq, str(exc), refused=refused)
+            await self.store.run(self.store.replies.forward_failed, stored.message_id, stored.seq, str(exc),
+                                 refused=refused)
             log.warning("forwarding reply %s/%s failed, will retry: %s", stored.message_id, stored.seq, exc)
             return "refused" if isinstance(exc, BadRequest) else "failed"
         assert posted is not None
-        await self.store.aio.mark_forwarded(stored.message_id, stored.seq, posted.chat_id, posted.message_id,
+        await self.store.run(self.store.replies.mark_forwarded, stored.message_id, stored.seq, posted.chat_id,
+                             posted.message_id,
                                             posted.message_thread_id)
         return "sent"
 

@@ -23,8 +23,10 @@ from ..phone import InvalidPhone, normalize_phone
 from ..render import hlr_network, hlr_ported, status_lines
 from ..results import Outcome
 from ..segments import count_segments
-from .context import BotContext, PendingSend
+from . import pending as pending_store
+from .context import BotContext
 from .parsing import CommandError, parse_send
+from .pending import PendingSend
 
 __all__ = ["COMMANDS", "HELP"]
 
@@ -194,7 +196,7 @@ async def status(update: Update, context: BotContext) -> None:
 
 async def _topic_status(update: Update, context: BotContext, phone: int) -> None:
     """/status in a conversation topic: the latest messages to its phone."""
-    latest = await context.services.store.aio.latest_to(phone, limit=5)
+    latest = await context.services.store.run(context.services.store.messages.latest_to, phone, limit=5)
     if not latest:
         return await update.effective_message.reply_text(f"No tracked messages to +{phone} yet.")
     try:
@@ -352,24 +354,11 @@ NO_LONGER_PENDING = ("This send is no longer pending (already answered, or expir
 
 async def save_pending(context: BotContext, pending: PendingSend) -> str:
     """Keep the prepared send in the store until Confirm or Cancel; the buttons carry only its id."""
-    import base64
-    import pickle
-    import secrets
-
-    pending_id = secrets.token_urlsafe(12)
-    payload = base64.b64encode(pickle.dumps(pending)).decode("ascii")
-    await context.services.store.aio.save_pending(pending_id, payload, pending.created_at)
-    return pending_id
+    return await context.services.store.run(pending_store.save, context.services.store, pending)
 
 
 async def _take_pending(context: BotContext, pending_id: str, state: str) -> PendingSend | None:
-    import base64
-    import pickle
-
-    payload = await context.services.store.aio.take_pending(pending_id, state)
-    if payload is None:
-        return None
-    return pickle.loads(base64.b64decode(payload))  # noqa: S301 - written by this bot into its own store
+    return await context.services.store.run(pending_store.take, context.services.store, pending_id, state)
 
 
 async def confirm(update: Update, context: BotContext) -> None:
@@ -385,7 +374,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     if action in ("send", "cancel") and pending_id:
         pending = await _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
         if pending is None:
-            state = await context.services.store.aio.pending_state(pending_id)
+            state = await context.services.store.run(context.services.store.bot.pending_state, pending_id)
             if state in ("sending", "cancelled"):
                 await query.answer(f"Already {'sent' if state == 'sending' else 'cancelled'}: "
                                    "this question was answered by an earlier press.")
@@ -405,7 +394,8 @@ async def answer_reply(update: Update, context: BotContext) -> None:
     """An operator answered a forwarded Viber reply: send the text back to that phone by Viber."""
     message = update.effective_message
     answered = message.reply_to_message
-    tracked = await context.services.store.aio.reply_for_telegram_message(message.chat_id, answered.message_id)
+    tracked = await context.services.store.run(context.services.store.replies.message_for_forward, message.chat_id,
+                                               answered.message_id)
     if tracked is None:
         if answered.from_user is not None and answered.from_user.id == context.bot.id:
             await message.reply_text("ℹ️ Nothing was sent: that message is not a forwarded Viber reply. "
@@ -450,7 +440,7 @@ async def close_topic(update: Update, context: BotContext) -> None:
     topics, phone = context.services.topics, await topic_phone(update, context)
     if topics is None or phone is None:
         return await update.effective_message.reply_text("/close works in a conversation topic.")
-    topic = await context.services.store.aio.topic(topics.chat_id, phone)
+    topic = await context.services.store.run(context.services.store.topics.get, topics.chat_id, phone)
     if topic is None:
         return
     await topics.set_closed(topic, True)
@@ -472,7 +462,7 @@ async def name_contact(update: Update, context: BotContext) -> None:
     if topics is not None:
         shown = await topics.rename(phone, name)
     else:
-        await context.services.store.aio.set_contact_name(phone, name)
+        await context.services.store.run(context.services.store.contacts.set_name, phone, name)
         shown = name
     await message.reply_text(f"📇 +{phone} is now {shown}")
 

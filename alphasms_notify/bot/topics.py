@@ -74,39 +74,41 @@ class Topics:
         self._lock = asyncio.Lock()
 
     async def name_for(self, phone: int) -> str:
-        contact = await self.store.aio.contact(phone)
+        contact = await self.store.run(self.store.contacts.get, phone)
         return topic_name(phone, contact.name if contact else None)
 
     async def phone_of(self, thread_id: int | None) -> int | None:
         """The phone whose conversation topic ``thread_id`` is (None: not a conversation)."""
         if thread_id is None:
             return None
-        topic = await self.store.aio.topic_by_thread(self.chat_id, thread_id)
+        topic = await self.store.run(self.store.topics.by_thread, self.chat_id, thread_id)
         return topic.phone if topic else None
 
     async def ensure(self, phone: int, *, fresh: bool = False) -> Topic:
         """The topic of ``phone``, created when it has none (or ``fresh``: its old one is gone)."""
         async with self._lock:
-            stale = await self.store.aio.topic(self.chat_id, phone)
+            stale = await self.store.run(self.store.topics.get, self.chat_id, phone)
             if stale is not None and not fresh:
                 return stale
             owner, waited = lease_owner(), 0.0
-            while not await self.store.aio.try_lease(TOPIC, phone, owner, CREATE_WAIT * 2):
+            while not await self.store.run(self.store.leases.try_lease, TOPIC, phone, owner, CREATE_WAIT * 2):
                 if waited >= CREATE_WAIT:
                     raise TimeoutError(f"another bot instance has been making the topic of +{phone} "
                                        f"for {CREATE_WAIT:g} s")
                 await asyncio.sleep(0.2)
                 waited += 0.2
             try:
-                topic = await self.store.aio.topic(self.chat_id, phone)  # made by another instance meanwhile?
+                topic = await self.store.run(self.store.topics.get, self.chat_id,
+                                             phone)  # made by another instance meanwhile?
                 if topic is not None and (stale is None or topic.thread_id != stale.thread_id):
                     return topic
                 name = await self.name_for(phone)
                 created = await self.bot.create_forum_topic(self.chat_id, name)
                 log.info("created topic %s for +%s", created.message_thread_id, phone)
-                return await self.store.aio.save_topic(self.chat_id, phone, created.message_thread_id, name)
+                return await self.store.run(self.store.topics.save, self.chat_id, phone, created.message_thread_id,
+                                            name)
             finally:
-                await self.store.aio.release(TOPIC, [phone], owner)
+                await self.store.run(self.store.leases.release, TOPIC, [phone], owner)
 
     async def post(self, phone: int, send: Callable[[Topic], Awaitable[T]], *, reopen: bool = False) -> T:
         """``send`` into the topic of ``phone``; a deleted topic is made again and ``send`` retried once.
@@ -134,22 +136,22 @@ class Topics:
         except BadRequest as exc:
             if not _not_modified(exc):  # already so in Telegram: the store just catches up
                 raise
-        await self.store.aio.update_topic(self.chat_id, topic.phone, closed=closed)
+        await self.store.run(self.store.topics.update, self.chat_id, topic.phone, closed=closed)
 
     async def rename(self, phone: int, name: str) -> str:
         """Name the contact ``name`` and its topic after it (when it has one); returns the topic's name."""
-        await self.store.aio.set_contact_name(phone, name)
+        await self.store.run(self.store.contacts.set_name, phone, name)
         new = topic_name(phone, name)
-        topic = await self.store.aio.topic(self.chat_id, phone)
+        topic = await self.store.run(self.store.topics.get, self.chat_id, phone)
         if topic is not None and topic.name != new:
             try:
                 await self.bot.edit_forum_topic(self.chat_id, topic.thread_id, name=new)
             except BadRequest as exc:
                 if thread_gone(exc):
                     # made anew, with the name, on the next post
-                    await self.store.aio.forget_topic(self.chat_id, phone)
+                    await self.store.run(self.store.topics.forget, self.chat_id, phone)
                     return new
                 if not _not_modified(exc):
                     raise
-            await self.store.aio.update_topic(self.chat_id, phone, name=new)
+            await self.store.run(self.store.topics.update, self.chat_id, phone, name=new)
         return new

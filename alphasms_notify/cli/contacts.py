@@ -62,7 +62,7 @@ def import_contacts(ctx: Context, csv_path: str) -> None:
     if problems:
         fail(f"{csv_path}: nothing imported; " + "; ".join(problems[:10])
              + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""), EXIT_INVALID)
-    count = open_store(ctx).save_contacts(found.values())
+    count = open_store(ctx).contacts.save(found.values())
     click.echo(f"{count} contact(s) imported")
 
 
@@ -70,7 +70,7 @@ def import_contacts(ctx: Context, csv_path: str) -> None:
 @click.pass_obj
 def list_contacts(ctx: Context) -> None:
     """Every contact: phone, name and fields."""
-    people = open_store(ctx).contacts()
+    people = open_store(ctx).contacts.all()
     if ctx.json:
         click.echo(json.dumps([{"phone": c.phone, "name": c.name, "fields": c.fields} for c in people],
                               ensure_ascii=False, indent=2))

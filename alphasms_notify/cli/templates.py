@@ -102,7 +102,7 @@ def with_contacts(settings: Any, rows: list[dict[str, str]]) -> list[dict[str, s
         return rows
     store = Store(target)
     try:
-        known = {c.phone: c for c in store.contacts()}
+        known = {c.phone: c for c in store.contacts.all()}
     finally:
         store.close()
     if not known:

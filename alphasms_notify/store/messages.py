@@ -1,0 +1,89 @@
+"""Tracked messages and their status: what the status poll follows and the topics show."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from ..db import Database
+from ..results import Outcome
+from .records import TrackedMessage, message_row, tracked_text
+
+__all__ = ["Messages"]
+
+
+class Messages:
+    """Every accepted (or unknown) send, with where the bot showed it and its status now."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def track(self, outcomes: Iterable[Outcome], *, source: str, chat_id: int | None = None,
+              anchor_id: int | None = None, thread_id: int | None = None) -> int:
+        """Remember every accepted send item, and every unknown one (the status poll settles it).
+
+        ``chat_id``/``anchor_id``/``thread_id``: the bot's own "sent" message, which replies answer.
+        """
+        now = time.time()
+        rows = [
+            (o.message.id, o.message.type, o.message.phone, tracked_text(o.message), source, chat_id,
+             anchor_id, thread_id, now)
+            for o in outcomes if (o.ok or o.unknown) and getattr(o.message, "id", None) is not None
+        ]
+        with self._db.tx() as tx:
+            tx.many("INSERT INTO messages (id, type, phone, text, source, chat_id, anchor_id, thread_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", rows)
+        return len(rows)
+
+    def get(self, message_id: int) -> TrackedMessage | None:
+        row = self._db.one("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return message_row(row) if row else None
+
+    def by_ids(self, ids: Sequence[int]) -> list[TrackedMessage]:
+        """The tracked messages with these ids, in the order given."""
+        found: dict[int, TrackedMessage] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ", ".join("?" * len(chunk))
+            for row in self._db.all(f"SELECT * FROM messages WHERE id IN ({marks})", chunk):
+                found[row["id"]] = message_row(row)
+        return [found[i] for i in ids if i in found]
+
+    def active(self, limit: int | None = None) -> list[TrackedMessage]:
+        sql = "SELECT * FROM messages WHERE done = 0 ORDER BY created_at, id"
+        return [message_row(r) for r in self._db.all(sql + (f" LIMIT {int(limit)}" if limit else ""))]
+
+    def set_status(self, message_id: int, status: str, status_type: str, *, done: bool) -> None:
+        with self._db.tx() as tx:
+            tx.run("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
+                   (status, status_type, time.time(), int(done), message_id))
+
+    def set_statuses(self, updates: Sequence[tuple[int, str, str, bool]]) -> None:
+        """Several (id, status, status type, done) at once, in one transaction."""
+        if not updates:
+            return
+        now = time.time()
+        with self._db.tx() as tx:
+            tx.many("UPDATE messages SET status = ?, status_type = ?, updated_at = ?, done = ? WHERE id = ?",
+                    [(status, kind, now, int(done), message_id) for message_id, status, kind, done in updates])
+
+    def finish(self, message_ids: Iterable[int]) -> None:
+        with self._db.tx() as tx:
+            tx.many("UPDATE messages SET done = 1 WHERE id = ?", [(i,) for i in message_ids])
+
+    def unnoticed(self, since: float, limit: int = 200) -> list[TrackedMessage]:
+        """Messages sent since ``since`` and not yet shown in their phone's topic, oldest first."""
+        rows = self._db.all("SELECT * FROM messages WHERE notice_id IS NULL AND created_at >= ?"
+                            " ORDER BY created_at, id LIMIT ?", (since, limit))
+        return [message_row(r) for r in rows]
+
+    def mark_noticed(self, message_id: int, chat_id: int, notice_id: int, thread_id: int) -> None:
+        with self._db.tx() as tx:
+            tx.run("UPDATE messages SET notice_chat_id = ?, notice_id = ?, notice_thread_id = ? WHERE id = ?",
+                   (chat_id, notice_id, thread_id, message_id))
+
+    def latest_to(self, phone: int, limit: int = 5) -> list[TrackedMessage]:
+        """The newest tracked messages to ``phone``, newest first."""
+        rows = self._db.all("SELECT * FROM messages WHERE phone = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                            (phone, limit))
+        return [message_row(r) for r in rows]
