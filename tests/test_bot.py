@@ -339,3 +339,61 @@ async def test_a_reply_telegram_refuses_does_not_hold_up_the_others(make_bot, te
     replies = [m["text"] for m in telegram.bot_messages(OPERATOR) if "💬" in (m.get("text") or "")]
     # each once, and the second went out while the first waited for its retry
     assert [r.split("\n")[1] for r in replies] == ["second reply", "first reply"]
+
+
+@pytest.mark.parametrize("when", ["before the start", "while it runs"])
+async def test_a_confirm_question_an_older_version_pickled_is_sent_once(make_bot, telegram, alphasms_sandbox,
+                                                                        tmp_path, when):
+    """A rolling upgrade: the question was asked by a bot that pickled its pending send into the store."""
+    import base64
+    import pickle
+
+    from alphasms_notify.bot import context, pending
+
+    store_path = tmp_path / "upgrade.sqlite3"
+    async with running(make_bot(confirm_above=1, store_path=store_path)):
+        telegram.send(OPERATOR, "/send 0971234561,0971234562 Asked before the upgrade")
+        question = await until(lambda: next((m for m in telegram.bot_messages(OPERATOR) if "Send?" in m["text"]),
+                                            None))
+    store = Store(store_path)
+    [(pending_id, payload)] = store.bot.pending_payloads()
+
+    def as_the_old_version_wrote_it():
+        old = pending.decode(payload)
+        saved = pending.PendingSend.__module__
+        pending.PendingSend.__module__ = "alphasms_notify.bot.context"  # where the old version kept the class
+        try:
+            assert context.PendingSend is pending.PendingSend
+            return base64.b64encode(pickle.dumps(old)).decode("ascii")
+        finally:
+            pending.PendingSend.__module__ = saved
+
+    legacy = as_the_old_version_wrote_it()
+    assert b"alphasms_notify.bot.context" in base64.b64decode(legacy)
+    confirm = question["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    if when == "before the start":
+        assert store.bot.replace_pending(pending_id, payload, legacy)
+    async with running(make_bot(confirm_above=1, store_path=store_path)):
+        if when == "while it runs":
+            assert store.bot.replace_pending(pending_id, payload, legacy)
+        else:
+            assert store.bot.pending_payloads()[0][1].startswith("{")  # rewritten as JSON at the start
+        telegram.press(OPERATOR, question["message_id"], confirm)
+        await until(last_text(telegram, containing="Sent 2 of 2"))
+        telegram.press(OPERATOR, question["message_id"], confirm)  # pressed again: nothing more goes out
+        await until(lambda: "Already sent" in (telegram.info()["callback_answers"][-1].get("text") or ""))
+    store.close()
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380971234561, 380971234562]
+
+
+def test_a_pending_send_that_is_not_ours_is_refused():
+    import base64
+    import pickle
+
+    from alphasms_notify.bot import pending
+
+    evil = base64.b64encode(pickle.dumps(__import__("os").system)).decode("ascii")
+    with pytest.raises(pickle.UnpicklingError, match="may not hold"):
+        pending.decode(evil)
+    with pytest.raises(ValueError, match="newer than this bot knows"):
+        pending.decode('{"v": 2, "messages": []}')

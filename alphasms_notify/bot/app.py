@@ -53,7 +53,7 @@ from ..settings import ConfigError, Settings
 from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
 from ..tracking import ensure_tracking
-from . import handlers
+from . import handlers, pending
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
 from .topics import Topics, check_forum
@@ -200,6 +200,8 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     except Exception as exc:  # sqlite3.Error, psycopg.Error, OSError
         shown = RedactSecrets(settings.store.secrets()).redact(f"{exc}")
         raise ConfigError(f"the store {safe_url(target)} cannot be used: {shown}") from None
+    if converted := pending.convert_legacy(store):  # Confirm questions an older version asked still work
+        log.info("%d pending Confirm send(s) from an older version rewritten as JSON", converted)
     lock = StoreLock(target) if store.engine == "sqlite" else None  # PostgreSQL: instances share the work
     lease = telegram.poll_interval * 0.9  # each message polled about once per poll_interval, by one instance
     topics = Topics(app.bot, store, telegram.topics_chat) if telegram.topics_chat is not None else None
