@@ -53,7 +53,7 @@ from ..settings import ConfigError, Settings
 from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
 from ..tracking import ensure_tracking
-from . import handlers, pending
+from . import commands, conversations, pending, queries, sending
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
 from .topics import Topics, check_forum
@@ -212,32 +212,32 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock, topics)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
-    commands = dict(handlers.COMMANDS)
+    described = dict(commands.COMMANDS)
     new = filters.UpdateType.MESSAGE  # not edited messages: an edit must not run a command again
-    app.add_handler(CommandHandler(["start", "help"], handlers.help_command, filters=new))
-    app.add_handler(CommandHandler("balance", handlers.balance, filters=new))
-    app.add_handler(CommandHandler(["send", "viber", "vibersms", "rcs", "rcssms"], handlers.send_command,
+    app.add_handler(CommandHandler(["start", "help"], commands.help_command, filters=new))
+    app.add_handler(CommandHandler("balance", queries.balance, filters=new))
+    app.add_handler(CommandHandler(["send", "viber", "vibersms", "rcs", "rcssms"], sending.send_command,
                                    filters=new))
-    app.add_handler(CommandHandler("callotp", handlers.callotp, filters=new))
-    app.add_handler(CommandHandler("hlr", handlers.hlr, filters=new))
-    app.add_handler(CommandHandler("status", handlers.status, filters=new))
-    app.add_handler(CallbackQueryHandler(handlers.confirm))
+    app.add_handler(CommandHandler("callotp", queries.callotp, filters=new))
+    app.add_handler(CommandHandler("hlr", queries.hlr, filters=new))
+    app.add_handler(CommandHandler("status", queries.status, filters=new))
+    app.add_handler(CallbackQueryHandler(sending.confirm))
     if topics is not None:
-        app.add_handler(CommandHandler("close", handlers.close_topic, filters=new))
-        app.add_handler(CommandHandler("name", handlers.name_contact, filters=new))
-        commands.update(handlers.TOPIC_COMMANDS)
+        app.add_handler(CommandHandler("close", conversations.close_topic, filters=new))
+        app.add_handler(CommandHandler("name", conversations.name_contact, filters=new))
+        described.update(commands.TOPIC_COMMANDS)
 
     def register(name: str, callback: Any, description: str) -> None:
         app.add_handler(CommandHandler(name, callback, filters=new))
-        commands[name] = description
+        described[name] = description
 
     call_hook(plugins, "alphasms_register_bot_commands", register=register)
     if topics is not None:  # before the answer-by-reply handler: in a forum every message "replies"
         app.add_handler(MessageHandler(new & filters.Chat(topics.chat_id) & ~filters.COMMAND
-                                       & ~filters.StatusUpdate.ALL, handlers.topic_message))
-    app.add_handler(MessageHandler(new & filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.answer_reply))
-    app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown))
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, handlers.edited))
+                                       & ~filters.StatusUpdate.ALL, conversations.topic_message))
+    app.add_handler(MessageHandler(new & filters.REPLY & filters.TEXT & ~filters.COMMAND, conversations.answer_reply))
+    app.add_handler(MessageHandler(new & filters.COMMAND, commands.unknown))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, commands.edited))
     app.add_error_handler(on_error)
 
     async def post_init(application: Application) -> None:
@@ -245,7 +245,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
             lock.acquire()  # before any forward: one bot per SQLite store
             store.leases.drop_all()  # so what a killed bot had claimed is not left waiting for its leases to end
         # the command menu only in operators' private chats: strangers see none
-        menu = [BotCommand(n, d[:256]) for n, d in commands.items()]
+        menu = [BotCommand(n, d[:256]) for n, d in described.items()]
         await application.bot.delete_my_commands()
         for operator in sorted(telegram.operators):
             try:

@@ -1,0 +1,97 @@
+"""Answers to recipients: a reply to a forwarded Viber reply, typing in a phone's topic, /close and /name."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from ..errors import ValidationError
+from ..messages import build
+from ..phone import InvalidPhone, normalize_phone
+from .commands import command_args, topic_phone
+from .context import BotContext
+from .outcomes import describe, not_sent
+from .sending import deliver, prepare, prepare_to_send
+
+log = logging.getLogger(__name__)
+__all__ = ["answer_reply", "topic_message", "close_topic", "name_contact"]
+
+
+async def answer_reply(update: Update, context: BotContext) -> None:
+    """An operator answered a forwarded Viber reply: send the text back to that phone by Viber."""
+    message = update.effective_message
+    answered = message.reply_to_message
+    tracked = await context.services.store.run(context.services.store.replies.message_for_forward, message.chat_id,
+                                               answered.message_id)
+    if tracked is None:
+        if answered.from_user is not None and answered.from_user.id == context.bot.id:
+            await message.reply_text("ℹ️ Nothing was sent: that message is not a forwarded Viber reply. "
+                                     "Answer a 💬 reply to send your text back by Viber.")
+        return  # an answer to someone else's message: not for the bot
+    text = (message.text or "").strip()
+    if not text:
+        return await message.reply_text("❗ Only text can be sent back by Viber.")
+    pending = await prepare(context, message, build("viber", tracked.phone, text, meta={"source": "bot"}))
+    if pending is None:
+        return
+    anchor = await message.reply_text(f"📤 Sending Viber text to +{tracked.phone}")
+    await deliver(context, pending, anchor)
+
+
+async def topic_message(update: Update, context: BotContext) -> None:
+    """An operator typed in a conversation topic: the text goes to its phone by ``[telegram] topic_channel``.
+
+    Routed by the topic, never by ``reply_to_message``: in a forum every message in a topic
+    "replies" to the topic's creation message.
+    """
+    message = update.effective_message
+    phone = await topic_phone(update, context)
+    if phone is None:
+        return  # the General topic, or a topic that is not a conversation: talk among operators
+    text = (message.text or "").strip()
+    if not text:
+        return await message.reply_text("❗ Only text can be sent from a topic; nothing was sent.")
+    channel = context.services.settings.telegram.topic_channel
+    try:
+        messages = build(channel, phone, text, meta={"source": "bot"})
+    except ValidationError as exc:
+        return await message.reply_text(not_sent(exc))
+    pending = await prepare_to_send(context, message, messages)
+    if pending is None:
+        return
+    anchor = await message.reply_text(f"📤 Sending {describe(pending.messages)}")
+    await deliver(context, pending, anchor)
+
+
+async def close_topic(update: Update, context: BotContext) -> None:
+    topics, phone = context.services.topics, await topic_phone(update, context)
+    if topics is None or phone is None:
+        return await update.effective_message.reply_text("/close works in a conversation topic.")
+    topic = await context.services.store.run(context.services.store.topics.get, topics.chat_id, phone)
+    if topic is None:
+        return
+    await topics.set_closed(topic, True)
+    log.info("topic of +%s closed by %s", phone, update.effective_user.id if update.effective_user else "?")
+
+
+async def name_contact(update: Update, context: BotContext) -> None:
+    """/name NAME in a topic, /name PHONE NAME anywhere: the contact's name, and its topic's."""
+    message, topics = update.effective_message, context.services.topics
+    args = await command_args(update, context)
+    first, _, name = args.partition(" ")
+    name = " ".join(name.split())
+    try:
+        phone = normalize_phone(first) if first else None
+    except InvalidPhone:
+        phone = None
+    if phone is None or not name:
+        return await message.reply_text("Usage: /name NAME in a conversation topic, or /name PHONE NAME")
+    if topics is not None:
+        shown = await topics.rename(phone, name)
+    else:
+        await context.services.store.run(context.services.store.contacts.set_name, phone, name)
+        shown = name
+    await message.reply_text(f"📇 +{phone} is now {shown}")
+
+

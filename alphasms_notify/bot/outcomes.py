@@ -1,0 +1,99 @@
+"""How results are shown to the operator: a line per recipient, a summary and a file past Telegram's limit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Message, ReplyParameters
+from telegram.error import TelegramError
+
+from ..errors import ValidationError
+from ..messages import Rcs, RcsSms, Sms, Viber
+from ..results import Outcome
+from ..segments import count_segments
+
+log = logging.getLogger(__name__)
+
+__all__ = ["describe", "not_sent", "format_outcomes", "show_outcomes", "TELEGRAM_TEXT_MAX"]
+
+
+def describe(messages: list[Any]) -> str:
+    first = messages[0]
+    phones = ", ".join(f"+{m.phone}" for m in messages[:20]) + (" …" if len(messages) > 20 else "")
+    if isinstance(first, Sms):
+        what = f"SMS, {count_segments(first.text)} each"
+    elif isinstance(first, Viber):
+        what = f"Viber {first.viber_type()}"
+    elif isinstance(first, Rcs):
+        what = "RCS"
+    elif isinstance(first, RcsSms):
+        what = f"RCS with SMS fallback ({count_segments(first.fallback_text or '')})"
+    else:
+        what = f"Viber {first.viber_type()} with SMS fallback ({count_segments(first.fallback_text or '')})"
+    return f"{what} to {len(messages)} recipient(s): {phones}"
+
+
+def not_sent(exc: ValidationError) -> str:
+    return "❗ Not sent:\n" + "\n".join(f"• {m}: {f}: {r}" for m, f, r in exc.problems)
+
+
+TELEGRAM_TEXT_MAX = 4096  # a longer text is refused by Telegram: the full list goes as a file instead
+
+
+def _outcome_line(o: Outcome) -> str:
+    phone = o.message.phone if isinstance(o.message.phone, str) else f"+{o.message.phone}"
+    if o.ok:
+        parts = f", {o.result.parts} part(s)" if o.result.parts else ""
+        return f"• {phone}: id {o.result.id}{parts}"
+    if o.unknown:
+        return f"• ❓ {phone}: id {o.message.id} may have been sent (the answer was lost); /status {o.message.id}"
+    return f"• ❌ {phone}: {o.error}"
+
+
+def _headline(outcomes: list[Outcome]) -> str:
+    ok = sum(o.ok for o in outcomes)
+    unknown = sum(o.unknown for o in outcomes)
+    head = f"{'✅' if ok == len(outcomes) else '⚠️'} Sent {ok} of {len(outcomes)}"
+    if unknown:
+        head += f"; {unknown} may have been sent (tracked: their status will show here)"
+    return head
+
+
+def format_outcomes(outcomes: list[Outcome]) -> str:
+    """Every outcome on its own line: sent, failed (❌) or unknown (❓, with the id to check)."""
+    lines = [_headline(outcomes) + ":"] + [_outcome_line(o) for o in outcomes]
+    warnings = sorted({w for o in outcomes for w in (o.warnings or ())})
+    lines += [f"⚠️ after sending: {w}" for w in warnings]
+    return "\n".join(lines)
+
+
+async def show_outcomes(anchor: Message, outcomes: list[Outcome], prefix: str = "") -> None:
+    """The results as the anchor's text; past Telegram's limit, a summary with the full list as a file."""
+    text = prefix + format_outcomes(outcomes)
+    try:
+        await _show(anchor, outcomes, prefix, text)
+    except TelegramError as exc:  # the edit failed: the results must still reach the operator
+        log.warning("could not edit the sending message %s: %s", anchor.message_id, exc)
+        await anchor.get_bot().send_message(anchor.chat_id, text if len(text) <= TELEGRAM_TEXT_MAX else
+                                            prefix + _headline(outcomes) + " (the full list could not be shown)",
+                                            reply_parameters=ReplyParameters(anchor.message_id,
+                                                                             allow_sending_without_reply=True))
+
+
+async def _show(anchor: Message, outcomes: list[Outcome], prefix: str, text: str) -> None:
+    if len(text) <= TELEGRAM_TEXT_MAX:
+        await anchor.edit_text(text)
+        return
+    problems = [o for o in outcomes if not o.ok]
+    summary = [prefix + _headline(outcomes) + ". The full list is in the attached file."]
+    for o in problems:
+        line = _outcome_line(o)
+        if sum(len(x) + 1 for x in summary) + len(line) > TELEGRAM_TEXT_MAX - 100:
+            summary.append(f"… and more not sent or unknown: see the file ({len(problems)} in all).")
+            break
+        summary.append(line)
+    await anchor.edit_text("\n".join(summary))
+    await anchor.reply_document(text.encode("utf-8"), filename="results.txt", caption="All results")
+
+

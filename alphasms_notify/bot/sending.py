@@ -1,0 +1,125 @@
+"""Sends from the chat: /send and its kin, prepared on the one road, asked to Confirm above a size, then sent."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from ..errors import RequestError, ValidationError
+from . import pending as pending_store
+from .commands import command_args
+from .context import BotContext
+from .outcomes import describe, format_outcomes, not_sent, show_outcomes
+from .parsing import CommandError, parse_send
+from .pending import PendingSend
+
+log = logging.getLogger(__name__)
+
+CONFIRM_TTL = 3600.0  # seconds a "Send?" question stays answerable
+__all__ = ["send_command", "confirm", "deliver", "prepare", "prepare_to_send", "save_pending", "CONFIRM_TTL"]
+
+
+async def deliver(context: BotContext, pending: PendingSend, anchor: Message) -> None:
+    """Send what was prepared; the tracking plugin anchors it to ``anchor``, whose text becomes the results."""
+    thread_id = anchor.message_thread_id if anchor.is_topic_message else None
+    for message in pending.messages:
+        message.meta["telegram"] = {"chat_id": anchor.chat_id, "anchor_id": anchor.message_id, "thread_id": thread_id}
+    try:
+        outcomes = await context.services.client.send(pending.messages, prepared=True) if pending.messages else []
+    except ValidationError as exc:
+        await anchor.edit_text(not_sent(exc))
+        return
+    except RequestError as exc:
+        await show_outcomes(anchor, pending.refused + exc.outcomes, prefix=f"⚠️ AlphaSMS: {exc}\n")
+        return
+    await show_outcomes(anchor, pending.refused + outcomes)
+
+
+async def prepare(context: BotContext, message: Message, messages: list[Any]) -> PendingSend | None:
+    try:
+        ready, refused = await context.services.client.prepare(messages)
+    except ValidationError as exc:
+        await message.reply_text(not_sent(exc))
+        return None
+    return PendingSend(ready, refused, time.time())
+
+
+async def prepare_to_send(context: BotContext, message: Message, messages: list[Any]) -> PendingSend | None:
+    """:func:`_prepare`, and when every message was refused, those outcomes told: None then."""
+    pending = await prepare(context, message, messages)
+    if pending is not None and not pending.messages:
+        await message.reply_text(format_outcomes(pending.refused))
+        return None
+    return pending
+
+
+async def send_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    command = (message.text or "/send").split(None, 1)[0].lstrip("/").split("@")[0].lower()
+    try:
+        parsed = parse_send(command, await command_args(update, context)).messages(source="bot")
+    except CommandError as exc:
+        return await message.reply_text(f"❗ {exc}")
+    except ValidationError as exc:
+        return await message.reply_text(not_sent(exc))
+    pending = await prepare_to_send(context, message, parsed)
+    if pending is None:
+        return
+    summary = describe(pending.messages)
+    if len(pending.messages) > context.services.settings.telegram.confirm_above:
+        pending_id = await save_pending(context, pending)
+        buttons = InlineKeyboardMarkup([[
+            InlineKeyboardButton(f"✅ Send to {len(pending.messages)}", callback_data=f"send:{pending_id}"),
+            InlineKeyboardButton("✖ Cancel", callback_data=f"cancel:{pending_id}"),
+        ]])
+        await message.reply_text(f"❓ {summary}\nSend?", reply_markup=buttons)
+        return
+    anchor = await message.reply_text(f"📤 Sending {summary}")
+    await deliver(context, pending, anchor)
+
+
+NO_LONGER_PENDING = ("This send is no longer pending (already answered, or expired after an hour). "
+                     "Nothing was sent; send the command again.")
+
+
+async def save_pending(context: BotContext, pending: PendingSend) -> str:
+    """Keep the prepared send in the store until Confirm or Cancel; the buttons carry only its id."""
+    return await context.services.store.run(pending_store.save, context.services.store, pending)
+
+
+async def _take_pending(context: BotContext, pending_id: str, state: str) -> PendingSend | None:
+    return await context.services.store.run(pending_store.take, context.services.store, pending_id, state)
+
+
+async def confirm(update: Update, context: BotContext) -> None:
+    """A Confirm or Cancel button: the send it names is taken from the store in one statement, so of
+    two presses (on any bot instance) one sends and the other finds nothing pending.
+
+    A press that comes second leaves the message alone (it shows, or is about to show, what the
+    first press did) and only answers the press; a send that is unknown or expired says so.
+    """
+    query = update.callback_query
+    action, _, pending_id = (query.data or "").partition(":")
+    pending = None
+    if action in ("send", "cancel") and pending_id:
+        pending = await _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
+        if pending is None:
+            state = await context.services.store.run(context.services.store.bot.pending_state, pending_id)
+            if state in ("sending", "cancelled"):
+                await query.answer(f"Already {'sent' if state == 'sending' else 'cancelled'}: "
+                                   "this question was answered by an earlier press.")
+                return
+    await query.answer()
+    if pending is None or time.time() - pending.created_at > CONFIRM_TTL:
+        await query.edit_message_text(NO_LONGER_PENDING)
+        return
+    if action != "send":
+        await query.edit_message_text(f"✖ Cancelled: {describe(pending.messages)}")
+        return
+    anchor = await query.edit_message_text(f"📤 Sending {describe(pending.messages)}")
+    await deliver(context, pending, anchor)
+
+
