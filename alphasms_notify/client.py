@@ -40,6 +40,7 @@ import pluggy
 
 from ._version import __version__
 from .answers import AnswerTooLarge, read_capped, read_capped_async
+from .checks import check
 from .errors import MessageRejected, ProtocolError, RequestError, TransportError, ValidationError
 from .flow import adrive, drive
 from .ids import new_message_id, new_message_ids
@@ -56,7 +57,6 @@ from .messages import (
     Status,
     Viber,
     ViberSms,
-    check,
     label_of,
 )
 from .phone import InvalidPhone, is_valid_ukrainian, normalize_phone

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alphasms_notify import InvalidPhone, Sms, Viber, ViberSms, count_segments, normalize_phone
-from alphasms_notify.messages import check
+from alphasms_notify.checks import check
 from alphasms_notify.segments import GSM7_BASIC, GSM7_EXTENSION
 
 

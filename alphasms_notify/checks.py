@@ -1,0 +1,167 @@
+"""The rules a message must meet before it is sent, each once: :func:`check` and its parts.
+
+:func:`check` returns a normalized copy of a message (phone as an integer) or the
+list of problems, each naming the message (``messages.label_of``), the field and the
+reason; a text that would show nothing is empty (:func:`is_blank`). The client
+runs it on every message (in one pass, per distinct text, for large sends).
+"""
+
+from __future__ import annotations
+
+import copy
+import unicodedata
+from typing import Any
+from urllib.parse import urlsplit
+
+from .messages import (
+    RICH,
+    SMS_SENDER_MAX,
+    VIBER_BUTTON_MAX,
+    VIBER_SENDER_MAX,
+    VIBER_TEXT_MAX,
+    WITH_SMS_FALLBACK,
+    Message,
+    Rcs,
+    RcsSms,
+    Sms,
+    Viber,
+    ViberSms,
+    label_of,
+)
+from .phone import InvalidPhone, normalize_phone
+
+__all__ = ["check", "is_blank"]
+
+
+def _is_http_url(value: str) -> bool:
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return False  # a space or new line would reach the recipient as a broken link
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_TEXT_FIELDS = ("text", "sms_text", "image", "link", "button", "sender", "sms_sender")
+
+
+def _not_utf8(message: Message, problems: list) -> bool:
+    """Text that cannot be sent as UTF-8 (bytes that were not UTF-8, kept as lone surrogates by Python)."""
+    bad = False
+    for name in _TEXT_FIELDS:
+        value = getattr(message, name, None)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                problems.append((name, f"is not valid UTF-8 text (character {exc.start + 1})"))
+                bad = True
+    return bad
+
+
+def _check_sender(value: str | None, field_name: str, limit: int, problems: list) -> None:
+    if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        problems.append((field_name, f"sender name {value!r} has control characters"))
+    elif value is None or not value.strip():
+        problems.append((field_name, "sender name is empty (pass one or set a default sender)"))
+    elif len(value) > limit:
+        problems.append((field_name, f"sender name {value!r} is longer than {limit} characters"))
+
+
+# What shows nothing on a phone: spaces and controls, format characters (zero-width, bidi marks such as
+# U+202E), combining marks with nothing to combine with, and the fillers that fonts draw blank.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Cn"})
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str | None) -> bool:
+    """True when ``text`` would show nothing to its recipient: a message of it is refused as empty."""
+    if not text:
+        return True
+    for ch in text:
+        if ch not in _BLANK_GLYPHS and unicodedata.category(ch) not in _INVISIBLE:
+            return False
+    return True
+
+
+def _empty(text: str | None, what: str) -> str:
+    return f"{what} is empty" + (" (only invisible characters)" if text and text.strip() else "")
+
+
+def _check_lifetime(value: int | None, field_name: str, problems: list) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        problems.append((field_name, f"must be a positive number of seconds, not {value!r}"))
+
+
+def _check_viber(message: Viber | ViberSms | Rcs | RcsSms, problems: list) -> None:
+    text = message.text
+    what = "RCS" if isinstance(message, Rcs | RcsSms) else "Viber"
+    if text is not None and is_blank(text):
+        problems.append(("text", _empty(text, f"{what} text")))
+    elif text and len(text) > VIBER_TEXT_MAX:
+        problems.append(("text", f"{what} text is {len(text)} characters, over the limit of {VIBER_TEXT_MAX}"))
+    if message.image is not None and not _is_http_url(message.image):
+        problems.append(("image", f"image must be an http(s) URL, not {message.image!r}"))
+    if message.link is not None and not _is_http_url(message.link):
+        problems.append(("link", f"link must be an http(s) URL, not {message.link!r}"))
+    if message.link and not message.button:
+        problems.append(("button", "a link needs a button text"))
+    if message.button and not message.link:
+        problems.append(("link", "a button needs a link"))
+    if message.button and len(message.button) > VIBER_BUTTON_MAX:
+        problems.append(("button", f"button text is longer than {VIBER_BUTTON_MAX} characters"))
+    if not problems and message.viber_type() is None:
+        if not text and (message.image or message.link):
+            problems.append(("text", "text+image+link and text+link need a text"))
+        elif message.image and not message.link:
+            problems.append(("link", "an image with text needs a link and a button (text+image+link)"))
+        else:
+            problems.append(("text", f"a {what} message needs a text or an image"))
+
+
+def check(message: Message, index: int | None = None) -> tuple[Message, list[tuple[str, str, str]]]:
+    """Validate ``message``; return a normalized copy and the problems found.
+
+    Problems are ``(label, field, reason)``; an empty list means it can be sent.
+    """
+    problems: list[tuple[str, str]] = []
+    updates: dict[str, Any] = {}
+    if _not_utf8(message, problems):
+        return message, [(label_of(message, index), f, r) for f, r in problems]
+    if hasattr(message, "phone"):
+        try:
+            phone = normalize_phone(message.phone)  # type: ignore[union-attr]
+        except InvalidPhone as exc:
+            problems.append(("phone", str(exc)))
+        else:
+            if phone != message.phone or type(message.phone) is not int:  # type: ignore[union-attr]
+                updates["phone"] = phone
+    msg_id = getattr(message, "id", None)
+    if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63):
+        problems.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
+    if isinstance(message, Sms):
+        if is_blank(message.text):
+            problems.append(("text", _empty(message.text, "SMS text")))
+        _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems)
+        _check_lifetime(message.lifetime, "lifetime", problems)
+    elif isinstance(message, RICH):
+        _check_viber(message, problems)
+        _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems)
+        if isinstance(message, WITH_SMS_FALLBACK):
+            sms_text = message.fallback_text
+            if is_blank(sms_text):
+                problems.append(("sms_text", _empty(sms_text, "the SMS fallback text")))
+            _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems)
+        for name in ("lifetime", "viber_lifetime", "sms_lifetime"):
+            if hasattr(message, name):
+                _check_lifetime(getattr(message, name), name, problems)
+    if problems:
+        label = label_of(message, index)
+        return message, [(label, f, r) for f, r in problems]
+    if not updates:
+        return message, []
+    ready = copy.copy(message)  # a shallow copy: cheaper than dataclasses.replace for thousands a batch
+    for name, value in updates.items():
+        setattr(ready, name, value)
+    return ready, []
