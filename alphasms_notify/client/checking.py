@@ -1,0 +1,184 @@
+"""Before sending: sender defaults, ids drawn, every message checked in one pass, batches planned."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..checks import check
+from ..errors import ValidationError
+from ..ids import new_message_id, new_message_ids
+from ..messages import (
+    WITH_SMS_FALLBACK,
+    Message,
+    Rcs,
+    RcsSms,
+    SendMessage,
+    Sms,
+    Viber,
+    ViberSms,
+    label_of,
+)
+from ..phone import InvalidPhone, is_valid_ukrainian, normalize_phone
+from ..results import Outcome
+from ..segments import UCS2_MULTI, count_segments
+from .actions import _OWN_ID, _PROBE_PHONE, SEND_TYPES, _chunks
+
+__all__ = ["Checking"]
+
+
+class Checking:
+    """The client's checks and plans (a part of :class:`~alphasms_notify.client.flow.Core`)."""
+
+    batch_size: int
+    max_parts: int
+    sms_sender: str | None
+    viber_sender: str | None
+    rcs_sender: str | None
+    id_factory: Callable[[], int]
+
+    def _with_defaults(self, message: Message) -> Message:
+        if isinstance(message, SEND_TYPES) and message.id is None:
+            message.id = self.id_factory()  # in place: resending the same object is idempotent
+            setattr(message, _OWN_ID, True)
+        updates: dict[str, Any] = {}
+        if isinstance(message, Sms) and message.sender is None:
+            updates["sender"] = self.sms_sender
+        elif isinstance(message, Viber) and message.sender is None:
+            updates["sender"] = self.viber_sender or self.sms_sender
+        elif isinstance(message, ViberSms):
+            if message.sender is None:
+                updates["sender"] = self.viber_sender or self.sms_sender
+            if message.sms_sender is None:
+                updates["sms_sender"] = self.sms_sender
+        elif isinstance(message, Rcs | RcsSms):
+            if message.sender is None:
+                updates["sender"] = self.rcs_sender or self.sms_sender
+            if isinstance(message, RcsSms) and message.sms_sender is None:
+                updates["sms_sender"] = self.sms_sender
+        if not updates:
+            return message
+        ready = copy.copy(message)  # keeps the attributes the client set on it (_OWN_ID, _STATE)
+        for name, value in updates.items():
+            setattr(ready, name, value)
+        return ready
+
+    def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list]]:
+        """Checked copies, and the problems of each message by its position in the caller's list.
+
+        One pass: an SMS's text, sender and lifetime are checked (and its parts counted) once per
+        distinct combination, so a campaign of 10,000 checks one text and 10,000 phones.
+        """
+        checked: list[Message] = []
+        problems: dict[int, list] = {}
+        seen_ids: dict[int, int] = {}
+        sms_checks: dict[tuple, list[tuple[str, str]]] = {}
+        pairs = list(pairs)
+        self._assign_ids([m for _, m in pairs])
+        for index, message in pairs:
+            if type(message) is Sms:
+                ready, found = self._check_sms(message, index, sms_checks)
+            else:
+                ready, found = check(self._with_defaults(message), index)
+                self._check_parts(ready, index, found)
+            msg_id = getattr(ready, "id", None)
+            if msg_id is not None and isinstance(ready, SEND_TYPES):
+                if msg_id in seen_ids:
+                    other = seen_ids[msg_id] + 1
+                    found.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {other}"))
+                seen_ids.setdefault(msg_id, index)
+            if found:
+                problems[index] = found
+            checked.append(ready)
+        return checked, problems
+
+    def _assign_ids(self, messages: list[Message]) -> None:
+        """Ids for the sends that have none, drawn together (in place: resending the same objects is idempotent)."""
+        missing = [m for m in messages if isinstance(m, SEND_TYPES) and m.id is None]
+        if not missing:
+            return
+        fresh = (new_message_ids(len(missing)) if self.id_factory is new_message_id
+                 else [self.id_factory() for _ in missing])
+        for message, msg_id in zip(missing, fresh, strict=True):
+            message.id = msg_id
+            setattr(message, _OWN_ID, True)
+
+    def _check_sms(self, message: Sms, index: int, cache: dict[tuple, list[tuple[str, str]]]
+                   ) -> tuple[Message, list]:
+        """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
+        sender = message.sender if message.sender is not None else self.sms_sender
+        key = (message.text, sender, message.lifetime)
+        common = cache.get(key)
+        if common is None:
+            probe = Sms(_PROBE_PHONE, message.text, sender=sender, lifetime=message.lifetime)
+            _, found = check(probe)
+            self._check_parts(probe, 0, found)
+            common = cache[key] = [(field, reason) for _, field, reason in found]
+        own: list[tuple[str, str]] = []
+        phone = message.phone
+        if type(phone) is str and len(phone) == 12 and phone[:3] == "380" and phone.isdigit() \
+                and is_valid_ukrainian(phone[3:]):
+            phone = int(phone)  # what normalize_phone returns, without its layers: the common case
+        else:
+            try:
+                phone = normalize_phone(phone)
+            except InvalidPhone as exc:
+                own.append(("phone", str(exc)))
+        msg_id = message.id
+        if isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63:
+            own.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
+        if common or own:
+            label = label_of(message, index)
+            return message, [(label, f, r) for f, r in own + common]
+        if phone == message.phone and type(message.phone) is int and sender is message.sender:
+            return message, []
+        ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps _OWN_ID and _STATE
+        ready.__dict__.update(message.__dict__)
+        ready.phone, ready.sender = phone, sender
+        return ready, []
+
+    def _check_parts(self, message: Message, index: int, found: list) -> None:
+        """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
+        text = message.text if isinstance(message, Sms) else (
+            message.fallback_text if isinstance(message, WITH_SMS_FALLBACK) else None)
+        if not text or len(text) * 2 <= UCS2_MULTI * self.max_parts:  # surely within: no need to count
+            return
+        parts = count_segments(text).parts
+        if parts > self.max_parts:
+            name = "text" if isinstance(message, Sms) else "sms_text"
+            found.append((label_of(message, index), name, f"is {len(text)} characters, {parts} SMS parts; "
+                          f"the limit is max_parts = {self.max_parts}"))
+
+    def _validated(self, messages: Iterable[Message]) -> list[Message]:
+        checked, problems = self._check_all(enumerate(messages))
+        if problems:
+            raise ValidationError([p for found in problems.values() for p in found])
+        return checked
+
+    def _send_plan(self, batch: list[SendMessage], settled: dict[int, Outcome], skip_invalid: bool) -> list[list]:
+        """Check what is left to send; invalid ones stop everything, or with skip_invalid fail alone."""
+        indexes = [i for i in range(len(batch)) if i not in settled]
+        checked, problems = self._check_all((i, batch[i]) for i in indexes)
+        if problems and not skip_invalid:
+            raise ValidationError([p for found in problems.values() for p in found])
+        for index, found in problems.items():
+            reasons = "; ".join(f"{field}: {reason}" for _, field, reason in found)
+            settled[index] = Outcome(batch[index], False, error=f"invalid: {reasons}")
+        ready = [m for i, m in zip(indexes, checked, strict=True) if i not in problems]
+        return [list(chunk) for chunk in _chunks(ready, self.batch_size)]
+
+    # -- the exchange ----------------------------------------------------------
+
+    def validate(self, messages: Iterable[Message]) -> list[Message]:
+        """Normalized copies with this client's defaults, or ValidationError; sends nothing.
+
+        Checks only: the plugins' ``alphasms_prepare_message`` does not run. For a
+        preview of what a send will really carry, use :meth:`AlphaSMS.prepare`.
+        """
+        return self._validated(messages)
+
+    def _plan(self, messages: Iterable[Message]) -> list[list[Message]]:
+        checked = self._validated(messages)
+        return [list(chunk) for chunk in _chunks(checked, self.batch_size)]
+

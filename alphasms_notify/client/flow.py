@@ -1,0 +1,275 @@
+"""The one flow both clients run: batching, retries that never send twice, hooks.
+
+Both clients run one sans-I/O flow (:class:`_Core`): ``send`` and ``request``
+are generators that yield "post this body", "sleep this long", "run these
+batches" or "await what this plugin returned" and receive the answers, so the
+hooks, the checks, the batching and the retry logic are written once and the
+sync and async clients differ only in how they carry out those few actions
+(``_do``; the drivers are in :mod:`alphasms_notify.flow`).
+
+Never twice: a send item's ``id`` is its idempotency key. When an attempt
+may have reached the provider (a timeout after sending, a 5xx, a dropped
+connection, a garbled answer), the retry first asks ``status`` for those ids
+and resends only the ones the provider does not know. A known id counts as
+this message only if the provider's record fits it (its type, and its phone
+when the record has one); otherwise the message fails naming the id, since
+another message holds it. When every retry is spent, the messages of that
+request are reported *unknown*, not failed: the caller's own retry of the
+same objects (Apprise's ``retry=``, a loop around ``send``) asks the provider
+first, because each message object remembers how its last send ended.
+
+Bounds: ``timeout`` is for a whole exchange (connect to last byte), and an
+answer larger than ``max_answer_bytes`` after decompression is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any
+
+import httpx
+import pluggy
+
+from .._version import __version__
+from ..errors import MessageRejected, RequestError
+from ..ids import new_message_id
+from ..messages import (
+    Message,
+    SendMessage,
+    label_of,
+)
+from ..plugins import has_impls, hook_flow, hook_impls
+from ..redact import safe_url
+from ..results import Outcome, SendResult
+from ..settings import (
+    DEFAULT_API_URL,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_PARTS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+from .actions import _STATE, MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each
+from .checking import Checking
+from .exchange import Exchange
+
+__all__ = ["Core"]
+
+log = logging.getLogger("alphasms_notify")
+
+
+class Core(Checking, Exchange):
+    """Settings, validation, and the retry/idempotency flow shared by both clients."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_url: str | None = None,
+        *,
+        sms_sender: str | None = None,
+        viber_sender: str | None = None,
+        rcs_sender: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = 0.5,
+        plugins: pluggy.PluginManager | None = None,
+        id_factory: Callable[[], int] = new_message_id,
+        max_parts: int = DEFAULT_MAX_PARTS,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        connect_timeout: float | None = None,
+        verify: bool | ssl.SSLContext = True,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is empty: pass it or set ALPHASMS_API_KEY")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if not timeout > 0 or timeout == float("inf"):
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self._api_key = api_key
+        self.api_url = api_url or os.environ.get("ALPHASMS_API_URL") or DEFAULT_API_URL
+        self.sms_sender = sms_sender
+        self.viber_sender = viber_sender
+        self.rcs_sender = rcs_sender
+        self.batch_size = batch_size
+        # One exchange, connect to last byte, takes at most total_timeout: `timeout` (which also bounds
+        # the connect), or connect_timeout + timeout when the connect has its own (Apprise's cto + rto).
+        connect = min(timeout, 5.0) if connect_timeout is None else connect_timeout
+        self.total_timeout = float(timeout) + (connect_timeout or 0.0)
+        self.timeout = httpx.Timeout(timeout, connect=connect)
+        # A request with all its retries and its reconcile ends within `deadline` (retries would otherwise
+        # multiply the timeout: 4 attempts at 10 s against a provider trickling its answers).
+        if deadline is not None and (not deadline > 0 or deadline == float("inf")):
+            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
+        self.deadline = float(deadline) if deadline is not None else 2 * self.total_timeout
+        self.verify = verify
+        self.log = logger or log
+        self.max_parts = max_parts
+        self.max_answer_bytes = max_answer_bytes
+        self.retries = retries
+        self.backoff = backoff
+        self.plugins = plugins
+        self.id_factory = id_factory
+        self.requests_made = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(api_url={safe_url(self.api_url)!r}, api_key='***')"
+
+    def _timeout_until(self, ends: float) -> httpx.Timeout:
+        """The client's timeouts, none longer than what is left until ``ends`` (the call's deadline)."""
+        left = max(0.001, ends - time.monotonic())
+        t = self.timeout
+        return httpx.Timeout(connect=min(t.connect or left, left), read=min(t.read or left, left),
+                             write=min(t.write or left, left), pool=min(t.pool or left, left))
+
+    def _http_kwargs(self, transport: Any) -> dict[str, Any]:
+        return {
+            "timeout": self.timeout,
+            "transport": transport,
+            "verify": self.verify,
+            "headers": {"Content-Type": "application/json", "User-Agent": f"alphasms-notify/{__version__}"},
+        }
+
+    # -- before sending ------------------------------------------------------
+
+    @staticmethod
+    def _batch(messages: SendMessage | Iterable[SendMessage]) -> list[SendMessage]:
+        return [messages] if isinstance(messages, SEND_TYPES) else list(messages)
+
+    @staticmethod
+    def _rejected(message: Message, index: int, exc: MessageRejected) -> Outcome:
+        """A plugin stopped this message: it fails alone, the others still go out."""
+        log.info("%s rejected by a plugin: %s", label_of(message, index), exc.reason)
+        return Outcome(message, False, error=f"rejected: {exc.reason}")
+
+    @staticmethod
+    def _merge(batch: list[Message], settled: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
+        it = iter(sent)
+        return [settled[i] if i in settled else next(it) for i in range(len(batch))]
+
+    @staticmethod
+    def _earlier(batch: list[SendMessage]) -> tuple[dict[int, Outcome], set[int]]:
+        """What earlier sends of these same objects ended with: accepted ones are not sent again,
+        unknown ones are asked about first."""
+        settled: dict[int, Outcome] = {}
+        unknown: set[int] = set()
+        for i, m in enumerate(batch):
+            state = getattr(m, _STATE, None)
+            if isinstance(state, SendResult) and state.id == m.id:
+                settled[i] = Outcome(m, True, result=state)
+            elif state == UNKNOWN and m.id is not None:
+                unknown.add(m.id)
+        return settled, unknown
+
+    @staticmethod
+    def _record(batch: list[SendMessage], outcomes: list[Outcome]) -> None:
+        """Remember on each caller's object how its send ended, for a retry by any layer above."""
+        for message, outcome in zip(batch, outcomes, strict=True):
+            if outcome.ok and isinstance(outcome.result, SendResult):
+                setattr(message, _STATE, outcome.result)
+            elif outcome.unknown:
+                setattr(message, _STATE, UNKNOWN)
+            elif getattr(message, _STATE, None) == UNKNOWN and outcome.error and "already taken" in outcome.error:
+                setattr(message, _STATE, None)
+
+    # -- the flows: written once, carried out by either client ----------------------
+
+    def _prepare_hooks(self, batch: list[SendMessage], settled: dict[int, Outcome]) -> Generator:
+        """``alphasms_prepare_message`` for each message not settled; a refusal settles it as failed."""
+        if has_impls(self.plugins, "alphasms_prepare_message"):
+            impls = hook_impls(self.plugins, "alphasms_prepare_message")
+            for index, message in enumerate(batch):
+                if index in settled:
+                    continue
+                try:
+                    yield from hook_flow(self.plugins, "alphasms_prepare_message", {"message": message},
+                                         (MessageRejected,), impls=impls, refuse=True)
+                except MessageRejected as exc:
+                    settled[index] = self._rejected(message, index, exc)
+        return settled
+
+    def _prepare_flow(self, messages: SendMessage | Iterable[SendMessage]) -> Generator:
+        batch = self._batch(messages)
+        refused = yield from self._prepare_hooks(batch, {})
+        ready = self._validated(m for i, m in enumerate(batch) if i not in refused)
+        return ready, list(refused.values())
+
+    def _send_flow(self, messages: SendMessage | Iterable[SendMessage], skip_invalid: bool,
+                   prepared: bool = False, progress: Callable[[int], Any] | None = None) -> Generator:
+        """prepare hooks -> checks -> batches (exchange, then sent hooks) -> outcomes in the caller's order."""
+        batch = self._batch(messages)
+        settled, recheck = self._earlier(batch)
+        if not prepared:
+            yield from self._prepare_hooks(batch, settled)
+        notify = has_impls(self.plugins, "alphasms_message_sent")
+        plan = self._send_plan(batch, settled, skip_invalid)
+        try:
+            outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck, progress)
+                                              for chunk in plan], plan)
+        except RequestError as exc:
+            exc.outcomes = self._merge(batch, settled, exc.outcomes)
+            self._record(batch, exc.outcomes)
+            raise
+        merged = self._merge(batch, settled, outcomes)
+        self._record(batch, merged)
+        return merged
+
+    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: set[int] = frozenset(),
+                    progress: Callable[[int], Any] | None = None) -> Generator:
+        """Exchange one batch, then tell the plugins about every outcome, also when the batch failed."""
+        outcomes, failure = yield from self._exchange(chunk, recheck)
+        if progress is not None:
+            progress(len(chunk))
+        if notify:
+            impls = hook_impls(self.plugins, "alphasms_message_sent")
+            for outcome in outcomes:
+                problems: list[str] = []
+                yield from hook_flow(self.plugins, "alphasms_message_sent",
+                                     {"message": outcome.message, "result": outcome}, problems=problems,
+                                     impls=impls)
+                if problems:
+                    outcome.warnings = (outcome.warnings or []) + problems
+        if failure is not None:
+            failure.outcomes = outcomes
+            raise failure
+        return outcomes
+
+    def _query_flow(self, chunk: list[Message]) -> Generator:
+        outcomes, failure = yield from self._exchange(chunk)
+        if failure is not None:
+            failure.outcomes = outcomes
+            raise failure
+        return outcomes
+
+    def _request_flow(self, messages: Sequence[Message]) -> Generator:
+        plan = self._plan(messages)
+        return (yield from self._each([self._query_flow(chunk) for chunk in plan], plan))
+
+    @staticmethod
+    def _each(flows: list[Generator], plan: list[list[Message]]) -> Generator:
+        """Run the batches; if one failed as a whole, raise it with every message's outcome.
+
+        Batches never started (a request before them failed) fail as "not sent".
+        """
+        results = yield _Each(flows)
+        failure = next((r for r in results if isinstance(r, RequestError)), None)
+        outcomes: list[Outcome] = []
+        for chunk, result in zip(plan, results, strict=True):
+            if isinstance(result, list):
+                outcomes.extend(result)
+            elif isinstance(result, RequestError):
+                outcomes.extend(result.outcomes)
+            else:
+                outcomes.extend(Outcome(m, False, error=f"not sent: an earlier request failed ({failure})")
+                                for m in chunk)
+        if failure is not None:
+            failure.outcomes = outcomes
+            raise failure
+        return outcomes
+
+
