@@ -31,7 +31,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def alphasms_prepare_message(message: SendMessage) -> None:
     """Change or refuse an outgoing message before it is validated and sent.
 
-    :param message: an ``Sms``, ``Viber`` or ``ViberSms``; change its fields in
+    :param message: an ``Sms``, ``Viber``, ``ViberSms``, ``Rcs`` or ``RcsSms``; change its fields in
         place (text, phone, sender, ``meta``; ``meta["source"]`` names the
         front end). Raise ``alphasms_notify.errors.MessageRejected("reason")``
         to stop this message: it gets a failed outcome ``rejected: reason``

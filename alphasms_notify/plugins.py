@@ -188,7 +188,7 @@ _shared_lock = threading.Lock()
 def get_plugin_manager(settings: Settings | None = None) -> PluginManager:
     """The process-wide manager for these settings, loaded once on first use: the one discovery.
 
-    Every front end (CLI, bot, Apprise, library callers of ``alphasms_notify.client()``)
+    Every front end (CLI, bot, Apprise, library callers of ``alphasms_notify.make_client()``)
     gets its plugins here, so they load the same ones: the built-in defaults,
     the entry points, the plugins folder (``[plugins] dir`` or
     ``ALPHASMS_NOTIFY_PLUGINS_DIR``) and, when ``[store] path`` or ``url`` (or

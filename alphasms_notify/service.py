@@ -1,4 +1,4 @@
-"""The send service: a client wired to the settings, the plugins and tracking.
+"""Client factories: a client wired to the settings and the plugins (tracking among them when a store is set).
 
 The road every message travels is the client's flow (``alphasms_prepare_message``
 -> checks -> batches with retries -> ``alphasms_message_sent``, where the
