@@ -64,13 +64,13 @@ def run(runs: int = 30) -> list[Figure]:
             without.append(_time([bare, "-c", "pass"]))
     hook = median([_hook_import_us() for _ in range(runs)])
     _apprise_plugin_us()  # bytecode first
-    apprise_plugin = median([_apprise_plugin_us() for _ in range(max(5, runs // 3))])
+    apprise_plugin = median([_apprise_plugin_us() for _ in range(max(min(5, runs), runs // 3))])
     base = median(with_us)
     alphasms = str(Path(sys.executable).parent / "alphasms")
     importing, helping = [sys.executable, "-c", "import alphasms_notify"], [alphasms, "--help"]
     _time(importing), _time(helping)  # write the bytecode first, as any second run has it
     imports, cli = [], []
-    for _ in range(max(5, runs // 2)):
+    for _ in range(max(min(5, runs), runs // 2)):
         imports.append(_time(importing))
         cli.append(_time(helping))
     imports_ms, cli_ms = (median(imports) - base) * 1000, (median(cli) - base) * 1000

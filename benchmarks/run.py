@@ -46,7 +46,7 @@ SMOKE = {
     "apprise": lambda: bench_apprise.run(150),
     "poll": lambda: bench_poll.run(250),
     "replies": lambda: bench_replies.run(5, poll=0.3, spread=0.5),
-    "startup": lambda: bench_startup.run(3),
+    "startup": lambda: bench_startup.run(1),
     "inbox": lambda: bench_inbox.run(300),
     "shared": lambda: bench_shared.run(500),
     "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1),
