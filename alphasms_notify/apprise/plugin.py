@@ -113,9 +113,12 @@ class NotifyAlphaSMS(NotifyBase):
         self.mode = (mode or "sms").strip().lower()
         if self.mode not in MODES:
             raise AppriseImproperlyConfigured(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
-        self.source = (source or "").strip() or os.environ.get("ALPHASMS_SMS_SENDER") or None
-        self.viber_from = (viber_from or "").strip() or os.environ.get("ALPHASMS_VIBER_SENDER") or None
-        self.rcs_from = (rcs_from or "").strip() or os.environ.get("ALPHASMS_RCS_SENDER") or None
+        from ..plugins import settings_or_defaults
+
+        configured = settings_or_defaults().alphasms  # senders, max_parts: the config file and the environment
+        self.source = (source or "").strip() or configured.sms_sender or None
+        self.viber_from = (viber_from or "").strip() or configured.viber_sender or None
+        self.rcs_from = (rcs_from or "").strip() or configured.rcs_sender or None
         if not self.source and not (self.mode == "viber" and self.viber_from) and not (
                 self.mode == "rcs" and self.rcs_from):
             raise AppriseImproperlyConfigured("An AlphaSMS sender (alpha-name) is required: KEY@Sender or ?from=.")
@@ -125,9 +128,7 @@ class NotifyAlphaSMS(NotifyBase):
         self.batch = self.template_args["batch"]["default"] if batch is None else bool(batch)
         self.endpoint = endpoint or None
         self.batch_size = DEFAULT_BATCH_SIZE if self.batch else 1
-        from ..plugins import settings_or_defaults
-
-        self.max_parts = settings_or_defaults().alphasms.max_parts
+        self.max_parts = configured.max_parts
         if self.mode != "sms":
             self.body_maxlen = VIBER_TEXT_MAX
         if "overflow" not in kwargs:

@@ -25,7 +25,6 @@ answer larger than ``max_answer_bytes`` after decompression is refused.
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -86,13 +85,13 @@ class Core(Checking, Exchange):
         logger: logging.Logger | None = None,
     ) -> None:
         if not api_key:
-            raise ValueError("api_key is empty: pass it or set ALPHASMS_API_KEY")
+            raise ValueError("api_key is empty: pass it (make_client() takes ALPHASMS_API_KEY or the config's)")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if not timeout > 0 or timeout == float("inf"):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self._api_key = api_key
-        self.api_url = api_url or os.environ.get("ALPHASMS_API_URL") or DEFAULT_API_URL
+        self.api_url = api_url or DEFAULT_API_URL  # the environment is the settings' to read (make_client)
         self.sms_sender = sms_sender
         self.viber_sender = viber_sender
         self.rcs_sender = rcs_sender
