@@ -101,7 +101,7 @@ def test_access_denied_raises_with_the_server_text(alphasms_sandbox):
 
 
 @pytest.mark.parametrize("batch_size", [100, 37])
-def test_1000_sms_go_out_in_ceil_n_over_batch_size_requests(alphasms_sandbox, batch_size):
+def test_sms_go_out_in_ceil_n_over_batch_size_requests(alphasms_sandbox, batch_size):
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", batch_size=batch_size) as sms:
         outcomes = sms.send([Sms(380970000000 + i, f"n{i}") for i in range(1000)])
     assert all(o.ok for o in outcomes)

@@ -12,11 +12,11 @@ from lying import LyingProvider
 from alphasms_notify import AlphaSMS, AsyncAlphaSMS, Sms, TransportError, ValidationError, Viber
 from alphasms_notify.bot import running
 
-# -- 12. the deadline: retries cannot multiply the timeout ----------------------------------------
+# -- the deadline: retries cannot multiply the timeout ----------------------------------------
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-async def test_12_retries_end_at_the_deadline_and_what_is_unsettled_is_unknown(alphasms_sandbox, asynchronous):
+async def test_retries_end_at_the_deadline_and_what_is_unsettled_is_unknown(alphasms_sandbox, asynchronous):
     options = dict(sms_sender="Shop", timeout=1.0, retries=3, backoff=0.01)  # default deadline: 2 s
     with LyingProvider(alphasms_sandbox.api_url) as liar:
         liar.mode = "trickle"  # every answer a byte a second: each attempt ends at its timeout
@@ -37,7 +37,7 @@ async def test_12_retries_end_at_the_deadline_and_what_is_unsettled_is_unknown(a
     assert outcome.message.id is not None  # kept, so a retry or `alphasms status` can settle it
 
 
-def test_12_the_cli_honours_a_configured_deadline(alphasms_sandbox, tmp_path):
+def test_the_cli_honours_a_configured_deadline(alphasms_sandbox, tmp_path):
     import subprocess
 
     config = tmp_path / "c.toml"
@@ -54,16 +54,16 @@ def test_12_the_cli_honours_a_configured_deadline(alphasms_sandbox, tmp_path):
     assert took < 4.0  # a process start, then 1.5 s
 
 
-def test_12_a_deadline_must_be_positive():
+def test_a_deadline_must_be_positive():
     with pytest.raises(ValueError, match="deadline must be a positive number"):
         AlphaSMS("key", deadline=0)
 
 
-# -- 13. a text of invisible characters is empty ---------------------------------------------------
+# -- a text of invisible characters is empty ---------------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["\u202e\u200b", "\u200b\u200c\u200d\u2060\ufeff", " \u3164 ", "\u034f"])
-def test_13_a_text_that_shows_nothing_is_refused_as_empty(client, alphasms_sandbox, text):
+def test_a_text_that_shows_nothing_is_refused_as_empty(client, alphasms_sandbox, text):
     with pytest.raises(ValidationError, match=r"SMS text is empty \(only invisible characters\)"):
         client.send(Sms("0971234567", text))
     with pytest.raises(ValidationError, match="Viber text is empty"):
@@ -72,7 +72,7 @@ def test_13_a_text_that_shows_nothing_is_refused_as_empty(client, alphasms_sandb
     assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["\u202eвидимий"]
 
 
-async def test_13_the_bot_refuses_a_send_of_only_invisible_characters(make_bot, telegram, alphasms_sandbox):
+async def test_the_bot_refuses_a_send_of_only_invisible_characters(make_bot, telegram, alphasms_sandbox):
     async with running(make_bot()):
         telegram.send(OPERATOR, "/send 0971234567 \u202e\u200b")
         answer = await until(last_text(telegram, containing="empty"))
@@ -80,10 +80,10 @@ async def test_13_the_bot_refuses_a_send_of_only_invisible_characters(make_bot, 
     assert alphasms_sandbox.messages() == []
 
 
-# -- 14. replies known by what they are --------------------------------------------------------------
+# -- replies known by what they are --------------------------------------------------------------
 
 
-async def test_14_a_new_reply_is_forwarded_when_the_providers_list_is_replaced(make_bot, telegram, alphasms_sandbox):
+async def test_a_new_reply_is_forwarded_when_the_providers_list_is_replaced(make_bot, telegram, alphasms_sandbox):
     with LyingProvider(alphasms_sandbox.api_url) as liar:
         app = make_bot()
         app.bot_data.services.client.api_url = liar.api_url  # the bot polls statuses through the liar
@@ -106,7 +106,7 @@ def _texts(telegram):
     return [m.get("text") or "" for m in telegram.bot_messages(OPERATOR)]
 
 
-def test_14_the_store_adds_what_is_new_whatever_its_place(tmp_path):
+def test_the_store_adds_what_is_new_whatever_its_place(tmp_path):
     from datetime import datetime
 
     from alphasms_notify.results import Outcome, Reply, SendResult

@@ -59,7 +59,7 @@ ARGS_CASES = {
 
 
 @pytest.mark.parametrize("case", ARGS_CASES)
-def test_16_bad_arguments_exit_2_with_one_line_and_nothing_sent(alphasms_sandbox, case):
+def test_bad_arguments_exit_2_with_one_line_and_nothing_sent(alphasms_sandbox, case):
     args, field, reason = ARGS_CASES[case]
     result = cli(args, alphasms_sandbox)
     line = one_error_line(result)
@@ -79,7 +79,7 @@ ENV_CASES = {
 
 
 @pytest.mark.parametrize("case", ENV_CASES)
-def test_16_bad_environment_exits_2_with_one_line(alphasms_sandbox, case):
+def test_bad_environment_exits_2_with_one_line(alphasms_sandbox, case):
     env, field, reason = ENV_CASES[case]
     result = cli(["send", "--to", "0971234567", "hi"], alphasms_sandbox, env=env)
     line = one_error_line(result)
@@ -103,7 +103,7 @@ CONFIG_CASES = {
 
 
 @pytest.mark.parametrize("case", CONFIG_CASES)
-def test_16_bad_config_values_exit_2_with_one_line_naming_the_key(alphasms_sandbox, tmp_path, case):
+def test_bad_config_values_exit_2_with_one_line_naming_the_key(alphasms_sandbox, tmp_path, case):
     text, needle = CONFIG_CASES[case]
     config = tmp_path / "bad.toml"
     config.write_text(text)
@@ -113,7 +113,7 @@ def test_16_bad_config_values_exit_2_with_one_line_naming_the_key(alphasms_sandb
     assert alphasms_sandbox.requests() == []
 
 
-def test_16_a_config_file_with_a_bom_is_read(alphasms_sandbox, tmp_path):
+def test_a_config_file_with_a_bom_is_read(alphasms_sandbox, tmp_path):
     config = tmp_path / "bom.toml"
     config.write_bytes(b"\xef\xbb\xbf[alphasms]\nsms_sender = \"FromBom\"\n")
     result = cli(["send", "--to", "0971234567", "hi"], alphasms_sandbox, config=config,
@@ -125,7 +125,7 @@ def test_16_a_config_file_with_a_bom_is_read(alphasms_sandbox, tmp_path):
 # -- 10, 11: secrets ------------------------------------------------------------------------------
 
 
-def test_10_a_rejected_bot_token_is_one_line_without_the_token(alphasms_sandbox, telegram, bot_config, tmp_path):
+def test_a_rejected_bot_token_is_one_line_without_the_token(alphasms_sandbox, telegram, bot_config, tmp_path):
     result = subprocess.run([ALPHASMS, "--config", str(bot_config), "bot"], capture_output=True, text=True,
                             timeout=60, env=clean_env(TELEGRAM_BOT_TOKEN="555555:WRONG-SECRET-TOKEN"), cwd=tmp_path)
     output = result.stdout + result.stderr
@@ -134,7 +134,7 @@ def test_10_a_rejected_bot_token_is_one_line_without_the_token(alphasms_sandbox,
     assert "Error: Telegram refused the bot token" in output
 
 
-def test_10_an_unreachable_bot_api_is_one_line(alphasms_sandbox, bot_config, tmp_path):
+def test_an_unreachable_bot_api_is_one_line(alphasms_sandbox, bot_config, tmp_path):
     lines = bot_config.read_text().splitlines()
     lines[lines.index("[telegram]") + 1] = 'api_url = "http://127.0.0.1:9/bot"'  # nothing listens on port 9
     config = tmp_path / "unreachable.toml"
@@ -147,7 +147,7 @@ def test_10_an_unreachable_bot_api_is_one_line(alphasms_sandbox, bot_config, tmp
     assert "Error: cannot start the bot, Telegram at http://127.0.0.1:9/bot answered" in output
 
 
-def test_10_a_crash_shows_one_line_with_secrets_masked(alphasms_sandbox, tmp_path):
+def test_a_crash_shows_one_line_with_secrets_masked(alphasms_sandbox, tmp_path):
     (tmp_path / "plugs").mkdir()
     (tmp_path / "plugs" / "crash.py").write_text(
         "import os, click\nfrom alphasms_notify import hookimpl\n\n"
@@ -167,7 +167,7 @@ def test_10_a_crash_shows_one_line_with_secrets_masked(alphasms_sandbox, tmp_pat
     assert "Traceback" in debug and "CRASH-TOKEN" not in debug and alphasms_sandbox.key not in debug
 
 
-def test_11_endpoint_credentials_never_show(alphasms_sandbox):
+def test_endpoint_credentials_never_show(alphasms_sandbox):
     import apprise
 
     from alphasms_notify import AlphaSMS, TransportError
@@ -190,7 +190,7 @@ def test_11_endpoint_credentials_never_show(alphasms_sandbox):
 # -- 12: files ------------------------------------------------------------------------------------
 
 
-def test_12_no_file_in_the_working_folder_and_personal_data_0600(alphasms_sandbox, make_bot, tmp_path,
+def test_no_file_in_the_working_folder_and_personal_data_0600(alphasms_sandbox, make_bot, tmp_path,
                                                                  monkeypatch):
     import platformdirs
 
@@ -230,7 +230,7 @@ def test_12_no_file_in_the_working_folder_and_personal_data_0600(alphasms_sandbo
 # -- 9, 16: the bot ------------------------------------------------------------------------------
 
 
-async def test_9_the_bot_says_what_may_have_gone_out_and_tracks_it(make_bot, telegram, alphasms_sandbox, tmp_path):
+async def test_the_bot_says_what_may_have_gone_out_and_tracks_it(make_bot, telegram, alphasms_sandbox, tmp_path):
     from alphasms_notify.store import Store
 
     alphasms_sandbox.fault("invalid_json", count=4)  # accepted, then every answer garbled
@@ -247,7 +247,7 @@ async def test_9_the_bot_says_what_may_have_gone_out_and_tracks_it(make_bot, tel
         store.close()
 
 
-async def test_16_bot_answers_every_odd_input(make_bot, telegram, alphasms_sandbox):
+async def test_bot_answers_every_odd_input(make_bot, telegram, alphasms_sandbox):
     async with running(make_bot(confirm_above=2000)):
         telegram.send(OPERATOR, f"/status {'9' * 23}")
         assert "is not a message id" in await until(last_text(telegram, containing="not a message id"))
@@ -271,7 +271,7 @@ async def test_16_bot_answers_every_odd_input(make_bot, telegram, alphasms_sandb
 
 
 @pytest.mark.parametrize("problem", ["corrupt", "locked", "unwritable"])
-def test_16_a_bad_store_stops_the_bot_with_one_line(telegram, bot_config, tmp_path, problem):
+def test_a_bad_store_stops_the_bot_with_one_line(telegram, bot_config, tmp_path, problem):
     store = tmp_path / "bot.sqlite3"
     holder = None
     if problem == "corrupt":

@@ -37,7 +37,7 @@ def counts(sandbox):
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
-def test_1000_messages_with_10_percent_faults_arrive_exactly_once(alphasms_sandbox, kind):
+def test_messages_with_10_percent_faults_arrive_exactly_once(alphasms_sandbox, kind):
     alphasms_sandbox.fault(kind, count=None, rate=0.1, seconds=0.6)
     messages = [Sms(380970000000 + i, f"message {i}") for i in range(N)]
     whole_request_failures = 0
@@ -65,11 +65,11 @@ def test_1000_messages_with_10_percent_faults_arrive_exactly_once(alphasms_sandb
     assert len(received) == N and lost == 0 and twice == 0
 
 
-# -- 1. Apprise's own retry ----------------------------------------------------------------
+# -- Apprise's own retry ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("retry, garbled", [(1, 1), (2, 2), (2, 4)])
-def test_1_apprise_retry_after_garbled_answers_sends_each_phone_once(alphasms_sandbox, retry, garbled):
+def test_apprise_retry_after_garbled_answers_sends_each_phone_once(alphasms_sandbox, retry, garbled):
     # the provider accepts the SMS, then garbles `garbled` answers (the send's, then the checks')
     alphasms_sandbox.fault("invalid_json", count=garbled)
     phones = ["0971234567", "0501234567", "0631234567"]
@@ -87,12 +87,12 @@ def test_1_apprise_retry_after_garbled_answers_sends_each_phone_once(alphasms_sa
     assert requests <= retry + 1 + (1 if garbled <= retry else 0)  # one request an attempt, and the last send
 
 
-# -- 2. ids across processes -----------------------------------------------------------------
+# -- ids across processes -----------------------------------------------------------------
 
 _IDS = Path(__file__).parent.parent / "alphasms_notify" / "ids.py"
 
 
-def test_2_ids_from_100_processes_at_the_same_moment_do_not_collide():
+def test_ids_from_100_processes_at_the_same_moment_do_not_collide():
     start = time.time() + 4
     code = ("import importlib.util, time\n"
             f"spec = importlib.util.spec_from_file_location('ids', {str(_IDS)!r})\n"
@@ -110,7 +110,7 @@ def test_2_ids_from_100_processes_at_the_same_moment_do_not_collide():
     assert len(hours) <= 2  # the hour is the high bits; the rest is random per process
 
 
-def test_2_ids_of_10_000_processes_started_in_the_same_millisecond_do_not_collide(monkeypatch):
+def test_ids_of_10_000_processes_started_in_the_same_millisecond_do_not_collide(monkeypatch):
     from alphasms_notify import ids
 
     monkeypatch.setattr(ids.time, "time", lambda: 1_800_000_000.123)  # everyone at the same instant
@@ -124,14 +124,14 @@ def test_2_ids_of_10_000_processes_started_in_the_same_millisecond_do_not_collid
     assert equal == 0
 
 
-# -- 3. a resend that finds its id taken by another message --------------------------------
+# -- a resend that finds its id taken by another message --------------------------------
 
 
 @pytest.mark.parametrize("first_channel, expected_exit, needle", [
     ("viber", 1, "id 777 is already taken at AlphaSMS by another message (a viber message"),
     ("sms", 3, "may have been sent"),
 ])
-def test_3_a_collision_found_by_the_check_before_a_resend_is_never_reported_sent(
+def test_a_collision_found_by_the_check_before_a_resend_is_never_reported_sent(
         alphasms_sandbox, first_channel, expected_exit, needle):
     env = sandbox_env(alphasms_sandbox)
     first = run([ALPHASMS, "send", "--channel", first_channel, "--to", "0501234567", "--id", "777", "first"], env)
@@ -148,11 +148,11 @@ def test_3_a_collision_found_by_the_check_before_a_resend_is_never_reported_sent
     assert received == {380501234567: 1}
 
 
-# -- 8. local failures after the send ------------------------------------------------------
+# -- local failures after the send ------------------------------------------------------
 
 
 @pytest.mark.parametrize("store", ["corrupt", "read-only", "folder", "bad value"])
-def test_8_a_broken_store_never_hides_what_was_sent(alphasms_sandbox, tmp_path, store):
+def test_a_broken_store_never_hides_what_was_sent(alphasms_sandbox, tmp_path, store):
     path = {"corrupt": tmp_path / "corrupt.sqlite3", "read-only": Path("/proc/alphasms-notify/store.sqlite3"),
             "folder": tmp_path, "bad value": "bad\\u0000value"}[store]
     if store == "corrupt":
@@ -172,10 +172,10 @@ def test_8_a_broken_store_never_hides_what_was_sent(alphasms_sandbox, tmp_path, 
     assert received == {380971234567: 1}
 
 
-# -- 9. outcomes that cannot be known ----------------------------------------------------------
+# -- outcomes that cannot be known ----------------------------------------------------------
 
 
-def test_9_cli_exit_3_prints_the_ids_that_may_have_gone_out(alphasms_sandbox):
+def test_cli_exit_3_prints_the_ids_that_may_have_gone_out(alphasms_sandbox):
     from lying import LyingProvider
 
     with LyingProvider(alphasms_sandbox.api_url) as liar:
@@ -196,7 +196,7 @@ def test_9_cli_exit_3_prints_the_ids_that_may_have_gone_out(alphasms_sandbox):
     assert status.returncode == 0 and status.stdout.count("\n") >= 5
 
 
-def test_9_library_unknown_outcomes_resolve_on_resend_without_sending_twice(alphasms_sandbox):
+def test_library_unknown_outcomes_resolve_on_resend_without_sending_twice(alphasms_sandbox):
     alphasms_sandbox.fault("invalid_json", count=4)
     messages = [Sms("0971234567", "a"), Sms("0501234567", "b")]
     with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", backoff=0.01) as sms:
@@ -215,7 +215,7 @@ def test_9_library_unknown_outcomes_resolve_on_resend_without_sending_twice(alph
 
 @pytest.mark.parametrize("asynchronous", [False, True])
 @pytest.mark.parametrize("mode", ["endless", "bomb"])
-async def test_13_answer_size_is_capped_after_decompression(alphasms_sandbox, mode, asynchronous):
+async def test_answer_size_is_capped_after_decompression(alphasms_sandbox, mode, asynchronous):
     from lying import LyingProvider
 
     from alphasms_notify import AsyncAlphaSMS, ProtocolError
@@ -235,7 +235,7 @@ async def test_13_answer_size_is_capped_after_decompression(alphasms_sandbox, mo
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-async def test_14_timeout_bounds_the_whole_exchange_not_each_read(alphasms_sandbox, asynchronous):
+async def test_timeout_bounds_the_whole_exchange_not_each_read(alphasms_sandbox, asynchronous):
     from lying import LyingProvider
 
     from alphasms_notify import AsyncAlphaSMS, TransportError
@@ -255,10 +255,10 @@ async def test_14_timeout_bounds_the_whole_exchange_not_each_read(alphasms_sandb
     assert took < 3.5
 
 
-# -- 15. length caps -------------------------------------------------------------------------
+# -- length caps -------------------------------------------------------------------------
 
 
-def test_15_a_text_over_max_parts_is_refused_before_sending(alphasms_sandbox):
+def test_a_text_over_max_parts_is_refused_before_sending(alphasms_sandbox):
     result = run([ALPHASMS, "send", "--to", "0971234567", "x" * 120_000], sandbox_env(alphasms_sandbox))
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
@@ -266,7 +266,7 @@ def test_15_a_text_over_max_parts_is_refused_before_sending(alphasms_sandbox):
     assert alphasms_sandbox.requests() == []
 
 
-def test_15_apprise_honours_max_parts_whatever_overflow_says(alphasms_sandbox):
+def test_apprise_honours_max_parts_whatever_overflow_says(alphasms_sandbox):
     from alphasms_notify.segments import count_segments
 
     body = " ".join(f"w{i}" for i in range(20_000))[:100_000].rstrip()  # 100,000 characters
@@ -320,7 +320,7 @@ def test_a_plugin_rejection_stops_only_its_message(alphasms_sandbox):
 # -- the bot: 4, 5, 6, 7, 9 ------------------------------------------------------------------
 
 
-async def test_4_an_edited_command_is_not_run_again(make_bot, telegram, alphasms_sandbox):
+async def test_an_edited_command_is_not_run_again(make_bot, telegram, alphasms_sandbox):
     from helpers import until
 
     from alphasms_notify.bot import running
@@ -337,7 +337,7 @@ async def test_4_an_edited_command_is_not_run_again(make_bot, telegram, alphasms
     assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["Meeting at 10"]
 
 
-async def test_5_commands_older_than_max_command_age_are_not_run(make_bot, telegram, alphasms_sandbox):
+async def test_commands_older_than_max_command_age_are_not_run(make_bot, telegram, alphasms_sandbox):
     from helpers import until
 
     from alphasms_notify.bot import running
@@ -352,7 +352,7 @@ async def test_5_commands_older_than_max_command_age_are_not_run(make_bot, teleg
     assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["Fresh"]
 
 
-def test_6_a_second_bot_on_the_same_store_refuses_and_replies_go_once(bot_process, telegram, alphasms_sandbox,
+def test_a_second_bot_on_the_same_store_refuses_and_replies_go_once(bot_process, telegram, alphasms_sandbox,
                                                                         bot_config):
     first = bot_process()
     second = bot_process(expect_exit=True)
@@ -374,7 +374,7 @@ def test_6_a_second_bot_on_the_same_store_refuses_and_replies_go_once(bot_proces
     assert first.poll() is None
 
 
-def test_7_sigkill_between_telegram_accepting_a_forward_and_the_store_recording_it(bot_process, telegram,
+def test_sigkill_between_telegram_accepting_a_forward_and_the_store_recording_it(bot_process, telegram,
                                                                                      alphasms_sandbox):
     from alphasms_notify.bot.forwarding import POSSIBLE_REPEAT
 
