@@ -6,6 +6,14 @@ once: which Viber type a set of fields makes (:data:`VIBER_TYPE_FIELDS`, also
 used by the codec), the viber+sms fallback text (:attr:`ViberSms.fallback_text`),
 and the limits; the checks themselves are :mod:`alphasms_notify.checks`. Messages are
 plain mutable dataclasses so that ``alphasms_prepare_message`` plugins can change them.
+
+Two fields of a send message are the client's, documented here rather than hidden
+on the object: ``sent``, how the last send of this very object ended (its
+``SendResult``, ``"unknown"`` when the provider may have it, or None), and
+``id_drawn``, that the client drew its ``id`` (the caller did not choose it). A
+resend of the same objects, by any layer (Apprise's ``retry=``, a loop around
+``send``), reads them: what was accepted is not sent again, what is unknown is
+asked about first, and only a drawn id is trusted to be this message's.
 """
 
 from __future__ import annotations
@@ -79,6 +87,8 @@ class Sms:
     id: int | None = None
     lifetime: int | None = None  # sms_lifetime, seconds; sent only when given
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    sent: Any = field(default=None, compare=False, repr=False)  # kept by the client: see the module's note
+    id_drawn: bool = field(default=False, compare=False, repr=False)  # kept by the client: see the note
     type: ClassVar[str] = "sms"
 
 
@@ -95,6 +105,8 @@ class Viber(_Viberish):
     id: int | None = None
     lifetime: int | None = None  # viber_lifetime, seconds; sent only when given
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    sent: Any = field(default=None, compare=False, repr=False)  # kept by the client: see the module's note
+    id_drawn: bool = field(default=False, compare=False, repr=False)  # kept by the client: see the note
     type: ClassVar[str] = "viber"
 
 
@@ -114,6 +126,8 @@ class ViberSms(_Viberish):
     viber_lifetime: int | None = None
     sms_lifetime: int | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    sent: Any = field(default=None, compare=False, repr=False)  # kept by the client: see the module's note
+    id_drawn: bool = field(default=False, compare=False, repr=False)  # kept by the client: see the note
     type: ClassVar[str] = "viber+sms"
 
     @property
@@ -139,6 +153,8 @@ class Rcs(_Viberish):
     sender: str | None = None  # rcs_signature
     id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    sent: Any = field(default=None, compare=False, repr=False)  # kept by the client: see the module's note
+    id_drawn: bool = field(default=False, compare=False, repr=False)  # kept by the client: see the note
     type: ClassVar[str] = "rcs"
 
 
@@ -156,6 +172,8 @@ class RcsSms(_Viberish):
     sms_sender: str | None = None
     id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    sent: Any = field(default=None, compare=False, repr=False)  # kept by the client: see the module's note
+    id_drawn: bool = field(default=False, compare=False, repr=False)  # kept by the client: see the note
     type: ClassVar[str] = "rcs+sms"
 
     @property

@@ -30,7 +30,7 @@ __all__ = ["PendingSend", "encode", "decode", "save", "take", "convert_legacy", 
 
 FORMAT_VERSION = 1
 _TYPES: dict[str, type] = {cls.type: cls for cls in (Sms, Viber, ViberSms, Rcs, RcsSms)}
-_OWN_ID = "_alphasms_own_id"  # the client's mark of an id it drew itself (see client.py): kept across the store
+_LEGACY_OWN_ID = "_alphasms_own_id"  # where an older client marked an id it drew (now the field id_drawn)
 
 
 @dataclass
@@ -48,9 +48,9 @@ class PendingSend:
 
 
 def _message(message: Any) -> dict[str, Any]:
-    fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}
+    fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message) if f.name != "sent"}
     fields["meta"] = json.loads(json.dumps(fields.get("meta") or {}, default=str))  # what a plugin put there
-    return {"type": message.type, "fields": fields, "own_id": bool(getattr(message, _OWN_ID, False))}
+    return {"type": message.type, "fields": fields}
 
 
 def _unmessage(data: dict[str, Any]) -> SendMessage:
@@ -58,10 +58,7 @@ def _unmessage(data: dict[str, Any]) -> SendMessage:
     if cls is None:
         raise ValueError(f"a pending send holds a message of unknown type {data.get('type')!r}")
     known = {f.name for f in dataclasses.fields(cls)}
-    message = cls(**{k: v for k, v in data["fields"].items() if k in known})
-    if data.get("own_id"):
-        setattr(message, _OWN_ID, True)
-    return message  # type: ignore[no-any-return]
+    return cls(**{k: v for k, v in data["fields"].items() if k in known})  # type: ignore[no-any-return]
 
 
 def encode(pending: PendingSend) -> str:
@@ -108,6 +105,9 @@ def _unpickle(payload: str) -> PendingSend:
     value = _Legacy(io.BytesIO(base64.b64decode(payload))).load()
     if not isinstance(value, PendingSend):
         raise ValueError("a stored pending send is not one")
+    for message in [*value.messages, *(o.message for o in value.refused)]:
+        if message.__dict__.pop(_LEGACY_OWN_ID, False):
+            message.id_drawn = True
     return PendingSend(list(value.messages), list(value.refused), float(value.created_at))
 
 

@@ -25,8 +25,6 @@ log = logging.getLogger("alphasms_notify")
 
 SEND_TYPES = (Sms, Viber, ViberSms, Rcs, RcsSms)
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # after decompression; 100 status items with long reply threads fit easily
-_STATE = "_alphasms_sent"  # on the caller's message object: its SendResult, or UNKNOWN, after a send
-_OWN_ID = "_alphasms_own_id"  # on a message whose id this client drew (not one the caller chose)
 UNKNOWN = "unknown"
 T = TypeVar("T")
 
@@ -99,7 +97,7 @@ def _fits(message: Message, record: Any, raw: Any) -> bool | None:
     phone = data.get("phone") if isinstance(data, dict) else None
     if phone is not None:
         return str(phone) == str(message.phone)  # type: ignore[union-attr]
-    return True if getattr(message, _OWN_ID, False) else None
+    return True if getattr(message, "id_drawn", False) else None
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

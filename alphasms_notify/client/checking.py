@@ -23,7 +23,7 @@ from ..messages import (
 from ..phone import InvalidPhone, is_valid_ukrainian, normalize_phone
 from ..results import Outcome
 from ..segments import UCS2_MULTI, count_segments
-from .actions import _OWN_ID, _PROBE_PHONE, SEND_TYPES, _chunks
+from .actions import _PROBE_PHONE, SEND_TYPES, _chunks
 
 __all__ = ["Checking"]
 
@@ -41,7 +41,7 @@ class Checking:
     def _with_defaults(self, message: Message) -> Message:
         if isinstance(message, SEND_TYPES) and message.id is None:
             message.id = self.id_factory()  # in place: resending the same object is idempotent
-            setattr(message, _OWN_ID, True)
+            message.id_drawn = True
         updates: dict[str, Any] = {}
         if isinstance(message, Sms) and message.sender is None:
             updates["sender"] = self.sms_sender
@@ -59,7 +59,7 @@ class Checking:
                 updates["sms_sender"] = self.sms_sender
         if not updates:
             return message
-        ready = copy.copy(message)  # keeps the attributes the client set on it (_OWN_ID, _STATE)
+        ready = copy.copy(message)  # keeps the client's fields (id_drawn, sent)
         for name, value in updates.items():
             setattr(ready, name, value)
         return ready
@@ -102,7 +102,7 @@ class Checking:
                  else [self.id_factory() for _ in missing])
         for message, msg_id in zip(missing, fresh, strict=True):
             message.id = msg_id
-            setattr(message, _OWN_ID, True)
+            message.id_drawn = True
 
     def _check_sms(self, message: Sms, index: int, cache: dict[tuple, list[tuple[str, str]]]
                    ) -> tuple[Message, list]:
@@ -133,7 +133,7 @@ class Checking:
             return message, [(label, f, r) for f, r in own + common]
         if phone == message.phone and type(message.phone) is int and sender is message.sender:
             return message, []
-        ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps _OWN_ID and _STATE
+        ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps id_drawn and sent
         ready.__dict__.update(message.__dict__)
         ready.phone, ready.sender = phone, sender
         return ready, []

@@ -51,7 +51,7 @@ from ..settings import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from .actions import _STATE, MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each
+from .actions import MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each
 from .checking import Checking
 from .exchange import Exchange
 
@@ -158,7 +158,7 @@ class Core(Checking, Exchange):
         settled: dict[int, Outcome] = {}
         unknown: set[int] = set()
         for i, m in enumerate(batch):
-            state = getattr(m, _STATE, None)
+            state = m.sent
             if isinstance(state, SendResult) and state.id == m.id:
                 settled[i] = Outcome(m, True, result=state)
             elif state == UNKNOWN and m.id is not None:
@@ -170,11 +170,11 @@ class Core(Checking, Exchange):
         """Remember on each caller's object how its send ended, for a retry by any layer above."""
         for message, outcome in zip(batch, outcomes, strict=True):
             if outcome.ok and isinstance(outcome.result, SendResult):
-                setattr(message, _STATE, outcome.result)
+                message.sent = outcome.result
             elif outcome.unknown:
-                setattr(message, _STATE, UNKNOWN)
-            elif getattr(message, _STATE, None) == UNKNOWN and outcome.error and "already taken" in outcome.error:
-                setattr(message, _STATE, None)
+                message.sent = UNKNOWN
+            elif message.sent == UNKNOWN and outcome.error and "already taken" in outcome.error:
+                message.sent = None
 
     # -- the flows: written once, carried out by either client ----------------------
 
