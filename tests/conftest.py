@@ -140,9 +140,12 @@ def bot_process(bot_config, telegram, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def postgres_server():
-    """A PostgreSQL server for the session; skipped with the reason when Debian's server binaries are absent
+def postgres_server(tmp_path_factory, worker_id):
+    """One PostgreSQL server for the whole run, shared by the xdist workers (the first to need it starts it;
+    the controller stops it at the end); skipped with the reason when Debian's server binaries are absent
     (``.ci/run`` installs them and sets ALPHASMS_REQUIRE_POSTGRES, so CI never skips)."""
+    import fcntl
+    import json
     import os
 
     from alphasms_notify.sandbox.postgres import REQUIRE_ENV, PostgresServer, server_bin
@@ -152,10 +155,41 @@ def postgres_server():
         if os.environ.get(REQUIRE_ENV):
             pytest.fail("no PostgreSQL server binaries (pg_ctl, initdb), and CI requires them")
         pytest.skip("no PostgreSQL server binaries (pg_ctl, initdb): apt-get install postgresql to run these")
-    server = PostgresServer(bindir)
-    server.start()
+    if worker_id == "master":  # not under xdist: this process owns it
+        server = PostgresServer(bindir)
+        server.start()
+        yield server
+        server.stop()
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, the same for every worker
+    with open(shared / "postgres.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        described = shared / POSTGRES_FILE
+        if described.exists():
+            server = PostgresServer.attach(json.loads(described.read_text()))
+        else:
+            server = PostgresServer(bindir)
+            server.start()
+            described.write_text(json.dumps(server.describe()))
     yield server
-    server.stop()
+
+
+POSTGRES_FILE = "postgres.json"
+
+
+def pytest_sessionfinish(session):
+    """The controller (or a run without xdist) stops the server the workers shared."""
+    import json
+
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    described = factory.getbasetemp() / POSTGRES_FILE if factory is not None else None
+    if described is not None and described.exists():
+        from alphasms_notify.sandbox.postgres import PostgresServer
+
+        PostgresServer.attach(json.loads(described.read_text())).stop()
+        described.unlink()
 
 
 @pytest.fixture

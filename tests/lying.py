@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import time
 
 import httpx
 from aiohttp import web
@@ -27,6 +28,7 @@ class LyingProvider(ServedApp):
         super().__init__(**options)
         self.upstream = upstream
         self.mode = "honest"
+        self.arrivals: list[float] = []  # time.time() of each request, for bounds measured from the first
 
     @property
     def api_url(self) -> str:
@@ -39,6 +41,7 @@ class LyingProvider(ServedApp):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        self.arrivals.append(time.time())
         if self.mode in ("endless", "trickle"):
             answer = web.StreamResponse(headers={"Content-Type": "application/json"})
             await answer.prepare(request)

@@ -96,6 +96,23 @@ class PostgresServer:
             conn.execute(f"CREATE DATABASE {name} OWNER {ROLE}")
         return f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{self.port}/{name}"
 
+    def describe(self) -> dict[str, object]:
+        """What another process needs to use this server (:meth:`attach`)."""
+        return {"bindir": str(self.bindir), "folder": str(self.folder), "port": self.port}
+
+    @classmethod
+    def attach(cls, described: dict[str, object]) -> PostgresServer:
+        """The server another process started (the test workers share one): new databases, and stop."""
+        server = cls.__new__(cls)
+        server.bindir, server.folder = Path(str(described["bindir"])), Path(str(described["folder"]))
+        server.data, server.port = server.folder / "data", int(str(described["port"]))
+        server._names = itertools.count(1)
+        server.user = None
+        if os.geteuid() == 0:
+            owner = server.folder.stat().st_uid
+            server.user = pwd.getpwuid(owner) if owner != 0 else None
+        return server
+
     def __enter__(self) -> PostgresServer:
         self.start()
         return self
