@@ -37,8 +37,12 @@ async def _operator_not_run_or_run_once(telegram, alphasms_sandbox):
     """With the store failing, an operator's command is either refused (told so) or, once the store
     is back, run once: never run without the check that it was not run before."""
     telegram.send(OPERATOR, SEND)
-    answer = await until(last_text(telegram, OPERATOR, ""), timeout=10)
-    assert "Not run" in answer or "Sent 1 of 1" in answer, answer
+
+    def settled():  # "Sending ..." is edited into the results when the send ends
+        answer = last_text(telegram, OPERATOR, "")()
+        return answer if answer and ("Not run" in answer or "Sent 1 of 1" in answer) else None
+
+    assert await until(settled, timeout=15)
     assert len(alphasms_sandbox.messages()) <= 1
 
 
