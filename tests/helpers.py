@@ -13,9 +13,14 @@ APPRISE = str(Path(sys.executable).parent / "apprise")
 OPERATOR, STRANGER, GROUP = 111, 222, -1001
 
 
+WITHOUT_TRIO = str(Path(__file__).parent / "without_trio")  # see without_trio/trio/__init__.py
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any ALPHASMS_/TELEGRAM_ setting, plus ``extra``."""
+    """This process's environment without any ALPHASMS_/TELEGRAM_ setting, plus ``extra``; the programs
+    started with it import what a user's install has (not selenium's trio)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALPHASMS", "TELEGRAM"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [WITHOUT_TRIO, env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 
