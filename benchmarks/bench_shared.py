@@ -9,7 +9,9 @@ give each id to one instance), and the seconds until every instance is done.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +64,9 @@ def _cycle(target: str, sandbox: SandboxProcess, instances: int) -> tuple[int, i
     return len(set(ids)), len(ids) - len(set(ids)), sum(r for _, r, _ in results), max(s for _, _, s in results)
 
 
+SERVER_ENV = "ALPHASMS_BENCH_POSTGRES"  # a PostgresServer.describe() as JSON
+
+
 def run(n: int = 100_000) -> list[Figure]:
     from alphasms_notify.sandbox.postgres import PostgresServer, server_bin
 
@@ -72,9 +77,10 @@ def run(n: int = 100_000) -> list[Figure]:
             outcomes = client.send([Viber(380970000000 + i, f"Offer {i}") for i in range(n)])
         targets: list[tuple[str, str, int]] = [("SQLite, 1 instance", str(Path(folder) / "s.sqlite3"), 1)]
         bindir = server_bin()
-        server = PostgresServer(bindir) if bindir else None
+        given = os.environ.get(SERVER_ENV)  # a running server to use (the tests share theirs), else our own
+        server = PostgresServer.attach(json.loads(given)) if given else PostgresServer(bindir) if bindir else None
         try:
-            if server is not None:
+            if server is not None and not given:
                 server.start()
                 targets += [("PostgreSQL, 1 instance", server.new_database(), 1),
                             ("PostgreSQL, 2 instances", server.new_database(), 2)]
@@ -90,7 +96,7 @@ def run(n: int = 100_000) -> list[Figure]:
                     Figure(name, f"{label}: seconds", seconds, "s", "until every instance finished its cycle"),
                 ]
         finally:
-            if server is not None:
+            if server is not None and not given:
                 server.stop()
         if server is None:
             figures.append(Figure(name, "PostgreSQL", 0, "-", "skipped: no PostgreSQL server binaries "

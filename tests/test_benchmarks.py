@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,12 @@ GROUPS = [["send", "apprise"], ["poll", "replies"], ["startup", "inbox"], ["shar
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=["+".join(g) for g in GROUPS])
-def test_every_benchmark_runs_and_prints_its_figures(group):
+def test_every_benchmark_runs_and_prints_its_figures(group, request):
+    env = dict(os.environ)
+    if "shared" in group:  # the run's PostgreSQL server, instead of one more of its own
+        env["ALPHASMS_BENCH_POSTGRES"] = json.dumps(request.getfixturevalue("postgres_server").describe())
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", *group], capture_output=True, text=True,
-                            timeout=300, cwd=ROOT)
+                            timeout=300, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     figures = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     names = {(f["benchmark"].split(" ")[0], f["figure"]) for f in figures}
