@@ -165,15 +165,16 @@ def _load_dir(pm: PluginManager, plugins_dir: str | os.PathLike, wanted: set[str
 def make_plugin_manager(
     plugins_dir: str | os.PathLike | None = None,
     *,
-    store_path: str | os.PathLike | None = None,
+    store: str | os.PathLike | None = None,
     defaults: Iterable[str] = DEFAULT_PLUGINS,
 ) -> PluginManager:
-    """A fresh manager: the defaults, entry points, ``plugins_dir``, and tracking into ``store_path``."""
+    """A fresh manager: the defaults, entry points, ``plugins_dir``, and tracking into ``store`` (a SQLite
+    path or a PostgreSQL URL)."""
     pm = PluginManager()
     for module_name in defaults:
         pm.register_checked(importlib.import_module(module_name), module_name)
-    if store_path:  # found by name, as the other built-in plugins (and entry points) are
-        importlib.import_module(TRACKING_MODULE).ensure_tracking(pm, store_path)
+    if store:  # found by name, as the other built-in plugins (and entry points) are
+        importlib.import_module(TRACKING_MODULE).ensure_tracking(pm, store)
     wanted = _wanted()
     _load_entry_points(pm, wanted)
     if plugins_dir:
@@ -200,7 +201,7 @@ def get_plugin_manager(settings: Settings | None = None) -> PluginManager:
     key = (settings.plugins.dir, settings.store.target)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = make_plugin_manager(key[0], store_path=key[1])
+            _shared[key] = make_plugin_manager(key[0], store=key[1])
         return _shared[key]
 
 

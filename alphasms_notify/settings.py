@@ -24,6 +24,7 @@ import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "ca_bundle",
     "Settings",
     "AlphaSMSSettings",
     "TelegramSettings",
@@ -322,6 +323,13 @@ def _read(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def ca_bundle(env: Mapping[str, str] | None = None) -> str | None:
+    """The CA bundle requests (and so Apprise's other plugins) would use: ``REQUESTS_CA_BUNDLE``, then
+    ``CURL_CA_BUNDLE``. Read here, as every other variable is, for the Apprise plugin."""
+    env = os.environ if env is None else env
+    return env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or None
 
 
 def load_settings(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Settings:

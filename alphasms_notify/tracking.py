@@ -32,8 +32,8 @@ __all__ = ["Tracking", "ensure_tracking"]
 class Tracking:
     """The tracking plugin for one store file."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = str(path)
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = str(target)
         self._store: Store | None = None
         self._lock = threading.Lock()
 
@@ -41,7 +41,7 @@ class Tracking:
     def store(self) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = Store(self.path)
+                self._store = Store(self.target)
             return self._store
 
     def close(self) -> None:
@@ -60,10 +60,11 @@ class Tracking:
                          anchor_id=telegram.get("anchor_id"), thread_id=telegram.get("thread_id"))
 
 
-def ensure_tracking(pm: pluggy.PluginManager, path: str | os.PathLike) -> Tracking:
-    """The manager's tracking plugin, registered for ``path`` if it has none yet."""
+def ensure_tracking(pm: pluggy.PluginManager, target: str | os.PathLike) -> Tracking:
+    """The manager's tracking plugin, registered for ``target`` (a SQLite path or a PostgreSQL URL) if it has
+    none yet."""
     plugin = pm.get_plugin(TRACKING)
     if plugin is None:
-        plugin = Tracking(path)
+        plugin = Tracking(target)
         pm.register(plugin, name=TRACKING)
     return plugin

@@ -34,7 +34,6 @@ honoured, and everything is logged through Apprise's logger. SMS longer than ``[
 from __future__ import annotations
 
 import math
-import os
 import ssl
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -272,7 +271,9 @@ class NotifyAlphaSMS(NotifyBase):
         """``verify=no``, or the CA bundle requests would use (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE)."""
         if not self.verify_certificate:
             return False
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        from ..settings import ca_bundle
+
+        bundle = ca_bundle()
         return ssl.create_default_context(cafile=bundle) if bundle else True
 
     def _report(self, outcomes: list[Any]) -> bool:
