@@ -23,11 +23,11 @@ _LAZY = {
     "TransportError": "errors", "ValidationError": "errors",
     "hookimpl": "hookspecs", "new_message_id": "ids",
     "Balance": "messages", "Hlr": "messages", "Sms": "messages", "Status": "messages", "Viber": "messages",
-    "ViberSms": "messages", "build": "messages",
+    "ViberSms": "messages", "Rcs": "messages", "RcsSms": "messages", "CallOtp": "messages", "build": "messages",
     "InvalidPhone": "phone", "normalize_phone": "phone",
     "BalanceResult": "results", "Country": "results", "HlrResult": "results", "Media": "results",
     "MessageStatus": "results", "Network": "results", "Outcome": "results", "Reply": "results",
-    "SendResult": "results", "StatusResult": "results",
+    "SendResult": "results", "StatusResult": "results", "OtpResult": "results",
     "Segments": "segments", "count_segments": "segments",
     "make_async_client": "service", "make_client": "service",
     "DEFAULT_API_URL": "settings", "DEFAULT_BATCH_SIZE": "settings", "ConfigError": "settings",
@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     )
     from .hookspecs import hookimpl
     from .ids import new_message_id
-    from .messages import Balance, Hlr, Sms, Status, Viber, ViberSms, build
+    from .messages import Balance, CallOtp, Hlr, Rcs, RcsSms, Sms, Status, Viber, ViberSms, build
     from .phone import InvalidPhone, normalize_phone
     from .results import (
         BalanceResult,
@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
         Media,
         MessageStatus,
         Network,
+        OtpResult,
         Outcome,
         Reply,
         SendResult,
@@ -99,6 +100,9 @@ __all__ = [
     "Sms",
     "Viber",
     "ViberSms",
+    "Rcs",
+    "RcsSms",
+    "CallOtp",
     "Hlr",
     "Balance",
     "Status",
@@ -107,6 +111,7 @@ __all__ = [
     "SendResult",
     "HlrResult",
     "StatusResult",
+    "OtpResult",
     "MessageStatus",
     "Reply",
     "Media",

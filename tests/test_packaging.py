@@ -29,6 +29,8 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
     missing = sources - set(names) - {"alphasms_notify/apprise/startup_hook.py"}  # shipped top-level instead
     assert not missing, missing
     assert {"alphasms_notify/sandbox/static/inbox.js", "alphasms_notify/sandbox/static/inbox.css"} <= set(names)
+    assert "alphasms_notify/py.typed" in names  # PEP 561: type checkers read the package's own hints
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), names
     site = str(tmp_path / "site")
     code = (
         "import site, sys; sys.path[:] = [sys.argv[1]] + [p for p in sys.path if p] + [sys.argv[2]];"
