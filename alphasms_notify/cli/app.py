@@ -110,7 +110,7 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, 
           verbose: bool, opts: dict[str, Any]) -> None:
     from ..messages import build
     from ..segments import count_segments
-    from .recipients import RecipientsError, read_recipients, read_text_argument, unique_phones
+    from .recipients import RecipientsError, read_recipients, read_text_argument, unique_phones, warn_each
     from .sending import send_and_report
 
     if text == "-" and to_file == "-":
@@ -125,11 +125,8 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, 
     if not phones:
         fail("no recipient: give --to PHONE or --to-file FILE", EXIT_INVALID)
     phones, repeated = unique_phones(phones)
-    for number, given in list(repeated.items())[:20]:
-        shown = ", ".join(dict.fromkeys(given))
-        click.echo(f"warning: +{number} is given {len(given)} times ({shown}): it gets one message", err=True)
-    if len(repeated) > 20:
-        click.echo(f"warning: ... and {len(repeated) - 20} more phones given more than once", err=True)
+    warn_each([f"+{number} is given {len(given)} times ({', '.join(dict.fromkeys(given))}): it gets one message"
+               for number, given in repeated.items()], "{n} more phones given more than once")
     sms_sender, rcs_sender = opts["sender"], opts["rcs_sender"]
     if channel == "rcs":  # no SMS in it: --sender names the RCS sender
         sms_sender, rcs_sender = None, rcs_sender or sms_sender

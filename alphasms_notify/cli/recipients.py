@@ -12,7 +12,8 @@ import io
 import sys
 from pathlib import Path
 
-__all__ = ["RecipientsError", "Row", "read_recipients", "read_text_argument", "unique_phones"]
+__all__ = ["RecipientsError", "Row", "read_recipients", "read_text_argument", "by_number", "unique_phones",
+           "warn_each"]
 
 
 class RecipientsError(ValueError):
@@ -66,25 +67,38 @@ def read_recipients(source: str, *, need_csv: bool = False) -> list[Row]:
     return rows
 
 
-def unique_phones(phones: list[str]) -> tuple[list[str], dict[int, list[str]]]:
-    """``phones`` with each number once (first spelling kept, in order), and the numbers given more than once
-    with how each was written: ``0971234567`` and ``+380 97 123 45 67`` are one phone, billed once.
-    What is not a phone stays, for the checks to name it."""
+def by_number(phones: list[str]) -> dict[int, list[int]]:
+    """The positions in ``phones`` of each number, however it was written (``0971234567`` and
+    ``+380 97 123 45 67`` are one phone); what is not a phone is left out, for the checks to name it."""
     from ..phone import InvalidPhone, normalize_phone
 
-    kept: list[str] = []
-    spellings: dict[int, list[str]] = {}
-    for phone in phones:
+    found: dict[int, list[int]] = {}
+    for index, phone in enumerate(phones):
         try:
-            number = normalize_phone(phone)
+            found.setdefault(normalize_phone(phone), []).append(index)
         except InvalidPhone:
-            kept.append(phone)
             continue
-        if number not in spellings:
-            spellings[number] = []
-            kept.append(phone)
-        spellings[number].append(phone)
-    return kept, {number: given for number, given in spellings.items() if len(given) > 1}
+    return found
+
+
+def unique_phones(phones: list[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """``phones`` with each number once (first spelling kept, in order), and the numbers given more than once
+    with how each was written: one phone written two ways is billed once. What is not a phone stays."""
+    numbers = by_number(phones)
+    later = {i for at in numbers.values() for i in at[1:]}
+    kept = [phone for i, phone in enumerate(phones) if i not in later]
+    return kept, {number: [phones[i] for i in at] for number, at in numbers.items() if len(at) > 1}
+
+
+def warn_each(lines: list[str], more: str, limit: int = 20) -> None:
+    """Up to ``limit`` warnings, then one saying how many more (``more`` has ``{n}``): a list of 10,000
+    recipients must not bury the command's own output."""
+    import click
+
+    for line in lines[:limit]:
+        click.echo(f"warning: {line}", err=True)
+    if len(lines) > limit:
+        click.echo(f"warning: ... and {more.format(n=len(lines) - limit)}", err=True)
 
 
 def read_text_argument(text: str) -> str:

@@ -73,21 +73,12 @@ def send_template(ctx: click.Context, csv_path: str, channel: str, yes: bool, ve
 
 def warn_repeated_phones(rows: list[dict[str, str]], lines: list[int | None]) -> None:
     """Each row is sent, as asked; but say when one phone is on several rows (it gets each of them)."""
-    from ..phone import InvalidPhone, normalize_phone
+    from .recipients import by_number, warn_each
 
-    seen: dict[int, list[str]] = {}
-    for index, (row, line) in enumerate(zip(rows, lines, strict=True)):
-        try:
-            phone = normalize_phone(row.get("phone") or "")
-        except InvalidPhone:
-            continue  # reported by the checks, with its row
-        seen.setdefault(phone, []).append(str(line or index + 1))
-    repeated = {phone: at for phone, at in seen.items() if len(at) > 1}
-    for phone, at in list(repeated.items())[:20]:
-        click.echo(f"warning: +{phone} is on {len(at)} rows (lines {', '.join(at)}): it gets a message for each",
-                   err=True)
-    if len(repeated) > 20:
-        click.echo(f"warning: ... and {len(repeated) - 20} more phones on several rows", err=True)
+    repeated = [(number, [str(lines[i] or i + 1) for i in at])
+                for number, at in by_number([row.get("phone") or "" for row in rows]).items() if len(at) > 1]
+    warn_each([f"+{number} is on {len(at)} rows (lines {', '.join(at)}): it gets a message for each"
+               for number, at in repeated], "{n} more phones on several rows")
 
 
 def with_contacts(settings: Any, rows: list[dict[str, str]]) -> list[dict[str, str]]:
