@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import MessageRejected
 
-__all__ = ["MAX_TEXT", "TemplateError", "parse", "fields_of", "render"]
+__all__ = ["MAX_TEXT", "TemplateError", "parse", "render"]
 
 MAX_TEXT = 10_000  # characters: longer than any message the provider takes (an SMS of 10 parts, Viber's 1,000)
 
@@ -80,11 +80,6 @@ def _where(text: str, index: int) -> str:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
     return f"line {line}, column {column}" if "\n" in text else f"column {column}"
-
-
-def fields_of(template: str) -> list[str]:
-    """The field names ``template`` uses, in order, each once."""
-    return list(dict.fromkeys(name for _, name in parse(template) if name is not None))
 
 
 def render(text: str, fields: dict[str, Any], *, limit: int = MAX_TEXT) -> str:

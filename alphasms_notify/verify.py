@@ -182,8 +182,7 @@ class Verifier:
                     continue
                 salt = secrets.token_hex(16)
                 expires = now + self.settings.ttl
-                self.store.codes.save(number, _digest(self._key, number, code, salt), salt, channel, now,
-                                             expires)
+                self.store.codes.save(number, _digest(self._key, number, code, salt), salt, channel, now, expires)
                 result = Started(True, number, channel, f"code sent by {channel}, valid {self.settings.ttl:g} s",
                                  expires_at=expires)
                 break
@@ -202,7 +201,7 @@ class Verifier:
                 return self.client.call_otp(phone).code, ""
             code = "".join(secrets.choice("0123456789") for _ in range(self.settings.code_length))
             text = self.settings.template.format(code=code)
-            # tracked (its delivery followed) with the code masked: see Store.track
+            # tracked (its delivery followed) with the code masked: see store.records.tracked_text
             [outcome] = self.client.send(build(channel, phone, text, meta={"source": "verify", "redact": [code]}))
         except AlphaSMSError as exc:
             return None, str(exc)

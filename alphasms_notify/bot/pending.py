@@ -71,9 +71,13 @@ def encode(pending: PendingSend) -> str:
     }, ensure_ascii=False)
 
 
+def _is_json(payload: str) -> bool:
+    return payload.lstrip().startswith("{")  # else base64 of a pickle, which never starts with "{"
+
+
 def decode(payload: str) -> PendingSend:
     """A stored send: JSON (any version this code knows), or a pickle an older version wrote."""
-    if not payload.lstrip().startswith("{"):
+    if not _is_json(payload):
         return _unpickle(payload)
     data = json.loads(payload)
     if data.get("v") != FORMAT_VERSION:
@@ -128,7 +132,7 @@ def convert_legacy(store: Store) -> int:
     """Rewrite the pickled sends still pending as JSON (a bot of this version starting on an older store)."""
     converted = 0
     for pending_id, payload in store.bot.pending_payloads():
-        if payload.lstrip().startswith("{"):
+        if _is_json(payload):
             continue
         try:
             store.bot.replace_pending(pending_id, payload, encode(_unpickle(payload)))

@@ -42,12 +42,12 @@ def _hostname(host: str) -> str:
         return ""
 
 
-def host_allowed(host: str, allowed: Iterable[str] = ()) -> bool:
-    """Whether a ``Host`` header names this machine's loopback or one of ``allowed``."""
+def host_allowed(host: str, allowed: frozenset[str] = frozenset()) -> bool:
+    """Whether a ``Host`` header names this machine's loopback or one of ``allowed`` (lower case)."""
     name = _hostname(host)
     if not name:
         return False
-    if name == "localhost" or name.endswith(".localhost") or name in {a.lower() for a in allowed}:
+    if name == "localhost" or name.endswith(".localhost") or name in allowed:
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -62,7 +62,8 @@ def _forbidden(reason: str) -> web.Response:
 def browser_guard(control_prefixes: tuple[str, ...], listen_host: str = "127.0.0.1",
                   allow_hosts: Iterable[str] = ()) -> Callable[..., Awaitable[web.StreamResponse]]:
     """The aiohttp middleware for one server listening on ``listen_host``."""
-    allowed = {*(h for h in allow_hosts if h), *({listen_host} - _WILDCARDS)}
+    listen = () if listen_host in _WILDCARDS else (listen_host,)
+    allowed = frozenset(h.lower() for h in (*allow_hosts, *listen) if h)
 
     @web.middleware
     async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
