@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
@@ -118,13 +117,6 @@ class Core(Checking, Exchange):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(api_url={safe_url(self.api_url)!r}, api_key='***')"
-
-    def _timeout_until(self, ends: float) -> httpx.Timeout:
-        """The client's timeouts, none longer than what is left until ``ends`` (the call's deadline)."""
-        left = max(0.001, ends - time.monotonic())
-        t = self.timeout
-        return httpx.Timeout(connect=min(t.connect or left, left), read=min(t.read or left, left),
-                             write=min(t.write or left, left), pool=min(t.pool or left, left))
 
     def _http_kwargs(self, transport: Any) -> dict[str, Any]:
         return {

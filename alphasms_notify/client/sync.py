@@ -50,6 +50,14 @@ class AlphaSMS(Core):
     def close(self) -> None:
         self._http.close()
 
+    def _timeout_until(self, ends: float) -> httpx.Timeout:
+        """The client's timeouts, none longer than what is left until ``ends`` (the request's deadline):
+        httpx's sync stream has no timeout for a whole exchange, so each phase is cut to what is left."""
+        left = max(0.001, ends - time.monotonic())
+        t = self.timeout
+        return httpx.Timeout(connect=min(t.connect or left, left), read=min(t.read or left, left),
+                             write=min(t.write or left, left), pool=min(t.pool or left, left))
+
     def _do(self, action: Any) -> Any:
         if type(action) is _Post:
             try:
