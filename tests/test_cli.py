@@ -150,3 +150,11 @@ def test_send_with_a_store_tracks_for_the_bot(run, alphasms_sandbox, tmp_path):
     tracked = {m.id: m for m in store.messages.active()}
     assert sorted(tracked) == sorted(ids)
     assert all(m.source == "cli" and m.chat_id is None and m.type == "viber" for m in tracked.values())
+
+
+def test_the_cli_imports_httpx_without_httpx_own_command_line():
+    code = ("import sys\nfrom alphasms_notify.cli.app import _import_httpx_without_its_cli as lean\nlean()\n"
+            "import httpx\nassert 'httpx._main' not in sys.modules and hasattr(httpx, 'Client')\n"
+            "import httpx._main\nprint('importable afterwards')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "importable afterwards" in result.stdout, result.stderr

@@ -48,6 +48,7 @@ from apprise.utils.parse import parse_bool, parse_phone_no
 from ..defaults import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PARTS
 from ..redact import safe_url
 from ..segments import GSM7_MULTI, UCS2_MULTI, sms_units
+from ..tls import ssl_context
 
 # The client, the checks and phonenumbers load when a notification is made, not when Apprise starts.
 SMS_SENDER_MAX, VIBER_TEXT_MAX = 11, 1000  # as in alphasms_notify.messages (a test checks they agree)
@@ -273,8 +274,7 @@ class NotifyAlphaSMS(NotifyBase):
             return False
         from ..settings import ca_bundle
 
-        bundle = ca_bundle()
-        return ssl.create_default_context(cafile=bundle) if bundle else True
+        return ssl_context(True, cafile=ca_bundle())  # made once per bundle, not once per chunk sent
 
     def _report(self, outcomes: list[Any]) -> bool:
         """Log each outcome (sent, failed, unknown) and mark the targets Apprise need not retry."""

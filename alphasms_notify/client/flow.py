@@ -50,6 +50,7 @@ from ..settings import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from ..tls import ssl_context
 from .actions import MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each
 from .checking import Checking
 from .exchange import Exchange
@@ -122,7 +123,7 @@ class Core(Checking, Exchange):
         return {
             "timeout": self.timeout,
             "transport": transport,
-            "verify": self.verify,
+            "verify": ssl_context(self.verify),  # one per process, not one per client
             "headers": {"Content-Type": "application/json", "User-Agent": f"alphasms-notify/{__version__}"},
         }
 
