@@ -50,3 +50,27 @@ def test_clients_share_the_context_instead_of_loading_the_bundle_each(monkeypatc
         with AlphaSMS("key", "https://alphasms.example/api/json.php") as sms:
             assert sms._http_kwargs(None)["verify"] is ssl_context()
     assert len(loads) == before
+
+
+def test_the_bot_request_pools_share_it_too(tmp_path, monkeypatch):
+    from alphasms_notify.bot import build_application
+    from alphasms_notify.plugins import make_plugin_manager
+    from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    settings = Settings(alphasms=AlphaSMSSettings(api_key="key"),
+                        telegram=TelegramSettings(token="1:token", operators=frozenset({1})),
+                        store=StoreSettings(path=str(tmp_path / "bot.sqlite3")))
+    loads = []
+    real = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", lambda self, *a, **k: (loads.append(a or k),
+                                                                                       real(self, *a, **k))[1])
+    ssl_context()
+    before = len(loads)
+    for _ in range(2):
+        app = build_application(settings, plugins=make_plugin_manager(defaults=()))
+        assert app.bot.request is not None
+    assert len(loads) == before
+    # a caller shaping a pool keeps PTB's own way of building it
+    build_application(settings, plugins=make_plugin_manager(defaults=()), read_timeout=7.0)

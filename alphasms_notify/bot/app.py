@@ -45,6 +45,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from ..logs import RedactSecrets, safe_url
 from ..plugins import PluginManager, call_hook, get_plugin_manager
@@ -52,6 +53,7 @@ from ..service import make_async_client
 from ..settings import ConfigError, Settings
 from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
+from ..tls import ssl_context
 from ..tracking import ensure_tracking
 from . import commands, conversations, pending, queries, sending
 from .context import CONTEXT_TYPES, BotContext, Services
@@ -178,6 +180,11 @@ async def on_error(update: object, context: BotContext) -> None:
         log.warning("could not tell the operator about the error: %s", exc)
 
 
+# builder options that shape a request pool: given any, PTB builds that pool itself from them
+_REQUEST_OPTIONS = {"request", "connection_pool_size", "proxy", "socket_options", "connect_timeout", "read_timeout",
+                    "write_timeout", "pool_timeout", "media_write_timeout", "http_version"}
+
+
 def build_application(settings: Settings, *, plugins: PluginManager | None = None,
                       **builder_options: Any) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` or ``async with`` in tests and the demo."""
@@ -191,6 +198,12 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     builder = (ApplicationBuilder().token(telegram.token).base_url(telegram.api_url)
                .concurrent_updates(True)  # a slow provider call holds up only its own command
                .rate_limiter(AIORateLimiter(max_retries=5)).context_types(CONTEXT_TYPES))
+    for get_updates, prefix in ((False, ""), (True, "get_updates_")):
+        if not any(name.startswith(prefix) and name[len(prefix):] in _REQUEST_OPTIONS for name in builder_options):
+            # PTB's own defaults, with the process's one TLS context instead of a new one per request pool
+            request = HTTPXRequest(connection_pool_size=1 if get_updates else 256,
+                                   httpx_kwargs={"verify": ssl_context()})
+            builder = builder.get_updates_request(request) if get_updates else builder.request(request)
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     app = builder.build()

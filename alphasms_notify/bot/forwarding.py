@@ -37,6 +37,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from ..results import MessageStatus, Reply
 from ..status_poll import Event, StatusChanged
 from ..store import FORWARD, NOTICE, Store, StoredReply, TrackedMessage, instance_id
+from ..tls import ssl_context
 from .topics import Topics
 
 __all__ = ["TelegramForwarder", "format_reply", "format_notice", "POSSIBLE_REPEAT"]
@@ -97,7 +98,7 @@ class TelegramForwarder:
                                                    repr(time.time()))) if topics else 0.0
         self._lock = asyncio.Lock()
         self._nowhere: set[tuple[int, int]] = set()  # replies with no chat to go to, told once
-        self._http = httpx.AsyncClient(timeout=20, follow_redirects=True)
+        self._http = httpx.AsyncClient(timeout=20, follow_redirects=True, verify=ssl_context())  # media downloads
 
     async def aclose(self) -> None:
         await self._http.aclose()

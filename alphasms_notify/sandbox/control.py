@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from ..tls import ssl_context
+
 __all__ = ["ControlClient", "SandboxControl", "RemoteSandbox"]
 
 
@@ -25,7 +27,7 @@ class ControlClient:
 
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
         if self._http is None:
-            self._http = httpx.Client(base_url=self.url + self.control_prefix, timeout=60)
+            self._http = httpx.Client(base_url=self.url + self.control_prefix, timeout=60, verify=ssl_context())
         if method == "POST" and "json" not in kwargs:
             kwargs["json"] = {}  # control calls that change something are JSON (see sandbox.guard)
         response = self._http.request(method, path, **kwargs)
