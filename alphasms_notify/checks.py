@@ -46,7 +46,7 @@ def _is_http_url(value: str) -> bool:
 _TEXT_FIELDS = ("text", "sms_text", "image", "link", "button", "sender", "sms_sender")
 
 
-def _not_utf8(message: Message, problems: list) -> bool:
+def _not_utf8(message: Message, problems: list[Any]) -> bool:
     """Text that cannot be sent as UTF-8 (bytes that were not UTF-8, kept as lone surrogates by Python)."""
     bad = False
     for name in _TEXT_FIELDS:
@@ -60,7 +60,7 @@ def _not_utf8(message: Message, problems: list) -> bool:
     return bad
 
 
-def _check_sender(value: str | None, field_name: str, limit: int, problems: list) -> None:
+def _check_sender(value: str | None, field_name: str, limit: int, problems: list[Any]) -> None:
     if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         problems.append((field_name, f"sender name {value!r} has control characters"))
     elif value is None or not value.strip():
@@ -89,12 +89,12 @@ def _empty(text: str | None, what: str) -> str:
     return f"{what} is empty" + (" (only invisible characters)" if text and text.strip() else "")
 
 
-def _check_lifetime(value: int | None, field_name: str, problems: list) -> None:
+def _check_lifetime(value: int | None, field_name: str, problems: list[Any]) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
         problems.append((field_name, f"must be a positive number of seconds, not {value!r}"))
 
 
-def _check_viber(message: Viber | ViberSms | Rcs | RcsSms, problems: list) -> None:
+def _check_viber(message: Viber | ViberSms | Rcs | RcsSms, problems: list[Any]) -> None:
     text = message.text
     what = "RCS" if isinstance(message, Rcs | RcsSms) else "Viber"
     if text is not None and is_blank(text):
@@ -131,11 +131,11 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
         return message, [(label_of(message, index), f, r) for f, r in problems]
     if hasattr(message, "phone"):
         try:
-            phone = normalize_phone(message.phone)  # type: ignore[union-attr]
+            phone = normalize_phone(message.phone)
         except InvalidPhone as exc:
             problems.append(("phone", str(exc)))
         else:
-            if phone != message.phone or type(message.phone) is not int:  # type: ignore[union-attr]
+            if phone != message.phone or type(message.phone) is not int:
                 updates["phone"] = phone
     msg_id = getattr(message, "id", None)
     if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63):

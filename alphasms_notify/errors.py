@@ -14,7 +14,10 @@ happened on the wire::
     │   │   └── AccessDenied   ... with "Access denied" (wrong or blocked key)
     │   ├── TransportError     network failure or timeout, after every retry
     │   └── ProtocolError      an answer that is not the documented JSON
-    └── ItemError              one item of a batch failed (raised by Outcome.unwrap())
+    ├── ItemError              one item of a batch failed (raised by Outcome.unwrap())
+    ├── InvalidPhone           (phone.py) a text that is not a phone number, and why
+    ├── ConfigError            (settings.py) a config file or setting that cannot be used
+    └── VerificationError      (verify) a phone a code cannot be started or checked for
 
 Per-item failures inside a successful request are *not* raised by batch calls:
 each item gets its own :class:`~alphasms_notify.results.Outcome`, so one bad

@@ -11,7 +11,7 @@ differ in how the work is carried out.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["drive", "adrive"]
 
@@ -31,7 +31,7 @@ def drive(flow: Flow[R], do: Callable[[Any], Any]) -> R:
             else:
                 action = flow.send(result)
     except StopIteration as stop:
-        return stop.value
+        return cast(R, stop.value)
 
 
 async def adrive(flow: Flow[R], do: Callable[[Any], Awaitable[Any]]) -> R:
@@ -46,4 +46,4 @@ async def adrive(flow: Flow[R], do: Callable[[Any], Awaitable[Any]]) -> R:
             else:
                 action = flow.send(result)
     except StopIteration as stop:
-        return stop.value
+        return cast(R, stop.value)

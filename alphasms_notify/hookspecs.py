@@ -41,7 +41,7 @@ def alphasms_prepare_message(message: SendMessage) -> None:
 
 
 @hookspec
-def alphasms_message_sent(message: SendMessage, result: Outcome) -> None:
+def alphasms_message_sent(message: SendMessage, result: Outcome[Any]) -> None:
     """Called once for every item after its request was answered.
 
     :param message: the message as it was sent (phone normalized, id set).
@@ -73,16 +73,18 @@ def alphasms_reply_received(message_id: int, reply: Reply) -> None:
 
 
 @hookspec
-def alphasms_verification_started(phone: int, via: str, ok: bool, reason: str) -> None:
-    """A verification code was asked for ``phone``: sent by ``via`` (``ok``), or not and why.
+def alphasms_verification_started(phone: int, via: str, ok: bool, reason: str, status: str) -> None:
+    """A verification code was asked for ``phone``: sent by ``via`` (``ok``, ``status`` ``pending``), or not
+    and why (``status``: ``rate_limited``, ``refused`` or ``failed``; ``reason`` says it in words).
 
     The code itself is never passed: an audit log can record this safely.
     """
 
 
 @hookspec
-def alphasms_verification_checked(phone: int, ok: bool, reason: str) -> None:
-    """A code was checked for ``phone``: right (``ok``), or wrong, expired, or over a limit (``reason``)."""
+def alphasms_verification_checked(phone: int, ok: bool, reason: str, status: str) -> None:
+    """A code was checked for ``phone``: right (``ok``, ``status`` ``approved``), or not: ``status`` is
+    ``wrong_code``, ``expired``, ``max_attempts_reached``, ``not_found``, ``canceled`` or ``rate_limited``."""
 
 
 @hookspec

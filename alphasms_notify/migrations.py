@@ -124,6 +124,17 @@ CREATE INDEX replies_unforwarded ON replies (forwarded, message_id);
 CREATE INDEX messages_unnoticed ON messages (notice_id, created_at);
 CREATE INDEX messages_due ON messages (done, created_at, id);
 """),
+    Migration(4, "verification limits per caller and in all, canceled codes", """
+ALTER TABLE verification_sends ADD COLUMN caller TEXT;
+CREATE INDEX verification_sends_at ON verification_sends (at);
+CREATE INDEX verification_sends_caller ON verification_sends (caller, at);
+ALTER TABLE verifications ADD COLUMN canceled_at DOUBLE PRECISION;
+CREATE TABLE verification_checks (
+    caller TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX verification_checks_caller ON verification_checks (caller, at);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -139,7 +139,7 @@ def _load_entry_points(pm: PluginManager, wanted: set[str] | None) -> None:
             pm.plugin_dists[ep.name] = (ep.dist.name, ep.dist.version)
 
 
-def _load_dir(pm: PluginManager, plugins_dir: str | os.PathLike, wanted: set[str] | None) -> None:
+def _load_dir(pm: PluginManager, plugins_dir: str | os.PathLike[str], wanted: set[str] | None) -> None:
     folder = Path(plugins_dir)
     if not folder.is_dir():
         pm._failed(str(folder), "plugins folder does not exist")
@@ -163,9 +163,9 @@ def _load_dir(pm: PluginManager, plugins_dir: str | os.PathLike, wanted: set[str
 
 
 def make_plugin_manager(
-    plugins_dir: str | os.PathLike | None = None,
+    plugins_dir: str | os.PathLike[str] | None = None,
     *,
-    store: str | os.PathLike | None = None,
+    store: str | os.PathLike[str] | None = None,
     defaults: Iterable[str] = DEFAULT_PLUGINS,
 ) -> PluginManager:
     """A fresh manager: the defaults, entry points, ``plugins_dir``, and tracking into ``store`` (a SQLite
@@ -219,9 +219,9 @@ def _impls(pm: pluggy.PluginManager, name: str) -> list[Any]:
     return list(reversed(getattr(pm.hook, name).get_hookimpls()))
 
 
-def hook_impls(pm: pluggy.PluginManager, name: str) -> list[Any]:
+def hook_impls(pm: pluggy.PluginManager | None, name: str) -> list[Any]:
     """The implementations of ``name`` in call order, for :func:`hook_flow`'s ``impls``."""
-    return _impls(pm, name)
+    return _impls(pm, name) if pm is not None else []
 
 
 def has_impls(pm: pluggy.PluginManager | None, name: str) -> bool:
@@ -247,7 +247,7 @@ def hook_flow(pm: pluggy.PluginManager | None, name: str, kwargs: dict[str, Any]
     ``refuse``: a plugin's failure is raised as ``MessageRejected`` naming it (``alphasms_prepare_message``:
     a message a plugin failed to prepare is not sent as it was).
     """
-    results = []
+    results: list[Any] = []
     if pm is None:
         return results
     for impl in impls if impls is not None else _impls(pm, name):

@@ -55,6 +55,7 @@ from .defaults import (  # noqa: E402 - the constants live in a module that impo
     DEFAULT_TIMEOUT,
     TELEGRAM_API_URL,
 )
+from .errors import AlphaSMSError  # noqa: E402
 
 # Environment variables, by (section, key); each wins over the file.
 ENV: dict[tuple[str, str], str] = {
@@ -75,7 +76,7 @@ Positive = Annotated[float, Meta(gt=0, le=1e6)]  # also refuses nan and inf
 Count = Annotated[int, Meta(ge=1)]
 
 
-class ConfigError(ValueError):
+class ConfigError(AlphaSMSError, ValueError):
     """The configuration file is missing, unreadable, or has a wrong value."""
 
 
@@ -252,6 +253,13 @@ class VerifySettings(_Section):
     max_attempts: Count = 5  # wrong codes before the code is void
     cooldown: Annotated[float, Meta(ge=0, le=86400)] = 30.0  # seconds before another code to the same phone
     hourly_limit: Count = 5  # codes a phone may get in an hour
+    # codes one caller (the IP or account id a web app passes) may ask for in an hour, to any phones: the
+    # SMS-pumping fraud asks one form for codes to many numbers
+    caller_hourly_limit: Count = 10
+    global_hourly_limit: Count = 1000  # codes in all in an hour: a ceiling on what an attack can cost
+    caller_hourly_checks: Count = 60  # codes one caller may check in an hour, on any phones
+    # the countries (ISO 3166 codes) codes may go to; other numbers are refused before anything is sent
+    countries: list[str] = msgspec.field(default_factory=lambda: ["UA"])
     code_length: Annotated[int, Meta(ge=4, le=10)] = 6
     template: str = "Ваш код: {code}. Your code: {code}"
     via: list[Literal["sms", "viber", "viber+sms", "rcs", "rcs+sms", "call"]] = msgspec.field(
@@ -265,6 +273,15 @@ class VerifySettings(_Section):
             raise ValueError("template: must contain {code}")
         if not self.via:
             raise ValueError("via: needs at least one channel")
+        self.countries = [c.upper() for c in self.countries]
+        if not self.countries:
+            raise ValueError("countries: needs at least one country (codes could go nowhere)")
+        from .phone import known_regions
+
+        # the default needs no check (and loading the numbering metadata costs every command 30 ms)
+        if unknown := [c for c in self.countries if c != "UA" and c not in known_regions()]:
+            raise ValueError(f"countries: {', '.join(unknown)} is not an ISO 3166 country code with phone numbers"
+                             " (for example UA, PL, DE)")
 
 
 class PluginsSettings(_Section):
@@ -310,7 +327,7 @@ def _explain(exc: msgspec.ValidationError, origin: str, env: Mapping[str, str] |
     return ConfigError(f"{origin}: {where}: {text}")
 
 
-def _read(path: str | os.PathLike) -> dict[str, Any]:
+def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
@@ -332,7 +349,7 @@ def ca_bundle(env: Mapping[str, str] | None = None) -> str | None:
     return env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or None
 
 
-def load_settings(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read ``path`` (or ``$ALPHASMS_CONFIG``), overlay the environment, type-check everything."""
     env = os.environ if env is None else env
     path = path if path is not None else (env.get(CONFIG_ENV) or None)

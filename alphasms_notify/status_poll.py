@@ -152,7 +152,7 @@ class Tracker:
                     updates.append((row.id, row.status or "", row.status_type or "", True))
                     stats.finished += 1
                 continue
-            result: StatusResult = outcome.result
+            result: StatusResult = outcome.unwrap()
             done = self._done(row, result, now)
             if str(result.status) != row.status or result.type != row.status_type or done:
                 updates.append((row.id, str(result.status), result.type, done))

@@ -32,7 +32,7 @@ __all__ = ["Tracking", "ensure_tracking"]
 class Tracking:
     """The tracking plugin for one store file."""
 
-    def __init__(self, target: str | os.PathLike) -> None:
+    def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = str(target)
         self._store: Store | None = None
         self._lock = threading.Lock()
@@ -60,7 +60,7 @@ class Tracking:
                          anchor_id=telegram.get("anchor_id"), thread_id=telegram.get("thread_id"))
 
 
-def ensure_tracking(pm: pluggy.PluginManager, target: str | os.PathLike) -> Tracking:
+def ensure_tracking(pm: pluggy.PluginManager, target: str | os.PathLike[str]) -> Tracking:
     """The manager's tracking plugin, registered for ``target`` (a SQLite path or a PostgreSQL URL) if it has
     none yet."""
     plugin = pm.get_plugin(TRACKING)

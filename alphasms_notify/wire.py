@@ -295,10 +295,10 @@ def _order(items: list[Any], messages: list[Message]) -> list[Any]:
     return ordered
 
 
-def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome] | None:
+def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome[Any]] | None:
     """Every item accepted, in order, well formed: the outcomes in one tight pass (a campaign's
     10,000 items). None at the first item that is not so: the general path then looks at all of them."""
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome[Any]] = []
     append = outcomes.append
     for message, item in zip(messages, items, strict=True):
         if type(item) is not dict or item.get("success") is not True:
@@ -308,7 +308,7 @@ def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome] | 
             return None
         if message.type in _SENDS:
             msg_id, parts = data.get("msg_id"), data.get("parts")
-            if (type(data.get("id")) is not int or data["id"] != message.id or type(msg_id) is not int
+            if (type(data.get("id")) is not int or data["id"] != getattr(message, "id", None) or type(msg_id) is not int
                     or type(parts) not in (int, NoneType)):
                 return None
             result: Any = SendResult(data["id"], msg_id, parts, data.get("data"))
@@ -324,7 +324,7 @@ def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome] | 
     return outcomes
 
 
-def decode_response(status_code: int, content: bytes, messages: list[Message]) -> list[Outcome]:
+def decode_response(status_code: int, content: bytes, messages: list[Message]) -> list[Outcome[Any]]:
     """Turn the HTTP answer to ``messages`` into one Outcome per message, in request order."""
     body = parse_json(status_code, content)
     if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
@@ -343,7 +343,7 @@ def decode_response(status_code: int, content: bytes, messages: list[Message]) -
     fast = _decode_usual(items, messages)
     if fast is not None:
         return fast
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome[Any]] = []
     for position, (message, item) in enumerate(zip(messages, _order(items, messages), strict=True)):
         decoder = _DECODERS[message.type]
         if type(item) is dict and item.get("success") is True and type(data := item.get("data")) is dict:

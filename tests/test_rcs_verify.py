@@ -129,7 +129,11 @@ def test_verify_cli_start_then_check(alphasms_sandbox, tmp_path):
     wrong = cli("verify", "check", "0971234567", "000000" if code != "000000" else "111111")
     assert wrong.returncode == 1 and "wrong code; 4 attempt(s) left" in wrong.stderr
     right = cli("--json", "verify", "check", "0971234567", code)
-    assert right.returncode == 0 and json.loads(right.stdout)["reason"] == "approved"
+    document = json.loads(right.stdout)  # the envelope every command prints
+    assert right.returncode == 0 and document["ok"] and document["results"][0]["status"] == "approved"
+    assert document["results"][0]["message"] == "approved"
+    started = cli("--json", "verify", "start", "0971234567")  # the cooldown applies
+    assert started.returncode == 1 and json.loads(started.stdout)["results"][0]["status"] == "rate_limited"
     again = cli("verify", "check", "0971234567", code)
     assert again.returncode == 1 and "already used" in again.stderr  # a code works once
 

@@ -17,6 +17,7 @@ from alphasms_notify import Sms, Viber
 from alphasms_notify.migrations import LATEST
 from alphasms_notify.results import Media, Outcome, Reply, SendResult
 from alphasms_notify.store import FORWARD, NOTICE, POLL, Contact, Store
+from alphasms_notify.store.codes import Limits
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -224,12 +225,16 @@ def test_topics_contacts_settings_and_codes(store):
         (380501234567, "Taras", {}), (380971234567, "Олена", {"city": "Київ"})]
     assert store.bot.setting_once("k", "1") == "1" and store.bot.setting_once("k", "2") == "1"
     now = time.time()
+    limits = Limits(cooldown=0.5, phone_hourly=2, caller_hourly=10, global_hourly=100)
+    assert store.codes.reserve(380971234567, "1.2.3.4", now, limits) == ("ok", 0)
+    assert store.codes.reserve(380971234567, "1.2.3.4", now + 0.1, limits) == ("cooldown", pytest.approx(0.4))
     store.codes.save(380971234567, "hash", "salt", "sms", now, now + 300)
     never = lambda row: False  # noqa: E731
     assert store.codes.check(380971234567, now, 5, never) == ("wrong", 1)
     assert store.codes.check(380971234567, now, 5, never) == ("wrong", 2)
     assert store.codes.check(380971234567, now + 301, 5, never) == ("expired", 2)
     assert store.codes.check(380971234567, now, 2, never) == ("locked", 2)
+    assert store.codes.reserve(380971234567, None, now + 1, limits) == ("ok", 0)
     store.codes.save(380971234567, "hash2", "salt2", "sms", now + 1, now + 301)
     row = store.codes.get(380971234567)
     assert (row["code_hash"], row["attempts"]) == ("hash2", 0)
@@ -238,4 +243,12 @@ def test_topics_contacts_settings_and_codes(store):
         "approved", 0)
     assert store.codes.check(380971234567, now + 1, 5, lambda row: True) == ("none", 0)
     assert store.codes.get(380971234567) is None
+    assert store.codes.reserve(380971234567, None, now + 2, limits) == ("phone", pytest.approx(3598))
+    store.codes.release(380971234567, now + 1)  # a claimed send that did not go out
+    assert store.codes.reserve(380971234567, None, now + 2, limits) == ("ok", 0)
+    store.codes.save(380971234567, "hash3", "salt3", "sms", now + 2, now + 302)
+    assert store.codes.cancel(380971234567, now + 3) and not store.codes.cancel(380971234567, now + 3)
+    assert store.codes.check(380971234567, now + 3, 5, lambda row: True) == ("canceled", 0)
+    assert store.codes.count_check("5.6.7.8", now, 2) and store.codes.count_check("5.6.7.8", now, 2)
+    assert not store.codes.count_check("5.6.7.8", now, 2) and store.codes.count_check("other", now, 2)
     assert store.counts()["tracked messages"] == 0

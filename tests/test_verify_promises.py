@@ -36,7 +36,7 @@ def target(request, tmp_path):
 
 def _save_codes(target: str, phones: list[int], code: str) -> None:
     """Pending codes as Verifier.start leaves them (without sending: the races are about checking)."""
-    from alphasms_notify.verify import _digest
+    from alphasms_notify.verify import digest as _digest
 
     store = Store(target)
     try:
@@ -130,7 +130,7 @@ def test_a_copy_of_the_store_does_not_reveal_a_pending_code(alphasms_sandbox, tm
     key = verification_key(settings)  # the key file, made on first use, readable by its owner only
     assert stat.S_IMODE(os.stat(key_path()).st_mode) == 0o600
     assert key.decode() not in str(row)
-    from alphasms_notify.verify import _digest
+    from alphasms_notify.verify import digest as _digest
 
     assert [c for c in candidates if _digest(key, 380971234567, c, row["salt"]) == row["code_hash"]] == [code]
     [tracked] = store.messages.latest_to(380971234567)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import ssl
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from apprise.common import NotifyType, OverflowMode
@@ -45,6 +45,7 @@ from apprise.plugins.base import NotifyBase
 from apprise.url import PrivacyMode
 from apprise.utils.parse import parse_bool, parse_phone_no
 
+from ..channels import Channel
 from ..defaults import DEFAULT_API_URL, DEFAULT_BATCH_SIZE, DEFAULT_MAX_PARTS
 from ..redact import safe_url
 from ..segments import GSM7_MULTI, UCS2_MULTI, sms_units
@@ -63,10 +64,10 @@ _ATTEMPT = "alphasms-messages"  # what an attempt of a notification remembers fo
 class NotifyAlphaSMS(NotifyBase):
     """Send SMS and Viber through AlphaSMS (alphasms.ua)."""
 
-    service_name = _("AlphaSMS")
-    service_url = "https://alphasms.ua"
-    secure_protocol = "alphasms"
-    setup_url = "https://alphasms.ua/api/"
+    service_name = _("AlphaSMS")  # type: ignore[assignment]  # None in apprise's base
+    service_url = "https://alphasms.ua"  # type: ignore[assignment]  # None in apprise's base
+    secure_protocol = "alphasms"  # type: ignore[assignment]  # None in apprise's base
+    setup_url = "https://alphasms.ua/api/"  # type: ignore[assignment]  # None in apprise's base
     # We batch many targets into one request ourselves: no throttle between them.
     request_rate_per_sec = 0
     # SMS: max_parts parts of the text's encoding (set per notification); Viber: 1000 characters.
@@ -74,7 +75,8 @@ class NotifyAlphaSMS(NotifyBase):
     title_maxlen = 0  # SMS and Viber have no title: Apprise merges it into the body
     attachment_support = True  # a remote http(s) attachment can be the Viber image
 
-    templates = ("{schema}://{apikey}@{sender}/{targets}", "{schema}://{apikey}/{targets}")
+    templates = (  # type: ignore[assignment]  # () in apprise's base
+        "{schema}://{apikey}@{sender}/{targets}", "{schema}://{apikey}/{targets}")
     template_tokens = dict(
         NotifyBase.template_tokens,
         **{
@@ -151,7 +153,7 @@ class NotifyAlphaSMS(NotifyBase):
                 self.targets.append(phone)
 
     @property
-    def url_identifier(self) -> tuple[str, str, str]:
+    def url_identifier(self) -> tuple[str, str, str]:  # type: ignore[override]  # an attribute in apprise's base
         """One account on one endpoint: the same key on the sandbox and on AlphaSMS are two services."""
         return (self.secure_protocol, self.apikey, self.endpoint or DEFAULT_API_URL)
 
@@ -222,8 +224,8 @@ class NotifyAlphaSMS(NotifyBase):
             options["rcs_sender"] = self.rcs_from or self.source
         # Without a link, the reference has no type for a picture with a text: split_image sends them
         # as two Viber messages (image, then text) so neither is lost.
-        return build(self.mode, targets, text, meta={"source": "apprise"}, split_image=self.mode == "viber",
-                     **options)
+        return build(cast(Channel, self.mode), targets, text, meta={"source": "apprise"},
+                     split_image=self.mode == "viber", **options)
 
     def _done(self, target: int) -> bool:
         return bool(getattr(self, "is_delivered", None) and self.is_delivered(target))
@@ -298,7 +300,7 @@ class NotifyAlphaSMS(NotifyBase):
             self.mark_delivered(target)
 
     @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:
+    def parse_url(url: str) -> dict[str, Any] | None:  # type: ignore[override]  # as apprise's plugins do
         results = NotifyBase.parse_url(url, verify_host=False)
         if not results:
             return results

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ from telegram.ext import (
     CommandHandler,
     MessageHandler,
     TypeHandler,
+    Updater,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -61,6 +62,8 @@ from .forwarding import TelegramForwarder
 from .topics import Topics, check_forum
 
 __all__ = ["build_application", "run_bot", "running"]
+
+BotApp = Application[Any, Any, Any, Any, Any, Any]  # the bot's context types are set at run time (CONTEXT_TYPES)
 
 log = logging.getLogger(__name__)
 # What the bot handles, and so all it asks Telegram for.
@@ -138,7 +141,7 @@ async def _too_old(update: Update, max_age: float) -> None:
     acts = bool(message.text and (message.text.startswith("/") or message.reply_to_message is not None
                                   or message.is_topic_message))
     if acts:
-        log.warning("not running a message %.0f s old from %s: %s", age, message.chat_id, message.text[:40])
+        log.warning("not running a message %.0f s old from %s: %s", age, message.chat_id, (message.text or "")[:40])
         await message.reply_text(f"⏰ Not run: this message is {_ago(age)} old (the bot was not running when "
                                  f"it was sent; the limit is {max_age:g} s). Send it again if it is still wanted.")
     raise ApplicationHandlerStop
@@ -186,16 +189,17 @@ _REQUEST_OPTIONS = {"request", "connection_pool_size", "proxy", "socket_options"
 
 
 def build_application(settings: Settings, *, plugins: PluginManager | None = None,
-                      **builder_options: Any) -> Application:
+                      **builder_options: Any) -> BotApp:
     """The bot, ready for ``run_polling``/``run_webhook`` or ``async with`` in tests and the demo."""
     telegram = settings.telegram.require()
     if not settings.store.target:
         settings.store.path = str(default_store_path())
-    target = settings.store.target
+    target = settings.store.target or str(default_store_path())
+    token = telegram.token or ""  # require() refused a missing one
     plugins = plugins if plugins is not None else get_plugin_manager(settings)
     tracking = ensure_tracking(plugins, target)  # the bot always tracks what it sends
     client = make_async_client(settings, plugins=plugins)
-    builder = (ApplicationBuilder().token(telegram.token).base_url(telegram.api_url)
+    builder = (ApplicationBuilder().token(token).base_url(telegram.api_url)
                .concurrent_updates(True)  # a slow provider call holds up only its own command
                .rate_limiter(AIORateLimiter(max_retries=5)).context_types(CONTEXT_TYPES))
     for get_updates, prefix in ((False, ""), (True, "get_updates_")):
@@ -253,7 +257,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, commands.edited))
     app.add_error_handler(on_error)
 
-    async def post_init(application: Application) -> None:
+    async def post_init(application: BotApp) -> None:
         if lock is not None:
             lock.acquire()  # before any forward: one bot per SQLite store
             store.leases.drop_all()  # so what a killed bot had claimed is not left waiting for its leases to end
@@ -271,10 +275,11 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
                                                                                                 operator))
                 except TelegramError as exc:
                     log.warning("no command menu for operator %s in the topics chat: %s", operator, exc)
+        assert application.job_queue is not None  # the job-queue extra is a dependency
         application.job_queue.run_repeating(poll_job, interval=telegram.poll_interval, first=telegram.poll_interval,
                                             name="alphasms-status-poll")
 
-    async def post_shutdown(application: Application) -> None:
+    async def post_shutdown(application: BotApp) -> None:
         await forwarder.aclose()
         await client.aclose()
         tracking.close()  # opens again on next use, should this manager serve another bot
@@ -287,22 +292,33 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
 
 
 @asynccontextmanager
-async def running(app: Application, *, poll_timeout: float = 1.0) -> AsyncIterator[Application]:
+async def running(app: BotApp, *, poll_timeout: float = 1.0) -> AsyncIterator[BotApp]:
     """Run the bot inside the caller's event loop (tests, the demo), as ``run_polling`` would."""
     async with app:
         await _check_topics(app)
-        await app.post_init(app)
+        await _hooks(app.post_init, app)
         await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES)
+        await _updater(app).start_polling(poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES)
         try:
             yield app
         finally:
-            await app.updater.stop()
+            await _updater(app).stop()
             await app.stop()
-            await app.post_shutdown(app)
+            await _hooks(app.post_shutdown, app)
 
 
-async def _preflight(app: Application) -> None:
+def _updater(app: BotApp) -> Updater:
+    if app.updater is None:  # built with .updater(None): a caller's own way of getting updates
+        raise ConfigError("the bot was built without an updater: it cannot poll Telegram")
+    return app.updater
+
+
+async def _hooks(hook: Callable[[BotApp], Awaitable[None]] | None, app: BotApp) -> None:
+    if hook is not None:
+        await hook(app)
+
+
+async def _preflight(app: BotApp) -> None:
     """Ask Telegram who the bot is: raises InvalidToken or NetworkError before anything runs
     (and ConfigError when ``topics_chat`` is not a forum the bot is in)."""
     async with app.bot:
@@ -310,7 +326,7 @@ async def _preflight(app: Application) -> None:
         await _check_topics(app)
 
 
-async def _check_topics(app: Application) -> None:
+async def _check_topics(app: BotApp) -> None:
     topics = app.bot_data.services.topics
     if topics is not None:
         await check_forum(app.bot, topics.chat_id)
@@ -338,7 +354,7 @@ def run_bot(settings: Settings, *, plugins: PluginManager | None = None) -> None
         app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
 
 
-async def _run_shared(app: Application, url: str) -> None:
+async def _run_shared(app: BotApp, url: str) -> None:
     """Polling with several instances on PostgreSQL: all share the store's work, the lock holder polls."""
     import signal
 
@@ -351,17 +367,17 @@ async def _run_shared(app: Application, url: str) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with app:
         await _check_topics(app)
-        await app.post_init(app)
+        await _hooks(app.post_init, app)
         await app.start()
         polling = False
         try:
             while not stop.is_set():
                 if not polling and await asyncio.to_thread(leader.try_acquire):
-                    await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
+                    await _updater(app).start_polling(allowed_updates=ALLOWED_UPDATES, timeout=10)
                     polling = True
                     log.info("this instance polls Telegram now (it holds the getUpdates lock)")
                 elif polling and not await asyncio.to_thread(leader.still_held):
-                    await app.updater.stop()
+                    await _updater(app).stop()
                     polling = False
                     log.warning("lost the getUpdates lock (the database session ended): polling stopped")
                 try:
@@ -370,7 +386,7 @@ async def _run_shared(app: Application, url: str) -> None:
                     pass
         finally:
             if polling:
-                await app.updater.stop()
+                await _updater(app).stop()
             await app.stop()
-            await app.post_shutdown(app)
+            await _hooks(app.post_shutdown, app)
             leader.release()

@@ -18,7 +18,7 @@ from telegram import Message, Update
 
 from ..errors import RequestError
 from ..phone import InvalidPhone, normalize_phone
-from .context import BotContext
+from .context import BotContext, message_of
 
 __all__ = ["COMMANDS", "TOPIC_COMMANDS", "HELP", "help_command", "topic_phone", "command_args",
            "command_text", "provider_failed", "unknown", "edited"]
@@ -85,12 +85,12 @@ async def help_command(update: Update, context: BotContext) -> None:
     text = HELP.format(confirm_above=telegram.confirm_above)
     if context.services.topics is not None:
         text += TOPICS_HELP.format(channel=telegram.topic_channel)
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 async def topic_phone(update: Update, context: BotContext) -> int | None:
     """The phone whose conversation topic this message is in (None: anywhere else)."""
-    topics, message = context.services.topics, update.effective_message
+    topics, message = context.services.topics, message_of(update)
     if topics is None or message is None or message.chat_id != topics.chat_id or not message.is_topic_message:
         return None
     return await topics.phone_of(message.message_thread_id)
@@ -111,7 +111,7 @@ def _starts_with_phones(args: str) -> bool:
 
 async def command_args(update: Update, context: BotContext) -> str:
     """The text after the command; in a conversation topic, with its phone first when PHONE was left out."""
-    args = command_text(update.effective_message)
+    args = command_text(message_of(update))
     phone = await topic_phone(update, context)
     if phone is not None and not _starts_with_phones(args):
         return f"{phone} {args}".strip()
@@ -119,15 +119,15 @@ async def command_args(update: Update, context: BotContext) -> str:
 
 
 async def unknown(update: Update, context: BotContext) -> None:
-    command = (update.effective_message.text or "").split(None, 1)[0]
+    command = (message_of(update).text or "").split(None, 1)[0]
     _, _, addressee = command.partition("@")
     if addressee and addressee.lower() != (context.bot.username or "").lower():
         return  # /send@OtherBot in a group: a command for another bot
-    await update.effective_message.reply_text(f"Unknown command {command}. /help lists the commands.")
+    await message_of(update).reply_text(f"Unknown command {command}. /help lists the commands.")
 
 
 async def edited(update: Update, context: BotContext) -> None:
     """An edited command is never run (it ran, or was refused, as first sent)."""
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         "✏️ Edited commands are not run: the command was handled as first sent. "
         "Send the corrected command as a new message.")

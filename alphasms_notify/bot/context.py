@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .forwarding import TelegramForwarder
     from .topics import Topics
 
-__all__ = ["Services", "BotData", "BotContext", "CONTEXT_TYPES", "PendingSend"]
+__all__ = ["Services", "BotData", "BotContext", "CONTEXT_TYPES", "PendingSend", "message_of", "query_of"]
 
 from .pending import PendingSend  # noqa: E402 - kept importable here for plugins of the previous version
 
@@ -45,10 +46,28 @@ class BotData:
     services: Services
 
 
-class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+class BotContext(CallbackContext[ExtBot[Any], dict[str, Any], dict[str, Any], BotData]):
     @property
     def services(self) -> Services:
         return self.bot_data.services
 
 
-CONTEXT_TYPES: ContextTypes[Any, dict, dict, BotData] = ContextTypes(context=BotContext, bot_data=BotData)
+CONTEXT_TYPES: ContextTypes[Any, dict[str, Any], dict[str, Any], BotData] = ContextTypes(context=BotContext,
+                                                                                       bot_data=BotData)
+
+
+def message_of(update: Update) -> Message:
+    """The message a command or text handler runs for. Their filters let through only updates with one;
+    an update without one stops the handler loudly rather than as an AttributeError on None."""
+    message = update.effective_message
+    if message is None:
+        raise LookupError(f"update {update.update_id} has no message")
+    return message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press a callback handler runs for (its handler is registered for those only)."""
+    query = update.callback_query
+    if query is None:
+        raise LookupError(f"update {update.update_id} has no button press")
+    return query

@@ -10,7 +10,7 @@ from ..errors import ValidationError
 from ..messages import build
 from ..phone import InvalidPhone, normalize_phone
 from .commands import command_args, topic_phone
-from .context import BotContext
+from .context import BotContext, message_of
 from .outcomes import describe, not_sent
 from .sending import deliver, prepare, prepare_to_send
 
@@ -20,8 +20,10 @@ __all__ = ["answer_reply", "topic_message", "close_topic", "name_contact"]
 
 async def answer_reply(update: Update, context: BotContext) -> None:
     """An operator answered a forwarded Viber reply: send the text back to that phone by Viber."""
-    message = update.effective_message
+    message = message_of(update)
     answered = message.reply_to_message
+    if answered is None:  # registered for replies only
+        return
     tracked = await context.services.store.run(context.services.store.replies.message_for_forward, message.chat_id,
                                                answered.message_id)
     if tracked is None:
@@ -31,7 +33,8 @@ async def answer_reply(update: Update, context: BotContext) -> None:
         return  # an answer to someone else's message: not for the bot
     text = (message.text or "").strip()
     if not text:
-        return await message.reply_text("❗ Only text can be sent back by Viber.")
+        await message.reply_text("❗ Only text can be sent back by Viber.")
+        return
     pending = await prepare(context, message, build("viber", tracked.phone, text, meta={"source": "bot"}))
     if pending is None:
         return
@@ -45,18 +48,20 @@ async def topic_message(update: Update, context: BotContext) -> None:
     Routed by the topic, never by ``reply_to_message``: in a forum every message in a topic
     "replies" to the topic's creation message.
     """
-    message = update.effective_message
+    message = message_of(update)
     phone = await topic_phone(update, context)
     if phone is None:
         return  # the General topic, or a topic that is not a conversation: talk among operators
     text = (message.text or "").strip()
     if not text:
-        return await message.reply_text("❗ Only text can be sent from a topic; nothing was sent.")
+        await message.reply_text("❗ Only text can be sent from a topic; nothing was sent.")
+        return
     channel = context.services.settings.telegram.topic_channel
     try:
         messages = build(channel, phone, text, meta={"source": "bot"})
     except ValidationError as exc:
-        return await message.reply_text(not_sent(exc))
+        await message.reply_text(not_sent(exc))
+        return
     pending = await prepare_to_send(context, message, messages)
     if pending is None:
         return
@@ -67,7 +72,8 @@ async def topic_message(update: Update, context: BotContext) -> None:
 async def close_topic(update: Update, context: BotContext) -> None:
     topics, phone = context.services.topics, await topic_phone(update, context)
     if topics is None or phone is None:
-        return await update.effective_message.reply_text("/close works in a conversation topic.")
+        await message_of(update).reply_text("/close works in a conversation topic.")
+        return
     topic = await context.services.store.run(context.services.store.topics.get, topics.chat_id, phone)
     if topic is None:
         return
@@ -77,7 +83,7 @@ async def close_topic(update: Update, context: BotContext) -> None:
 
 async def name_contact(update: Update, context: BotContext) -> None:
     """/name NAME in a topic, /name PHONE NAME anywhere: the contact's name, and its topic's."""
-    message, topics = update.effective_message, context.services.topics
+    message, topics = message_of(update), context.services.topics
     args = await command_args(update, context)
     first, _, name = args.partition(" ")
     name = " ".join(name.split())
@@ -86,7 +92,8 @@ async def name_contact(update: Update, context: BotContext) -> None:
     except InvalidPhone:
         phone = None
     if phone is None or not name:
-        return await message.reply_text("Usage: /name NAME in a conversation topic, or /name PHONE NAME")
+        await message.reply_text("Usage: /name NAME in a conversation topic, or /name PHONE NAME")
+        return
     if topics is not None:
         shown = await topics.rename(phone, name)
     else:

@@ -140,6 +140,7 @@ class TelegramForwarder:
         async def post(topic: Any) -> Message:
             return await self.bot.send_message(chat, text, message_thread_id=topic.thread_id)
 
+        assert self.topics is not None  # notices are posted only with [telegram] topics_chat
         try:
             posted = await self.topics.post(tracked.phone, post)
         except BadRequest as exc:  # Telegram refuses this notice for good: it must not hold up the rest
@@ -184,8 +185,8 @@ class TelegramForwarder:
         """The message's own post in this topic to answer: the bot's "sent" message, or its notice."""
         chat = self.topics.chat_id if self.topics else None
         if tracked.notice_id is None:
-            tracked = await self.store.run(self.store.messages.get,
-                                           tracked.id) or tracked  # the notice may be newer than the event
+            newer = await self.store.run(self.store.messages.get, tracked.id)  # the notice may be newer
+            tracked = newer or tracked
         if tracked.chat_id == chat and tracked.thread_id == thread_id and tracked.anchor_id is not None:
             target = tracked.anchor_id
         elif tracked.notice_chat_id == chat and tracked.notice_thread_id == thread_id and tracked.notice_id:

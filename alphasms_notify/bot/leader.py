@@ -20,7 +20,7 @@ __all__ = ["PollingLeader", "LEADER_RETRY"]
 log = logging.getLogger(__name__)
 LEADER_RETRY = 2.0
 LOCK_KEY = 0x616C706861746731  # "alphatg1": the getUpdates lock
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
+KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
 
 
 class PollingLeader:
@@ -46,7 +46,8 @@ class PollingLeader:
         except psycopg.Error as exc:
             log.warning("cannot reach PostgreSQL to ask who polls Telegram: %s", type(exc).__name__)
             return False
-        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        got = bool(row and row[0])
         if not got:
             conn.close()
             return False

@@ -41,17 +41,18 @@ def not_sent(exc: ValidationError) -> str:
 TELEGRAM_TEXT_MAX = 4096  # a longer text is refused by Telegram: the full list goes as a file instead
 
 
-def _outcome_line(o: Outcome) -> str:
+def _outcome_line(o: Outcome[Any]) -> str:
     phone = o.message.phone if isinstance(o.message.phone, str) else f"+{o.message.phone}"
     if o.ok:
-        parts = f", {o.result.parts} part(s)" if o.result.parts else ""
-        return f"• {phone}: id {o.result.id}{parts}"
+        sent = o.unwrap()
+        parts = f", {sent.parts} part(s)" if sent.parts else ""
+        return f"• {phone}: id {sent.id}{parts}"
     if o.unknown:
         return f"• ❓ {phone}: id {o.message.id} may have been sent (the answer was lost); /status {o.message.id}"
     return f"• ❌ {phone}: {o.error}"
 
 
-def _headline(outcomes: list[Outcome]) -> str:
+def _headline(outcomes: list[Outcome[Any]]) -> str:
     ok = sum(o.ok for o in outcomes)
     unknown = sum(o.unknown for o in outcomes)
     head = f"{'✅' if ok == len(outcomes) else '⚠️'} Sent {ok} of {len(outcomes)}"
@@ -60,7 +61,7 @@ def _headline(outcomes: list[Outcome]) -> str:
     return head
 
 
-def format_outcomes(outcomes: list[Outcome]) -> str:
+def format_outcomes(outcomes: list[Outcome[Any]]) -> str:
     """Every outcome on its own line: sent, failed (❌) or unknown (❓, with the id to check)."""
     lines = [_headline(outcomes) + ":"] + [_outcome_line(o) for o in outcomes]
     warnings = sorted({w for o in outcomes for w in (o.warnings or ())})
@@ -68,7 +69,7 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-async def show_outcomes(anchor: Message, outcomes: list[Outcome], prefix: str = "") -> None:
+async def show_outcomes(anchor: Message, outcomes: list[Outcome[Any]], prefix: str = "") -> None:
     """The results as the anchor's text; past Telegram's limit, a summary with the full list as a file."""
     text = prefix + format_outcomes(outcomes)
     try:
@@ -81,7 +82,7 @@ async def show_outcomes(anchor: Message, outcomes: list[Outcome], prefix: str = 
                                                                              allow_sending_without_reply=True))
 
 
-async def _show(anchor: Message, outcomes: list[Outcome], prefix: str, text: str) -> None:
+async def _show(anchor: Message, outcomes: list[Outcome[Any]], prefix: str, text: str) -> None:
     if len(text) <= TELEGRAM_TEXT_MAX:
         await anchor.edit_text(text)
         return

@@ -43,7 +43,7 @@ class PendingSend:
     """
 
     messages: list[SendMessage]
-    refused: list[Outcome] = field(default_factory=list)
+    refused: list[Outcome[Any]] = field(default_factory=list)
     created_at: float = 0.0
 
 

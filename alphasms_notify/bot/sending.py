@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from ..errors import RequestError, ValidationError
 from . import pending as pending_store
 from .commands import command_args
-from .context import BotContext
+from .context import BotContext, message_of, query_of
 from .outcomes import describe, format_outcomes, not_sent, show_outcomes
 from .parsing import CommandError, parse_send
 from .pending import PendingSend
@@ -57,14 +57,16 @@ async def prepare_to_send(context: BotContext, message: Message, messages: list[
 
 
 async def send_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     command = (message.text or "/send").split(None, 1)[0].lstrip("/").split("@")[0].lower()
     try:
         parsed = parse_send(command, await command_args(update, context)).messages(source="bot")
     except CommandError as exc:
-        return await message.reply_text(f"❗ {exc}")
+        await message.reply_text(f"❗ {exc}")
+        return
     except ValidationError as exc:
-        return await message.reply_text(not_sent(exc))
+        await message.reply_text(not_sent(exc))
+        return
     pending = await prepare_to_send(context, message, parsed)
     if pending is None:
         return
@@ -101,7 +103,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     A press that comes second leaves the message alone (it shows, or is about to show, what the
     first press did) and only answers the press; a send that is unknown or expired says so.
     """
-    query = update.callback_query
+    query = query_of(update)
     action, _, pending_id = (query.data or "").partition(":")
     pending = None
     if action in ("send", "cancel") and pending_id:
@@ -120,6 +122,7 @@ async def confirm(update: Update, context: BotContext) -> None:
         await query.edit_message_text(f"✖ Cancelled: {describe(pending.messages)}")
         return
     anchor = await query.edit_message_text(f"📤 Sending {describe(pending.messages)}")
+    assert isinstance(anchor, Message), anchor  # True only for inline-mode messages, which the bot never sends
     await deliver(context, pending, anchor)
 
 

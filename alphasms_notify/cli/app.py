@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..channels import CHANNELS
+from ..channels import CHANNELS, Channel
 from ..errors import ValidationError
 from ..logs import cli_logging
 from ..plugins import call_hook, get_plugin_manager, plugin_info
@@ -92,7 +92,7 @@ def balance(ctx: Context) -> None:
               help="A line for every recipient (by default, past 20: the failed and unknown ones and a summary).")
 @click.argument("text", required=False, default="")
 @click.pass_obj
-def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, text: str, yes: bool,
+def send(ctx: Context, /, to: tuple[str, ...], to_file: str | None, channel: Channel, text: str, yes: bool,
          verbose: bool, **opts: Any) -> None:
     """Send TEXT by SMS, Viber, or Viber with SMS fallback. TEXT '-' reads it from standard input.
 
@@ -106,7 +106,7 @@ def send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, t
         _send(ctx, to, to_file, channel, text, yes, verbose, opts)
 
 
-def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, text: str, yes: bool,
+def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Channel, text: str, yes: bool,
           verbose: bool, opts: dict[str, Any]) -> None:
     from ..messages import build
     from ..segments import count_segments
@@ -136,7 +136,8 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: str, 
                          rcs_sender=rcs_sender, id=opts["id"], meta={"source": "cli"})
     except ValidationError as exc:
         invalid(ctx, exc, options=True)
-    sms_text = text if channel == "sms" else messages[0].fallback_text if channel.endswith("+sms") else None
+    sms_text = (text if channel == "sms" else getattr(messages[0], "fallback_text", None) if channel.endswith("+sms")
+                else None)
     if not ctx.json and sms_text:
         click.echo(f"Sending to {len(phones)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
     send_and_report(ctx, messages, yes=yes, summary=f"{channel} to {len(messages)} recipient(s)",
@@ -150,8 +151,8 @@ def hlr(ctx: Context, phones: tuple[str, ...]) -> None:
     """Look up PHONE in the network: live or not, operator, ported."""
     from ..render import hlr_network, hlr_ported
 
-    def line(outcome: Outcome) -> str:
-        r = outcome.result
+    def line(outcome: Outcome[Any]) -> str:
+        r = outcome.unwrap()
         ported = hlr_ported(r)
         return f"{r.phone}: {r.status}, {hlr_network(r)}{f', ported to {ported}' if ported else ''} (mccmnc {r.mccmnc})"
 
@@ -165,7 +166,7 @@ def status(ctx: Context, ids: tuple[int, ...]) -> None:
     """Show the delivery status (and Viber replies) of message IDs."""
     from ..render import status_lines
 
-    report_outcomes(ctx, call_provider(ctx, lambda c: c.status(ids)), lambda o: "\n".join(status_lines(o.result)))
+    report_outcomes(ctx, call_provider(ctx, lambda c: c.status(ids)), lambda o: "\n".join(status_lines(o.unwrap())))
 
 
 @cli.command(name="call-otp")
@@ -174,7 +175,7 @@ def status(ctx: Context, ids: tuple[int, ...]) -> None:
 def call_otp(ctx: Context, phones: tuple[str, ...]) -> None:
     """Verify PHONE by a call: the number that calls it ends with the code printed."""
     report_outcomes(ctx, call_provider(ctx, lambda c: c.call_otp_many(phones)),
-                    lambda o: f"{o.message.phone}: code {o.result.code}, price {o.result.price}")
+                    lambda o: f"{o.message.phone}: code {o.unwrap().code}, price {o.unwrap().price}")
 
 
 @cli.group()
@@ -190,12 +191,11 @@ def _verifier(ctx: Context) -> Any:
 
 
 def _verify_report(ctx: Context, result: Any) -> None:
-    from dataclasses import asdict
-
+    """One line, or with --json the envelope every command prints: ``ok`` and ``results`` (with ``status``)."""
     if ctx.json:
-        click.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"ok": result.ok, "results": [result.to_dict()]}, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"{result.phone}: {result.reason}", err=not result.ok)
+        click.echo(f"{result.phone}: {result.message}", err=not result.ok)
     sys.exit(0 if result.ok else 1)
 
 

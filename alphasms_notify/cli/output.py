@@ -87,7 +87,7 @@ def invalid(ctx: Context, exc: ValidationError, *, options: bool = False) -> NoR
     fail(str(exc), EXIT_INVALID)
 
 
-def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable[[Outcome], str] | None = None
+def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable[[Outcome[Any]], str] | None = None
                   ) -> Any:
     """Call the provider with the standard client; invalid input exits 2, a failed request 3.
 
@@ -102,7 +102,7 @@ def call_provider(ctx: Context, action: Callable[[Any], Any], describe: Callable
     return guarded(ctx, run, describe)
 
 
-def guarded(ctx: Context, run: Callable[[], Any], describe: Callable[[Outcome], str] | None = None) -> Any:
+def guarded(ctx: Context, run: Callable[[], Any], describe: Callable[[Outcome[Any]], str] | None = None) -> Any:
     """``run()``, with :func:`call_provider`'s handling of invalid input (exit 2) and failed requests (3)."""
     try:
         return run()
@@ -133,7 +133,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+def _outcome_json(outcome: Outcome[Any]) -> dict[str, Any]:
     message = outcome.message
     row: dict[str, Any] = {"type": message.type, "ok": outcome.ok, "state": outcome.state}
     for key in ("id", "phone"):
@@ -148,11 +148,12 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     return row
 
 
-def _who(outcome: Outcome) -> str:
+def _who(outcome: Outcome[Any]) -> str:
     return str(getattr(outcome.message, "phone", None) or getattr(outcome.message, "id", ""))
 
 
-def _outcome_lines(outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> tuple[list[str], list[str]]:
+def _outcome_lines(outcomes: list[Outcome[Any]], describe: Callable[[Outcome[Any]], str]
+                   ) -> tuple[list[str], list[str]]:
     """(lines for stdout, lines for stderr): successes described, failures and unknowns named."""
     out, err = [], []
     for outcome in outcomes:
@@ -170,13 +171,13 @@ def _echo_lines(lines: list[str], *, err: bool = False) -> None:
         click.echo("\n".join(lines), err=err)  # one write for thousands of lines
 
 
-def _print_outcomes(outcomes: list[Outcome], describe: Callable[[Outcome], str]) -> None:
+def _print_outcomes(outcomes: list[Outcome[Any]], describe: Callable[[Outcome[Any]], str]) -> None:
     out, err = _outcome_lines(outcomes, describe)
     _echo_lines(out)
     _echo_lines(err, err=True)
 
 
-def _summary(outcomes: list[Outcome]) -> str:
+def _summary(outcomes: list[Outcome[Any]]) -> str:
     ok = [o for o in outcomes if o.ok]
     unknown = sum(o.unknown for o in outcomes)
     failed = len(outcomes) - len(ok) - unknown
@@ -194,7 +195,7 @@ def _summary(outcomes: list[Outcome]) -> str:
                   "every line: --verbose, every id: --json"
 
 
-def _print_unknown(outcomes: list[Outcome]) -> bool:
+def _print_unknown(outcomes: list[Outcome[Any]]) -> bool:
     unknown = [o for o in outcomes if o.unknown]
     if unknown:
         ids = " ".join(str(o.message.id) for o in unknown)
@@ -203,7 +204,7 @@ def _print_unknown(outcomes: list[Outcome]) -> bool:
     return bool(unknown)
 
 
-def _print_warnings(outcomes: list[Outcome]) -> None:
+def _print_warnings(outcomes: list[Outcome[Any]]) -> None:
     """Local failures after the send (a plugin, the store), once each, after the outcomes."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
@@ -213,7 +214,7 @@ def _print_warnings(outcomes: list[Outcome]) -> None:
         click.echo(f"warning: {line} (after sending; {count} message(s) concerned)", err=True)
 
 
-def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[Outcome], str], *,
+def report_outcomes(ctx: Context, outcomes: list[Outcome[Any]], describe: Callable[[Outcome[Any]], str], *,
                     verbose: bool = False) -> NoReturn:
     """Print each outcome (``describe`` for successes) or the --json document, then any warning;
     exit 0, 1 if any failed, 3 if any outcome is unknown (it may have been sent).
@@ -234,9 +235,9 @@ def report_outcomes(ctx: Context, outcomes: list[Outcome], describe: Callable[[O
     sys.exit(EXIT_REQUEST_FAILED if unknown else EXIT_ITEM_FAILED if failed else EXIT_OK)
 
 
-def describe_sent(outcome: Outcome) -> str:
+def describe_sent(outcome: Outcome[Any]) -> str:
     """The line for an accepted send, shared by ``send`` and ``send-template``."""
-    r = outcome.result
+    r = outcome.unwrap()
     if r.recovered:  # a retry found it accepted by an earlier attempt: its msg_id and parts are not reported
         return f"sent {outcome.message.phone}: id {r.id} (accepted on an earlier attempt)"
     return f"sent {outcome.message.phone}: id {r.id}, msg_id {r.msg_id}, {r.parts} part(s)"

@@ -68,7 +68,7 @@ def bulk_mode() -> Iterator[None]:
 
 
 def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int], None] | None = None
-                      ) -> list[Outcome]:
+                      ) -> list[Outcome[Any]]:
     """Send with the async client, ``max_concurrency`` batches in flight; outcomes in the messages' order."""
     import asyncio
 
@@ -78,7 +78,7 @@ def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int
 
     limit = ctx.settings.alphasms.max_concurrency
 
-    async def run() -> list[Outcome]:
+    async def run() -> list[Outcome[Any]]:
         transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
                                                                  max_keepalive_connections=limit))
         async with make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport) as client:
@@ -88,7 +88,7 @@ def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int
 
 
 def send_and_report(ctx: Context, messages: list[Any], *, yes: bool, summary: str,
-                    describe: Callable[[Outcome], str], verbose: bool = False) -> None:
+                    describe: Callable[[Outcome[Any]], str], verbose: bool = False) -> None:
     """Confirm if large, send with a progress bar on a terminal, print the outcomes, exit."""
     confirm_large_send(ctx, messages, summary, yes)
     batches = -(-len(messages) // ctx.settings.alphasms.batch_size)

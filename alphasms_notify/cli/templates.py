@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..channels import Channel
 from ..errors import MessageRejected, ValidationError
 from ..templates import TemplateError, parse, render
 
@@ -25,7 +26,7 @@ __all__ = ["send_template", "with_contacts", "warn_repeated_phones"]
 @click.option("--verbose", "-v", is_flag=True, help="A line for every row (by default, past 20: a summary).")
 @click.argument("template")
 @click.pass_context
-def send_template(ctx: click.Context, csv_path: str, channel: str, yes: bool, verbose: bool,
+def send_template(ctx: click.Context, csv_path: str, channel: Channel, yes: bool, verbose: bool,
                   template: str) -> None:
     """Send TEMPLATE to every row of --csv, with {column} fields filled in per row ('-': standard input).
 
@@ -52,18 +53,18 @@ def send_template(ctx: click.Context, csv_path: str, channel: str, yes: bool, ve
         except RecipientsError as exc:
             fail(str(exc), EXIT_INVALID)
         lines = [getattr(row, "line", None) for row in rows]
-        rows = with_contacts(ctx.obj.settings, rows)
+        filled = with_contacts(ctx.obj.settings, list(rows))
         texts = []
-        for row, line in zip(rows, lines, strict=True):
+        for row, line in zip(filled, lines, strict=True):
             try:
                 texts.append(render(template, row))
             except MessageRejected as exc:
                 where = f"{csv_path if csv_path != '-' else 'standard input'}: line {line}" if line else "a row"
                 fail(f"{where} ({row.get('phone') or 'no phone'}): {exc.reason}; nothing was sent",
                      EXIT_INVALID)
-        warn_repeated_phones(rows, lines)
+        warn_repeated_phones(filled, lines)
         try:
-            messages = [m for row, text in zip(rows, texts, strict=True)
+            messages = [m for row, text in zip(filled, texts, strict=True)
                         for m in build(channel, row["phone"] or "", text, meta={"source": "template"})]
         except ValidationError as exc:
             invalid(ctx.obj, exc)

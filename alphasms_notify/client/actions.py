@@ -48,7 +48,7 @@ class _Each:
     with, or None if it was not started because an earlier one failed.
     """
 
-    flows: list[Generator[Any, Any, list[Outcome]]]
+    flows: list[Generator[Any, Any, list[Outcome[Any]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def _mask(text: str, core: Any) -> str:
     return text
 
 
-def _is_duplicate(outcome: Outcome) -> bool:
+def _is_duplicate(outcome: Outcome[Any]) -> bool:
     return not outcome.ok and "duplicate" in (outcome.error or "").lower()
 
 

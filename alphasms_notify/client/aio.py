@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -81,12 +81,12 @@ class AsyncAlphaSMS(Core):
             return await self._each_concurrently(action.flows)
         return await action  # what an async plugin hook returned
 
-    async def _each_concurrently(self, flows: list[Generator]) -> list[Any]:
+    async def _each_concurrently(self, flows: list[Generator[Any, Any, Any]]) -> list[Any]:
         gate = asyncio.Semaphore(self.max_concurrency)
         results: list[Any] = [None] * len(flows)
         failed = False
 
-        async def one(position: int, flow: Generator) -> None:
+        async def one(position: int, flow: Generator[Any, Any, Any]) -> None:
             nonlocal failed
             async with gate:
                 if failed:
@@ -99,11 +99,12 @@ class AsyncAlphaSMS(Core):
         await asyncio.gather(*(one(i, f) for i, f in enumerate(flows)))
         return results
 
-    async def request(self, messages: Sequence[Message]) -> list[Outcome]:
+    async def request(self, messages: Sequence[Message]) -> list[Outcome[Any]]:
+        """As :meth:`AlphaSMS.request`."""
         return await adrive(self._request_flow(messages), self._do)
 
     async def prepare(self, messages: SendMessage | Iterable[SendMessage]
-                      ) -> tuple[list[SendMessage], list[Outcome]]:
+                      ) -> tuple[list[SendMessage], list[Outcome[Any]]]:
         """As :meth:`AlphaSMS.prepare`."""
         return await adrive(self._prepare_flow(messages), self._do)
 
@@ -114,20 +115,25 @@ class AsyncAlphaSMS(Core):
         return await adrive(self._send_flow(messages, skip_invalid, prepared, progress), self._do)
 
     async def balance(self) -> BalanceResult:
-        return (await self.request([Balance()]))[0].unwrap()
+        """As :meth:`AlphaSMS.balance`."""
+        return cast(BalanceResult, (await self.request([Balance()]))[0].unwrap())
 
     async def hlr(self, phone: str | int) -> HlrResult:
-        return (await self.request([Hlr(phone)]))[0].unwrap()
+        """As :meth:`AlphaSMS.hlr`."""
+        return cast(HlrResult, (await self.request([Hlr(phone)]))[0].unwrap())
 
     async def hlr_many(self, phones: Iterable[str | int]) -> list[Outcome[HlrResult]]:
+        """As :meth:`AlphaSMS.hlr_many`, with up to ``max_concurrency`` requests in flight."""
         return await self.request([Hlr(p) for p in phones])
 
     async def status(self, ids: int | Iterable[int]) -> list[Outcome[StatusResult]]:
+        """As :meth:`AlphaSMS.status`."""
         return await self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
 
     async def call_otp(self, phone: str | int) -> OtpResult:
         """As :meth:`AlphaSMS.call_otp`."""
-        return (await self.request([CallOtp(phone)]))[0].unwrap()
+        return cast(OtpResult, (await self.request([CallOtp(phone)]))[0].unwrap())
 
     async def call_otp_many(self, phones: Iterable[str | int]) -> list[Outcome[OtpResult]]:
+        """As :meth:`AlphaSMS.call_otp_many`."""
         return await self.request([CallOtp(p) for p in phones])

@@ -64,16 +64,16 @@ class Checking:
             setattr(ready, name, value)
         return ready
 
-    def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list]]:
+    def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list[Any]]]:
         """Checked copies, and the problems of each message by its position in the caller's list.
 
         One pass: an SMS's text, sender and lifetime are checked (and its parts counted) once per
         distinct combination, so a campaign of 10,000 checks one text and 10,000 phones.
         """
         checked: list[Message] = []
-        problems: dict[int, list] = {}
+        problems: dict[int, list[Any]] = {}
         seen_ids: dict[int, int] = {}
-        sms_checks: dict[tuple, list[tuple[str, str]]] = {}
+        sms_checks: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
         pairs = list(pairs)
         self._assign_ids([m for _, m in pairs])
         for index, message in pairs:
@@ -104,8 +104,8 @@ class Checking:
             message.id = msg_id
             message.id_drawn = True
 
-    def _check_sms(self, message: Sms, index: int, cache: dict[tuple, list[tuple[str, str]]]
-                   ) -> tuple[Message, list]:
+    def _check_sms(self, message: Sms, index: int, cache: dict[tuple[Any, ...], list[tuple[str, str]]]
+                   ) -> tuple[Message, list[Any]]:
         """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
         sender = message.sender if message.sender is not None else self.sms_sender
         key = (message.text, sender, message.lifetime)
@@ -138,7 +138,7 @@ class Checking:
         ready.phone, ready.sender = phone, sender
         return ready, []
 
-    def _check_parts(self, message: Message, index: int, found: list) -> None:
+    def _check_parts(self, message: Message, index: int, found: list[Any]) -> None:
         """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
         text = message.text if isinstance(message, Sms) else (
             message.fallback_text if isinstance(message, WITH_SMS_FALLBACK) else None)
@@ -156,7 +156,8 @@ class Checking:
             raise ValidationError([p for found in problems.values() for p in found])
         return checked
 
-    def _send_plan(self, batch: list[SendMessage], settled: dict[int, Outcome], skip_invalid: bool) -> list[list]:
+    def _send_plan(self, batch: list[SendMessage], settled: dict[int, Outcome[Any]],
+                   skip_invalid: bool) -> list[list[Any]]:
         """Check what is left to send; invalid ones stop everything, or with skip_invalid fail alone."""
         indexes = [i for i in range(len(batch)) if i not in settled]
         checked, problems = self._check_all((i, batch[i]) for i in indexes)

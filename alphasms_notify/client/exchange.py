@@ -6,14 +6,12 @@ import logging
 import random
 import time
 from collections.abc import Generator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..answers import AnswerTooLarge
 from ..errors import ProtocolError, RequestError, TransportError
-from ..messages import (
-    Message,
-    Status,
-)
+from ..messages import Message, SendMessage, Status
 from ..redact import safe_url
 from ..results import Outcome, SendResult
 from ..wire import decode_response, encode_request
@@ -34,7 +32,7 @@ class Exchange:
     max_answer_bytes: int
     log: logging.Logger
 
-    def _decode(self, reply: _Answer | Exception, messages: list[Message]) -> list[Outcome]:
+    def _decode(self, reply: _Answer | Exception, messages: list[Message]) -> list[Outcome[Any]]:
         self.requests_made += 1
         where = safe_url(self.api_url)
         if isinstance(reply, AnswerTooLarge):
@@ -52,16 +50,16 @@ class Exchange:
             raise _Retry(exc, maybe_sent=True) from None
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.backoff * 2 ** (attempt - 1), 8.0) * random.uniform(0.8, 1.2)
+        return float(min(self.backoff * 2 ** (attempt - 1), 8.0) * random.uniform(0.8, 1.2))
 
-    def _exchange(self, batch: list[Message], recheck: frozenset[int] | set[int] = frozenset()
-                  ) -> Generator[_Post | _Sleep, Any, tuple[list[Outcome], RequestError | None]]:
+    def _exchange(self, batch: list[Message], recheck: AbstractSet[int] = frozenset()
+                  ) -> Generator[_Post | _Sleep, Any, tuple[list[Outcome[Any]], RequestError | None]]:
         """One batch, with retries: its outcomes, and the error it ended with (None if answered).
 
         ``recheck``: ids of messages an earlier call may have delivered (their
         outcome was unknown); the provider is asked about them first.
         """
-        done: dict[int, Outcome] = {}
+        done: dict[int, Outcome[Any]] = {}
         maybe = {i for i, m in enumerate(batch) if getattr(m, "id", None) in recheck}
         pending = list(range(len(batch)))
         attempt = 0
@@ -106,7 +104,7 @@ class Exchange:
                 self.log.warning("AlphaSMS request failed (%s); retry %d of %d", retry.final, attempt, self.retries)
                 yield _Sleep(pause)
 
-    def _settle(self, batch: list[Message], pending: list[int], done: dict[int, Outcome], maybe: set[int],
+    def _settle(self, batch: list[Message], pending: list[int], done: dict[int, Outcome[Any]], maybe: set[int],
                 error: RequestError, unknown_reason: str) -> None:
         """The messages left unanswered: unknown if an attempt may have delivered them, else not sent."""
         for i in pending:
@@ -115,36 +113,37 @@ class Exchange:
                            else Outcome(batch[i], False, error=f"not sent: {error}"))
 
     @staticmethod
-    def _unknown(message: Message, reason: str) -> Outcome:
+    def _unknown(message: Message, reason: str) -> Outcome[Any]:
         msg_id = getattr(message, "id", None)
         return Outcome(message, False, unknown=True,
                        error=f"unknown: AlphaSMS may have accepted it ({reason}); "
                              f"check with: alphasms status {msg_id}")
 
-    def _recovered(self, message: Message) -> Outcome:
-        return Outcome(message, True, result=SendResult(message.id, None, None, recovered=True))  # type: ignore[union-attr]
+    def _recovered(self, message: SendMessage, msg_id: int) -> Outcome[Any]:
+        return Outcome(message, True, result=SendResult(msg_id, None, None, recovered=True))
 
-    def _reconcile(self, batch: list[Message], indexes: list[int], done: dict[int, Outcome],
-                   deadline: float = float("inf")) -> Generator:
+    def _reconcile(self, batch: list[Message], indexes: list[int], done: dict[int, Outcome[Any]],
+                   deadline: float = float("inf")) -> Generator[Any, Any, Any]:
         """Ask ``status`` about send items an earlier attempt may have delivered; settle those it knows."""
-        to_check = [i for i in indexes if isinstance(batch[i], SEND_TYPES)]
+        # every send item has its id by now (drawn before the first attempt)
+        to_check = {i: (m, m.id) for i in indexes if isinstance(m := batch[i], SEND_TYPES) and m.id is not None}
         if not to_check:
             return
-        queries: list[Message] = [Status(batch[i].id) for i in to_check]  # type: ignore[union-attr]
+        queries: list[Message] = [Status(msg_id) for _, msg_id in to_check.values()]
         reply = yield _Post(encode_request(self._api_key, queries), deadline)
-        for i, outcome in zip(to_check, self._decode(reply, queries), strict=True):
+        for (i, (message, msg_id)), outcome in zip(to_check.items(), self._decode(reply, queries), strict=True):
             if not outcome.ok:
                 continue  # not known to the provider: it was not sent, so it goes out now
-            message = batch[i]
-            fits = _fits(message, outcome.result, outcome.raw)
+            known = outcome.unwrap()
+            fits = _fits(message, known, outcome.raw)
             if fits:
-                done[i] = self._recovered(message)
+                done[i] = self._recovered(message, msg_id)
             elif fits is None:
-                done[i] = self._unknown(message, f"id {message.id} is known to AlphaSMS as a "  # type: ignore[union-attr]
-                                        f"{outcome.result.type} message, but not to which phone: this one, or "
+                done[i] = self._unknown(message, f"id {msg_id} is known to AlphaSMS as a "
+                                        f"{known.type} message, but not to which phone: this one, or "
                                         "another sent earlier with the same id")
             else:
                 done[i] = Outcome(message, False, error=(
-                    f"id {message.id} is already taken at AlphaSMS by another message (a {outcome.result.type} "  # type: ignore[union-attr]
+                    f"id {msg_id} is already taken at AlphaSMS by another message (a {known.type} "
                     "message, not this one); this one was not sent: send it with another id"))
 

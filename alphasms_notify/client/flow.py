@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterable, Sequence, Set
+from typing import Any, cast
 
 import httpx
 import pluggy
@@ -134,21 +134,22 @@ class Core(Checking, Exchange):
         return [messages] if isinstance(messages, SEND_TYPES) else list(messages)
 
     @staticmethod
-    def _rejected(message: Message, index: int, exc: MessageRejected) -> Outcome:
+    def _rejected(message: Message, index: int, exc: MessageRejected) -> Outcome[Any]:
         """A plugin stopped this message: it fails alone, the others still go out."""
         log.info("%s rejected by a plugin: %s", label_of(message, index), exc.reason)
         return Outcome(message, False, error=f"rejected: {exc.reason}")
 
     @staticmethod
-    def _merge(batch: list[Message], settled: dict[int, Outcome], sent: list[Outcome]) -> list[Outcome]:
+    def _merge(batch: Sequence[Message], settled: dict[int, Outcome[Any]], sent: list[Outcome[Any]]
+               ) -> list[Outcome[Any]]:
         it = iter(sent)
         return [settled[i] if i in settled else next(it) for i in range(len(batch))]
 
     @staticmethod
-    def _earlier(batch: list[SendMessage]) -> tuple[dict[int, Outcome], set[int]]:
+    def _earlier(batch: list[SendMessage]) -> tuple[dict[int, Outcome[Any]], set[int]]:
         """What earlier sends of these same objects ended with: accepted ones are not sent again,
         unknown ones are asked about first."""
-        settled: dict[int, Outcome] = {}
+        settled: dict[int, Outcome[Any]] = {}
         unknown: set[int] = set()
         for i, m in enumerate(batch):
             state = m.sent
@@ -159,7 +160,7 @@ class Core(Checking, Exchange):
         return settled, unknown
 
     @staticmethod
-    def _record(batch: list[SendMessage], outcomes: list[Outcome]) -> None:
+    def _record(batch: list[SendMessage], outcomes: list[Outcome[Any]]) -> None:
         """Remember on each caller's object how its send ended, for a retry by any layer above."""
         for message, outcome in zip(batch, outcomes, strict=True):
             if outcome.ok and isinstance(outcome.result, SendResult):
@@ -171,7 +172,7 @@ class Core(Checking, Exchange):
 
     # -- the flows: written once, carried out by either client ----------------------
 
-    def _prepare_hooks(self, batch: list[SendMessage], settled: dict[int, Outcome]) -> Generator:
+    def _prepare_hooks(self, batch: list[SendMessage], settled: dict[int, Outcome[Any]]) -> Generator[Any, Any, Any]:
         """``alphasms_prepare_message`` for each message not settled; a refusal settles it as failed."""
         if has_impls(self.plugins, "alphasms_prepare_message"):
             impls = hook_impls(self.plugins, "alphasms_prepare_message")
@@ -185,14 +186,16 @@ class Core(Checking, Exchange):
                     settled[index] = self._rejected(message, index, exc)
         return settled
 
-    def _prepare_flow(self, messages: SendMessage | Iterable[SendMessage]) -> Generator:
+    def _prepare_flow(self, messages: SendMessage | Iterable[SendMessage]
+                      ) -> Generator[Any, Any, tuple[list[SendMessage], list[Outcome[Any]]]]:
         batch = self._batch(messages)
         refused = yield from self._prepare_hooks(batch, {})
         ready = self._validated(m for i, m in enumerate(batch) if i not in refused)
-        return ready, list(refused.values())
+        return cast(list[SendMessage], ready), list(refused.values())  # checked copies of send messages
 
     def _send_flow(self, messages: SendMessage | Iterable[SendMessage], skip_invalid: bool,
-                   prepared: bool = False, progress: Callable[[int], Any] | None = None) -> Generator:
+                   prepared: bool = False, progress: Callable[[int], Any] | None = None
+                   ) -> Generator[Any, Any, list[Outcome[SendResult]]]:
         """prepare hooks -> checks -> batches (exchange, then sent hooks) -> outcomes in the caller's order."""
         batch = self._batch(messages)
         settled, recheck = self._earlier(batch)
@@ -211,8 +214,8 @@ class Core(Checking, Exchange):
         self._record(batch, merged)
         return merged
 
-    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: set[int] = frozenset(),
-                    progress: Callable[[int], Any] | None = None) -> Generator:
+    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: Set[int] = frozenset(),
+                    progress: Callable[[int], Any] | None = None) -> Generator[Any, Any, Any]:
         """Exchange one batch, then tell the plugins about every outcome, also when the batch failed."""
         outcomes, failure = yield from self._exchange(chunk, recheck)
         if progress is not None:
@@ -231,26 +234,27 @@ class Core(Checking, Exchange):
             raise failure
         return outcomes
 
-    def _query_flow(self, chunk: list[Message]) -> Generator:
+    def _query_flow(self, chunk: list[Message]) -> Generator[Any, Any, Any]:
         outcomes, failure = yield from self._exchange(chunk)
         if failure is not None:
             failure.outcomes = outcomes
             raise failure
         return outcomes
 
-    def _request_flow(self, messages: Sequence[Message]) -> Generator:
+    def _request_flow(self, messages: Sequence[Message]) -> Generator[Any, Any, list[Outcome[Any]]]:
         plan = self._plan(messages)
         return (yield from self._each([self._query_flow(chunk) for chunk in plan], plan))
 
     @staticmethod
-    def _each(flows: list[Generator], plan: list[list[Message]]) -> Generator:
+    def _each(flows: list[Generator[Any, Any, Any]], plan: Sequence[Sequence[Message]]
+              ) -> Generator[Any, Any, list[Outcome[Any]]]:
         """Run the batches; if one failed as a whole, raise it with every message's outcome.
 
         Batches never started (a request before them failed) fail as "not sent".
         """
         results = yield _Each(flows)
         failure = next((r for r in results if isinstance(r, RequestError)), None)
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome[Any]] = []
         for chunk, result in zip(plan, results, strict=True):
             if isinstance(result, list):
                 outcomes.extend(result)

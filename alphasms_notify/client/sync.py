@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -81,11 +81,11 @@ class AlphaSMS(Core):
             return results
         return run_blocking(action)  # what an async plugin hook returned
 
-    def request(self, messages: Sequence[Message]) -> list[Outcome]:
+    def request(self, messages: Sequence[Message]) -> list[Outcome[Any]]:
         """Send already-built messages in requests of ``batch_size``; no hooks."""
         return drive(self._request_flow(messages), self._do)
 
-    def prepare(self, messages: SendMessage | Iterable[SendMessage]) -> tuple[list[SendMessage], list[Outcome]]:
+    def prepare(self, messages: SendMessage | Iterable[SendMessage]) -> tuple[list[SendMessage], list[Outcome[Any]]]:
         """Run the plugins' ``alphasms_prepare_message`` and the checks without sending (for previews).
 
         Returns the checked copies (defaults and ids set; send them with
@@ -108,23 +108,27 @@ class AlphaSMS(Core):
         return drive(self._send_flow(messages, skip_invalid, prepared, progress), self._do)
 
     def balance(self) -> BalanceResult:
-        return self.request([Balance()])[0].unwrap()
+        """The account's balance; raises :class:`RequestError`, or the provider's refusal as an error."""
+        return cast(BalanceResult, self.request([Balance()])[0].unwrap())
 
     def hlr(self, phone: str | int) -> HlrResult:
-        return self.request([Hlr(phone)])[0].unwrap()
+        """Whether ``phone`` is live in its network, which operator serves it and whether it was ported."""
+        return cast(HlrResult, self.request([Hlr(phone)])[0].unwrap())
 
     def hlr_many(self, phones: Iterable[str | int]) -> list[Outcome[HlrResult]]:
+        """:meth:`hlr` for many phones, ``batch_size`` a request; each phone gets its own Outcome."""
         return self.request([Hlr(p) for p in phones])
 
     def status(self, ids: int | Iterable[int]) -> list[Outcome[StatusResult]]:
-        """Status of one or many message ids, ``batch_size`` ids a request."""
+        """Status (and Viber replies) of one or many message ids, ``batch_size`` ids a request."""
         return self.request([Status(i) for i in ([ids] if isinstance(ids, int) else ids)])
 
     def call_otp(self, phone: str | int) -> OtpResult:
         """Call ``phone``; the calling number ends with the returned ``code`` (and the call costs ``price``)."""
-        return self.request([CallOtp(phone)])[0].unwrap()
+        return cast(OtpResult, self.request([CallOtp(phone)])[0].unwrap())
 
     def call_otp_many(self, phones: Iterable[str | int]) -> list[Outcome[OtpResult]]:
+        """:meth:`call_otp` for many phones; each phone gets its own Outcome."""
         return self.request([CallOtp(p) for p in phones])
 
 

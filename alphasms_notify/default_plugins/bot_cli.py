@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
     @cli.command()
     @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
     @click.pass_obj
-    def bot(ctx, verbose: bool) -> None:
+    def bot(ctx: Any, verbose: bool) -> None:
         """Run the Telegram operator bot (settings: --config, sections [telegram] and [store])."""
         from telegram.error import InvalidToken, TelegramError
 

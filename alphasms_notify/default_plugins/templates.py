@@ -10,12 +10,14 @@ renders every CSV row before it sends any.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..hookspecs import hookimpl
 from ..templates import render
 
 
 @hookimpl
-def alphasms_prepare_message(message) -> None:
+def alphasms_prepare_message(message: Any) -> None:
     fields = message.meta.get("fields")
     if fields is None:
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -22,8 +22,12 @@ class ControlClient:
     """Calls a local server's control endpoints (under ``control_prefix``) over HTTP."""
 
     control_prefix = ""
-    url: str
     _http: httpx.Client | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (``http://127.0.0.1:PORT``)."""
+        raise NotImplementedError
 
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
         if self._http is None:
@@ -52,15 +56,15 @@ class SandboxControl(ControlClient):
 
     def messages(self, phone: int | None = None) -> list[dict[str, Any]]:
         """Every message received (or those to ``phone``), with its status now and replies."""
-        return self._control("GET", "/messages", params={"phone": phone} if phone else None)
+        return cast(list[dict[str, Any]], self._control("GET", "/messages", params={"phone": phone} if phone else None))
 
     def calls(self) -> list[dict[str, Any]]:
         """The verification calls placed (``call/otp``): phone, code shown, price."""
-        return self._control("GET", "/calls")
+        return cast(list[dict[str, Any]], self._control("GET", "/calls"))
 
     def requests(self) -> list[dict[str, Any]]:
         """Every API request received, in order: items, size, which fault hit it."""
-        return self._control("GET", "/requests")
+        return cast(list[dict[str, Any]], self._control("GET", "/requests"))
 
     def reply(self, message_id: int, text: str | None = None, *, media: tuple[str, bytes] | None = None,
               content_type: str = "application/octet-stream") -> dict[str, Any]:
@@ -69,14 +73,14 @@ class SandboxControl(ControlClient):
         if media is not None:
             payload["media"] = {"filename": media[0], "content_type": content_type,
                                 "content_base64": base64.b64encode(media[1]).decode()}
-        return self._control("POST", "/replies", json=payload)
+        return cast(dict[str, Any], self._control("POST", "/replies", json=payload))
 
     def fault(self, kind: str, count: int | None = 1, **options: Any) -> dict[str, Any]:
         """Make the next ``count`` API requests fail as ``kind`` (see FAULT_KINDS)."""
-        return self._control("POST", "/faults", json={"kind": kind, "count": count, **options})
+        return cast(dict[str, Any], self._control("POST", "/faults", json={"kind": kind, "count": count, **options}))
 
     def faults(self) -> dict[str, Any]:
-        return self._control("GET", "/faults")
+        return cast(dict[str, Any], self._control("GET", "/faults"))
 
     def clear_faults(self) -> None:
         self._control("DELETE", "/faults")
@@ -94,7 +98,11 @@ class RemoteSandbox(SandboxControl):
     """A sandbox already running elsewhere (``alphasms sandbox`` in another process), by its URL."""
 
     def __init__(self, url: str, key: str) -> None:
-        self.url, self.key = url.rstrip("/"), key
+        self._url, self.key = url.rstrip("/"), key
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     @property
     def inbox_url(self) -> str:

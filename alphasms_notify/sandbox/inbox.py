@@ -49,7 +49,7 @@ def _entries(provider: Provider) -> list[dict[str, Any]]:
                 for c in provider.calls]
     entries += [{"phone": h["phone"], "at": h["at"], "kind": "hlr", "status": h["status"]}
                 for h in provider.lookups]
-    entries.sort(key=lambda e: e["at"])
+    entries.sort(key=lambda e: float(e["at"]))  # type: ignore[arg-type]  # "at" is always a timestamp
     return entries
 
 

@@ -21,6 +21,10 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    import psycopg
 
 __all__ = ["PostgresServer", "server_bin", "PASSWORD", "ROLE", "REQUIRE_ENV"]
 
@@ -43,7 +47,10 @@ def server_bin() -> Path | None:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return cast(int, s.getsockname()[1])
+
+
+USERS = ("postgres", "nobody")  # PostgreSQL refuses to run as root
 
 
 class PostgresServer:
@@ -53,14 +60,16 @@ class PostgresServer:
         self.data = self.folder / "data"
         self.port = _free_port()
         self._names = itertools.count(1)
-        self.user = None
+        self.user: pwd.struct_passwd | None = None
         if os.geteuid() == 0:
-            for name in ("postgres", "nobody"):
+            for name in USERS:
                 try:
                     self.user = pwd.getpwnam(name)
                     break
                 except KeyError:
                     continue
+            if self.user is None:
+                raise RuntimeError(f"no unprivileged user to run PostgreSQL as (tried: {', '.join(USERS)})")
             os.chown(self.folder, self.user.pw_uid, self.user.pw_gid)
         self.folder.chmod(0o700)
 
@@ -83,7 +92,7 @@ class PostgresServer:
         with self.admin() as conn:
             conn.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
 
-    def admin(self):
+    def admin(self) -> psycopg.Connection[Any]:
         import psycopg
 
         return psycopg.connect(host=str(self.folder), port=self.port, user="postgres", dbname="postgres",

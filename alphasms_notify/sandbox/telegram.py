@@ -19,7 +19,7 @@ answers "message thread not found".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -87,18 +87,18 @@ class TelegramStandIn(ServedApp):
         ``thread_id=N``: in forum topic N)."""
         body = {"chat_id": chat_id, "user_id": user_id or chat_id, "text": text, "reply_to_message_id": reply_to,
                 **extra}
-        return self._control("POST", "/messages", json=body)
+        return cast(dict[str, Any], self._control("POST", "/messages", json=body))
 
     def make_forum(self, chat_id: int, title: str = "Support") -> dict[str, Any]:
         """Make ``chat_id`` a forum supergroup."""
-        return self._control("POST", "/forums", json={"chat_id": chat_id, "title": title})
+        return cast(dict[str, Any], self._control("POST", "/forums", json={"chat_id": chat_id, "title": title}))
 
     def topics(self, chat_id: int) -> list[dict[str, Any]]:
         """The live topics of forum ``chat_id`` (``message_thread_id``, ``name``, ``closed``)."""
-        return self._control("GET", f"/forums/{chat_id}/topics")
+        return cast(list[dict[str, Any]], self._control("GET", f"/forums/{chat_id}/topics"))
 
     def delete_topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
-        return self._control("DELETE", f"/forums/{chat_id}/topics/{thread_id}")
+        return cast(dict[str, Any], self._control("DELETE", f"/forums/{chat_id}/topics/{thread_id}"))
 
     def thread_messages(self, chat_id: int, thread_id: int) -> list[dict[str, Any]]:
         """Every message in one topic, service messages included, in order."""
@@ -106,21 +106,23 @@ class TelegramStandIn(ServedApp):
 
     def edit(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
         """The user edits their message ``message_id`` to ``text``."""
-        return self._control("POST", "/edits", json={"chat_id": chat_id, "message_id": message_id, "text": text})
+        edited = self._control("POST", "/edits", json={"chat_id": chat_id, "message_id": message_id, "text": text})
+        return cast(dict[str, Any], edited)
 
     def press(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict[str, Any]:
         """A user presses the inline button with callback ``data`` on ``message_id``."""
-        return self._control("POST", "/callbacks", json={"chat_id": chat_id, "message_id": message_id,
-                                                          "data": data, "user_id": user_id or chat_id})
+        pressed = self._control("POST", "/callbacks", json={"chat_id": chat_id, "message_id": message_id,
+                                                             "data": data, "user_id": user_id or chat_id})
+        return cast(dict[str, Any], pressed)
 
     def messages(self, chat_id: int) -> list[dict[str, Any]]:
-        return self._control("GET", f"/chats/{chat_id}")
+        return cast(list[dict[str, Any]], self._control("GET", f"/chats/{chat_id}"))
 
     def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.messages(chat_id) if m["from"]["id"] == BOT_USER["id"]]
 
     def documents(self) -> dict[str, Any]:
-        return self._control("GET", "/documents")
+        return cast(dict[str, Any], self._control("GET", "/documents"))
 
     def fault(self, method: str = "*", status: int = 429, count: int = 1, retry_after: int = 1,
               delay: float = 0.0) -> None:
@@ -132,4 +134,4 @@ class TelegramStandIn(ServedApp):
         self._control("DELETE", "/faults")
 
     def info(self) -> dict[str, Any]:
-        return self._control("GET", "/info")
+        return cast(dict[str, Any], self._control("GET", "/info"))

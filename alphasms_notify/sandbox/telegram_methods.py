@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -23,7 +23,7 @@ async def _params(request: web.Request) -> tuple[dict[str, Any], dict[str, tuple
     elif request.can_read_body:
         form = await request.post()
         for key, value in form.items():
-            if hasattr(value, "file"):
+            if isinstance(value, web.FileField):
                 files[key] = (value.filename or key, value.file.read())
             else:
                 params[key] = value
@@ -38,7 +38,7 @@ async def _params(request: web.Request) -> tuple[dict[str, Any], dict[str, tuple
 
 def _reply_target(params: dict[str, Any]) -> int | None:
     if isinstance(params.get("reply_parameters"), dict):
-        return params["reply_parameters"].get("message_id")
+        return cast(int | None, params["reply_parameters"].get("message_id"))
     return params.get("reply_to_message_id")
 
 
@@ -48,47 +48,47 @@ class _Methods:
     def __init__(self, state: State) -> None:
         self.s = state
 
-    def getMe(self, p: dict, files: dict) -> Any:  # noqa: N802 - Bot API names
+    def getMe(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802 - Bot API names
         return BOT_USER
 
-    def deleteWebhook(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def deleteWebhook(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         self.s.webhook = {}
         return True
 
-    def setWebhook(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def setWebhook(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         self.s.webhook = {k: v for k, v in p.items() if k != "certificate"}
         return True
 
-    def getWebhookInfo(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def getWebhookInfo(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         return {"url": self.s.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
 
-    def setMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def setMyCommands(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         self.s.commands = list(p.get("commands", []))
         self.s.command_scopes.append(p.get("scope") or {"type": "default"})
         return True
 
-    def getMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def getMyCommands(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         return self.s.commands
 
-    def deleteMyCommands(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def deleteMyCommands(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         self.s.commands = []
         return True
 
-    def sendChatAction(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def sendChatAction(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         return True
 
-    def getChat(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def getChat(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         """A ChatFullInfo: the chat and the fields Telegram always sends with it."""
         gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
                                "gifts_from_channels"), False)
         return {**self.s.chat(p["chat_id"]), "accent_color_id": 0, "max_reaction_count": 11,
                 "accepted_gift_types": gifts}
 
-    def _forum(self, p: dict) -> int:
+    def _forum(self, p: dict[str, Any]) -> int:
         chat_id = p["chat_id"]
         if chat_id not in self.s.forums:
             raise web.HTTPBadRequest(text="the chat is not a forum")
-        return chat_id
+        return cast(int, chat_id)
 
     def _service(self, chat_id: int, thread_id: int, extra: dict[str, Any], message_id: int | None = None
                  ) -> dict[str, Any]:
@@ -98,7 +98,7 @@ class _Methods:
         self.s.chats[chat_id].append(message)
         return message
 
-    def createForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def createForumTopic(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         chat_id = self._forum(p)
         name = str(p.get("name", ""))
         if not 1 <= len(name) <= 128:
@@ -111,7 +111,7 @@ class _Methods:
                       message_id=thread_id)
         return {"message_thread_id": thread_id, "name": name, "icon_color": icon_color}
 
-    def editForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def editForumTopic(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         chat_id = self._forum(p)
         topic = self.s.topic(chat_id, p["message_thread_id"])
         if "name" in p:
@@ -123,7 +123,7 @@ class _Methods:
         self._service(chat_id, topic["message_thread_id"], {"forum_topic_edited": {"name": topic["name"]}})
         return True
 
-    def _set_closed(self, p: dict, closed: bool) -> Any:
+    def _set_closed(self, p: dict[str, Any], closed: bool) -> Any:
         chat_id = self._forum(p)
         topic = self.s.topic(chat_id, p["message_thread_id"])
         if topic["closed"] == closed:
@@ -133,18 +133,18 @@ class _Methods:
         self._service(chat_id, topic["message_thread_id"], {kind: {}})
         return True
 
-    def closeForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def closeForumTopic(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         return self._set_closed(p, True)
 
-    def reopenForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def reopenForumTopic(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         return self._set_closed(p, False)
 
-    def deleteForumTopic(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def deleteForumTopic(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         chat_id = self._forum(p)
         self.s.topic(chat_id, p["message_thread_id"])["deleted"] = True
         return True
 
-    def _bot_message(self, p: dict, extra: dict[str, Any]) -> dict[str, Any]:
+    def _bot_message(self, p: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         chat_id = p["chat_id"]
         message = {"message_id": self.s.message_id(chat_id), "date": int(time.time()), "from": BOT_USER,
                    "chat": self.s.chat(chat_id), **extra}
@@ -167,12 +167,12 @@ class _Methods:
         self.s.chats[chat_id].append(message)
         return message
 
-    def sendMessage(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def sendMessage(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         if not str(p.get("text", "")).strip():
             raise web.HTTPBadRequest(text="message text is empty")
         return self._bot_message(p, {"text": p["text"]})
 
-    def sendDocument(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def sendDocument(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         if "document" not in files:
             raise web.HTTPBadRequest(text="there is no document in the request")
         filename, content = files["document"]
@@ -184,7 +184,7 @@ class _Methods:
             extra["caption"] = p["caption"]
         return self._bot_message(p, extra)
 
-    def editMessageText(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def editMessageText(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         message = self.s.find(p["chat_id"], p["message_id"])
         if message is None:
             raise web.HTTPBadRequest(text="message to edit not found")
@@ -196,14 +196,14 @@ class _Methods:
             message.pop("reply_markup", None)
         return message
 
-    def editMessageReplyMarkup(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def editMessageReplyMarkup(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         message = self.s.find(p["chat_id"], p["message_id"])
         if message is None:
             raise web.HTTPBadRequest(text="message to edit not found")
         message["reply_markup"] = p.get("reply_markup")
         return message
 
-    def answerCallbackQuery(self, p: dict, files: dict) -> Any:  # noqa: N802
+    def answerCallbackQuery(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         self.s.callback_answers.append(p)
         return True
 

@@ -25,7 +25,7 @@ class State:
         self.token = token
         self.updates: list[dict[str, Any]] = []
         self.update_ids = itertools.count(random.randint(10**8, 9 * 10**8))  # as Telegram: not from 1
-        self.message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
+        self.message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self.chats: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.documents: dict[str, tuple[str, bytes]] = {}
         self.commands: list[dict[str, Any]] = []

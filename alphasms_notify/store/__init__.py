@@ -97,7 +97,8 @@ class Store:
         """The newest migration applied (0: an empty store, or one made before migrations were recorded)."""
         if not self._db.has_table("schema_migrations"):
             return 0
-        return self._db.one("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")["v"]
+        row = self._db.one("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+        return int(row["v"]) if row else 0
 
     def migrations(self) -> list[tuple[int, str, float | None]]:
         """Every migration: (version, name, when it was applied or None)."""
@@ -136,4 +137,4 @@ class Store:
             "replies not yet forwarded": "SELECT COUNT(*) AS n FROM replies WHERE forwarded = 0",
             "live leases": f"SELECT COUNT(*) AS n FROM leases WHERE until >= {now!r}",
         }
-        return {name: self._db.one(sql)["n"] for name, sql in queries.items()}
+        return {name: int((self._db.one(sql) or {"n": 0})["n"]) for name, sql in queries.items()}

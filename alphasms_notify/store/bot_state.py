@@ -65,7 +65,9 @@ class BotState:
         """Set ``key`` unless it is set; return the value it has (first writer wins)."""
         with self._db.tx() as tx:
             tx.run("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
-            return tx.one("SELECT value FROM settings WHERE key = ?", (key,))["value"]
+            row = tx.one("SELECT value FROM settings WHERE key = ?", (key,))
+            assert row is not None  # inserted above, or there already
+            return str(row["value"])
 
     def first_sight(self, bot_id: int, update_id: int) -> bool:
         """True the first time any instance asks about this bot's ``update_id``; False ever after."""

@@ -37,7 +37,7 @@ def default_store_path() -> Path:
     return platformdirs.user_data_path("alphasms-notify") / "store.sqlite3"
 
 
-def create_private(path: str | os.PathLike) -> None:
+def create_private(path: str | os.PathLike[str]) -> None:
     """Create ``path`` (and its folder) readable by the owner only, if it does not exist: it holds phone numbers."""
     target = Path(path)
     if not target.parent.exists():
@@ -56,7 +56,7 @@ class StoreLock:
     when the process ends, also on SIGKILL, so a crash never leaves it stale.
     """
 
-    def __init__(self, store_path: str | os.PathLike) -> None:
+    def __init__(self, store_path: str | os.PathLike[str]) -> None:
         self.path = f"{store_path}.lock"
         self._fd: int | None = None
 

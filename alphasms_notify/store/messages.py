@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..db import Database
 from ..results import Outcome
@@ -18,7 +19,7 @@ class Messages:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def track(self, outcomes: Iterable[Outcome], *, source: str, chat_id: int | None = None,
+    def track(self, outcomes: Iterable[Outcome[Any]], *, source: str, chat_id: int | None = None,
               anchor_id: int | None = None, thread_id: int | None = None) -> int:
         """Remember every accepted send item, and every unknown one (the status poll settles it).
 
@@ -77,7 +78,7 @@ class Messages:
                             " ORDER BY created_at, id LIMIT ?", (since, limit))
         return [message_row(r) for r in rows]
 
-    def mark_noticed(self, message_id: int, chat_id: int, notice_id: int, thread_id: int) -> None:
+    def mark_noticed(self, message_id: int, chat_id: int, notice_id: int, thread_id: int | None) -> None:
         with self._db.tx() as tx:
             tx.run("UPDATE messages SET notice_chat_id = ?, notice_id = ?, notice_thread_id = ? WHERE id = ?",
                    (chat_id, notice_id, thread_id, message_id))

@@ -67,7 +67,7 @@ def stored_text(text: str | None) -> str | None:
 def tracked_text(message: object) -> str | None:
     """What the store keeps of a message's text: each of its ``meta["redact"]`` strings (a verification
     code) masked, so neither the store nor what is shown from it (a topic's notice) holds them."""
-    text = getattr(message, "text", None)
+    text: str | None = getattr(message, "text", None)
     if text:
         for secret in (getattr(message, "meta", None) or {}).get("redact", ()):
             if secret:

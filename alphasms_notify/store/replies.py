@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from ..db import Database
 from ..results import Reply
@@ -117,6 +118,6 @@ class Replies:
             " WHERE r.forwarded_chat_id = ? AND r.forwarded_message_id = ?", (chat_id, telegram_message_id))
         return message_row(row) if row else None
 
-    def _replies(self, where: str, args: tuple = ()) -> list[StoredReply]:
+    def _replies(self, where: str, args: tuple[Any, ...] = ()) -> list[StoredReply]:
         rows = self._db.all(f"SELECT * FROM replies WHERE {where} ORDER BY received_at, message_id, seq", args)
         return [reply_row(r) for r in rows]
