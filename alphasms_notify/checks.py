@@ -60,13 +60,16 @@ def _not_utf8(message: Message, problems: list[Any]) -> bool:
     return bad
 
 
-def _check_sender(value: str | None, field_name: str, limit: int, problems: list[Any]) -> None:
+def _check_sender(value: str | None, field_name: str, limit: int, problems: list[Any], kind: str) -> None:
+    """``kind``: whose sender it is (SMS, Viber, RCS), so "empty" says which one is missing and where its
+    default is set."""
     if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        problems.append((field_name, f"sender name {value!r} has control characters"))
+        problems.append((field_name, f"{kind} sender name {value!r} has control characters"))
     elif value is None or not value.strip():
-        problems.append((field_name, "sender name is empty (pass one or set a default sender)"))
+        problems.append((field_name, f"{kind} sender name is empty (pass one or set [alphasms] "
+                                     f"{kind.lower()}_sender)"))
     elif len(value) > limit:
-        problems.append((field_name, f"sender name {value!r} is longer than {limit} characters"))
+        problems.append((field_name, f"{kind} sender name {value!r} is longer than {limit} characters"))
 
 
 # What shows nothing on a phone: spaces and controls, format characters (zero-width, bidi marks such as
@@ -143,16 +146,17 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
     if isinstance(message, Sms):
         if is_blank(message.text):
             problems.append(("text", _empty(message.text, "SMS text")))
-        _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems)
+        _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems, "SMS")
         _check_lifetime(message.lifetime, "lifetime", problems)
     elif isinstance(message, RICH):
         _check_viber(message, problems)
-        _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems)
+        _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems,
+                      "RCS" if isinstance(message, Rcs | RcsSms) else "Viber")
         if isinstance(message, WITH_SMS_FALLBACK):
             sms_text = message.fallback_text
             if is_blank(sms_text):
                 problems.append(("sms_text", _empty(sms_text, "the SMS fallback text")))
-            _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems)
+            _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems, "SMS")
         for name in ("lifetime", "viber_lifetime", "sms_lifetime"):
             if hasattr(message, name):
                 _check_lifetime(getattr(message, name), name, problems)

@@ -88,3 +88,60 @@ def test_one_text_checked_once_but_too_long_for_everyone_is_refused_for_everyone
     done = run(alphasms_sandbox, "send", "--to-file", str(tmp_path / "to.txt"), "ї" * 2000)
     assert done.returncode == 2 and done.stderr.count("max_parts") >= 1
     assert alphasms_sandbox.messages() == []
+
+
+ECO_PLUGIN = '''
+from alphasms_notify import hookimpl
+
+@hookimpl
+def alphasms_prepare_message(message):
+    message.text = message.text + " [eco]"
+'''
+
+
+def test_the_preview_counts_what_the_plugins_made_of_the_text(alphasms_sandbox, tmp_path):
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "eco.py").write_text(ECO_PLUGIN)
+    done = run(alphasms_sandbox, "send", "--to", "0971234567", "x" * 158,
+               ALPHASMS_NOTIFY_PLUGINS_DIR=str(tmp_path / "plugins"), ALPHASMS_NOTIFY_LOAD_PLUGINS="eco")
+    assert done.returncode == 0, done.stderr
+    assert "SMS 2 parts" in done.stderr, done.stderr  # 158 + 6 characters: two parts, as sent
+    [sent] = alphasms_sandbox.messages()
+    assert sent["item"]["sms_message"].endswith(" [eco]") and sent["parts"] == 2
+
+
+def test_when_the_balance_runs_out_the_rest_is_not_posted_and_the_failures_are_grouped(alphasms_sandbox, tmp_path):
+    alphasms_sandbox.balance("225.00")  # 150 one-part SMS at 1.50
+    numbers = phones(3000)
+    (tmp_path / "to.txt").write_text("\n".join(numbers))
+    done = run(alphasms_sandbox, "send", "--to-file", str(tmp_path / "to.txt"), "Sale!")
+    assert done.returncode == 1
+    posted = [r for r in alphasms_sandbox.requests() if r.get("data")]
+    assert len(alphasms_sandbox.messages()) == 150
+    assert len(posted) <= 8, len(posted)  # the batches in flight when the money ran out, not all 30
+    lines = done.stderr.splitlines()
+    assert len(lines) <= 4, done.stderr  # one line per reason, not 2,850
+    funds = next(line for line in lines if "failed: Insufficient funds (" in line)
+    later = next(line for line in lines if "not sent: an earlier message of this send got 'Insufficient funds'" in line)
+    counted = [int(line.split(" failed")[0].replace(",", "")) for line in (funds, later)]
+    assert sum(counted) == 2850 and "..." in later
+    assert "sent 150 of 3000, 2850 failed" in done.stdout
+    # every one in --json, and the ones not posted can simply be sent again later
+    alphasms_sandbox.reset()
+    alphasms_sandbox.balance("3.00")
+    as_json = run(alphasms_sandbox, "--json", "send", "--to-file", str(tmp_path / "to.txt"), "Sale!")
+    results = json.loads(as_json.stdout)["results"]
+    assert len(results) == 3000 and sum(r["ok"] for r in results) == 2
+    assert sum("send it again later" in r.get("error", "") for r in results) > 2000
+
+
+def test_the_library_stops_posting_batches_after_insufficient_funds(alphasms_sandbox):
+    from alphasms_notify import AlphaSMS, Sms
+
+    alphasms_sandbox.balance("22.50")  # 15 SMS
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", batch_size=10) as sms:
+        outcomes = sms.send([Sms(p, "Sale!") for p in phones(100)])
+    assert [o.ok for o in outcomes] == [True] * 15 + [False] * 85
+    assert [o.error for o in outcomes[15:20]] == ["Insufficient funds"] * 5
+    assert all(o.error.startswith("not sent: an earlier message") and not o.unknown for o in outcomes[20:])
+    assert len([r for r in alphasms_sandbox.requests() if r.get("data")]) == 2

@@ -22,6 +22,7 @@ from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
+from .senders import sender_options, senders_for
 from .store_commands import store
 from .templates import send_template
 
@@ -78,9 +79,7 @@ def balance(ctx: Context) -> None:
 @click.option("--to-file", type=click.Path(dir_okay=False, allow_dash=True),
               help="Recipients from a file: one phone per line, or a CSV with a 'phone' column ('-': stdin).")
 @click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
-@click.option("--sender", help="SMS alpha-name (default: [alphasms] sms_sender); for --channel rcs, the RCS one.")
-@click.option("--viber-sender", help="Viber alpha-name (default: [alphasms] viber_sender).")
-@click.option("--rcs-sender", help="RCS sender (default: [alphasms] rcs_sender, then the SMS one).")
+@sender_options
 @click.option("--image", help="Viber image URL (http/https).")
 @click.option("--link", help="Viber button link (http/https); needs --button.")
 @click.option("--button", help="Viber button text; needs --link.")
@@ -109,7 +108,6 @@ def send(ctx: Context, /, to: tuple[str, ...], to_file: str | None, channel: Cha
 def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Channel, text: str, yes: bool,
           verbose: bool, opts: dict[str, Any]) -> None:
     from ..messages import build
-    from ..segments import count_segments
     from .recipients import RecipientsError, read_recipients, read_text_argument, unique_phones, warn_each
     from .sending import send_and_report
 
@@ -127,19 +125,12 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Chann
     phones, repeated = unique_phones(phones)
     warn_each([f"+{number} is given {len(given)} times ({', '.join(dict.fromkeys(given))}): it gets one message"
                for number, given in repeated.items()], "{n} more phones given more than once")
-    sms_sender, rcs_sender = opts["sender"], opts["rcs_sender"]
-    if channel == "rcs":  # no SMS in it: --sender names the RCS sender
-        sms_sender, rcs_sender = None, rcs_sender or sms_sender
     try:
         messages = build(channel, phones, text, image=opts["image"], link=opts["link"], button=opts["button"],
-                         sms_text=opts["sms_text"], sms_sender=sms_sender, viber_sender=opts["viber_sender"],
-                         rcs_sender=rcs_sender, id=opts["id"], meta={"source": "cli"})
+                         sms_text=opts["sms_text"], id=opts["id"], meta={"source": "cli"},
+                         **senders_for(channel, opts, ctx.settings.alphasms.sms_sender))
     except ValidationError as exc:
         invalid(ctx, exc, options=True)
-    sms_text = (text if channel == "sms" else getattr(messages[0], "fallback_text", None) if channel.endswith("+sms")
-                else None)
-    if not ctx.json and sms_text:
-        click.echo(f"Sending to {len(phones)} recipient(s), SMS {count_segments(sms_text)} each", err=True)
     send_and_report(ctx, messages, yes=yes, summary=f"{channel} to {len(messages)} recipient(s)",
                     describe=describe_sent, verbose=verbose)
 

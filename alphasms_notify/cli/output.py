@@ -177,6 +177,25 @@ def _print_outcomes(outcomes: list[Outcome[Any]], describe: Callable[[Outcome[An
     _echo_lines(err, err=True)
 
 
+def _print_grouped_failures(failed: list[Outcome[Any]]) -> None:
+    """Past a screenful of failures, one line per reason: "2,998 failed: Insufficient funds (first ... last)";
+    a reason met once keeps its own line. Unknown outcomes keep theirs (each has an id to check)."""
+    groups: dict[str, list[Outcome[Any]]] = {}
+    for outcome in failed:
+        if not outcome.unknown:
+            groups.setdefault(outcome.error or "failed", []).append(outcome)
+    lines = []
+    for reason, members in groups.items():
+        if len(members) == 1:
+            lines.append(f"FAILED {_who(members[0])}: {reason}")
+        else:
+            who = (f"{_who(members[0])}, {_who(members[1])}" if len(members) == 2
+                   else f"{_who(members[0])} ... {_who(members[-1])}")
+            lines.append(f"{len(members):,} failed: {reason} ({who})")
+    _echo_lines(lines, err=True)
+    _print_outcomes([o for o in failed if o.unknown], str)
+
+
 def _summary(outcomes: list[Outcome[Any]]) -> str:
     ok = [o for o in outcomes if o.ok]
     unknown = sum(o.unknown for o in outcomes)
@@ -226,7 +245,10 @@ def report_outcomes(ctx: Context, outcomes: list[Outcome[Any]], describe: Callab
     if ctx.json:
         _echo_json({"ok": not failed, "results": [_outcome_json(o) for o in outcomes]})
     elif len(outcomes) > SUMMARY_ABOVE and not verbose:
-        _print_outcomes(failed, describe)
+        if len(failed) > SUMMARY_ABOVE:
+            _print_grouped_failures(failed)
+        else:
+            _print_outcomes(failed, describe)
         click.echo(_summary(outcomes))
     else:
         _print_outcomes(outcomes, describe)

@@ -1,7 +1,10 @@
 """Sending from the command line: a preview and a confirmation for large sends, a progress bar.
 
-Both only on a terminal: piped or scripted runs are never asked anything.
-``--yes`` skips the question. The send itself is the async client's, with
+The preview and the question count what will go out: the messages are
+prepared first (the plugins' ``alphasms_prepare_message``, then the checks),
+and what is sent are those prepared copies. The question and the bar only
+on a terminal: piped or scripted runs are never asked anything. ``--yes``
+skips the question. The send itself is the async client's, with
 ``[alphasms] max_concurrency`` requests in flight (the outcomes keep the
 order of the recipients), over httpx's own transport: httpx is loaded
 anyway, so a campaign from cron pays for no second HTTP stack.
@@ -10,22 +13,47 @@ anyway, so a campaign from cron pays for no second HTTP stack.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..errors import RequestError
 from .output import Context, guarded, report_outcomes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Outcome
 
-__all__ = ["send_and_report", "confirm_large_send", "send_concurrently", "bulk_mode"]
+__all__ = ["send_and_report", "confirm_large_send", "preview", "send_concurrently", "bulk_mode"]
+
+T = TypeVar("T")
 
 
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _sms_texts(messages: list[Any]) -> list[str]:
+    """The texts that go (or may go, as a fallback) by SMS."""
+    from ..messages import Sms
+
+    texts = [m.text if isinstance(m, Sms) else getattr(m, "fallback_text", None) for m in messages]
+    return [t for t in texts if t]
+
+
+def preview(ctx: Context, messages: list[Any]) -> None:
+    """One line on stderr: how many recipients and SMS parts, counted on the prepared messages."""
+    texts = _sms_texts(messages)
+    if ctx.json or not texts:
+        return
+    from ..segments import count_segments
+
+    if len(set(texts)) == 1:
+        click.echo(f"Sending to {len(messages)} recipient(s), SMS {count_segments(texts[0])} each", err=True)
+    else:
+        parts = sum(count_segments(t).parts for t in texts)
+        click.echo(f"Sending to {len(messages)} recipient(s), {parts} SMS part(s) in all", err=True)
 
 
 def confirm_large_send(ctx: Context, messages: list[Any], summary: str, yes: bool) -> None:
@@ -36,8 +64,7 @@ def confirm_large_send(ctx: Context, messages: list[Any], summary: str, yes: boo
     from ..segments import count_segments
 
     phones = ", ".join(str(m.phone) for m in messages[:10]) + (" …" if len(messages) > 10 else "")
-    texts = [getattr(m, "text", None) or getattr(m, "fallback_text", None) or "" for m in messages]
-    parts = sum(count_segments(t).parts for t in texts if t)
+    parts = sum(count_segments(t).parts for t in _sms_texts(messages))
     click.echo(f"About to send {summary}: {phones}", err=True)
     click.echo(f"{len(messages)} message(s), {parts} SMS part(s) in all if sent by SMS.", err=True)
     if not click.confirm("Send?", default=False, err=True):
@@ -67,9 +94,8 @@ def bulk_mode() -> Iterator[None]:
             gc.enable()
 
 
-def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int], None] | None = None
-                      ) -> list[Outcome[Any]]:
-    """Send with the async client, ``max_concurrency`` batches in flight; outcomes in the messages' order."""
+def _with_client(ctx: Context, work: Callable[[Any], Awaitable[T]]) -> T:
+    """``work(client)`` with the async client, ``max_concurrency`` requests in flight."""
     import asyncio
 
     import httpx
@@ -78,27 +104,49 @@ def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int
 
     limit = ctx.settings.alphasms.max_concurrency
 
-    async def run() -> list[Outcome[Any]]:
+    async def run() -> T:
         transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
                                                                  max_keepalive_connections=limit))
         async with make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport) as client:
-            return await client.send(messages, progress=progress)
+            return await work(client)
 
     return asyncio.run(run())
 
 
+def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int], None] | None = None, *,
+                      prepared: bool = False) -> list[Outcome[Any]]:
+    """Send with the async client, ``max_concurrency`` batches in flight; outcomes in the messages' order."""
+    return _with_client(ctx, lambda client: client.send(messages, progress=progress, prepared=prepared))
+
+
+def _in_order(messages: list[Any], sent: list[Outcome[Any]], refused: list[Outcome[Any]]) -> list[Outcome[Any]]:
+    """The outcomes in the recipients' order: a plugin's refusals where their messages were, the sent between."""
+    by_message = {id(o.message): o for o in refused}
+    rest = iter(sent)
+    return [by_message[id(m)] if id(m) in by_message else next(rest) for m in messages]
+
+
 def send_and_report(ctx: Context, messages: list[Any], *, yes: bool, summary: str,
                     describe: Callable[[Outcome[Any]], str], verbose: bool = False) -> None:
-    """Confirm if large, send with a progress bar on a terminal, print the outcomes, exit."""
-    confirm_large_send(ctx, messages, summary, yes)
-    batches = -(-len(messages) // ctx.settings.alphasms.batch_size)
+    """Prepare, preview, confirm if large, send with a progress bar on a terminal, print the outcomes, exit."""
+    ready, refused = guarded(ctx, lambda: _with_client(ctx, lambda client: client.prepare(messages)), describe)
+    preview(ctx, ready)
+    confirm_large_send(ctx, ready, summary, yes)
+
+    def send(progress: Callable[[int], None] | None = None) -> list[Outcome[Any]]:
+        try:
+            return _in_order(messages, send_concurrently(ctx, ready, progress, prepared=True), refused)
+        except RequestError as exc:
+            exc.outcomes = _in_order(messages, exc.outcomes, refused)
+            raise
+
+    batches = -(-len(ready) // ctx.settings.alphasms.batch_size)
     if batches > 1 and sys.stderr.isatty() and not ctx.json:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
-            task = bar.add_task("Sending", total=len(messages))
-            outcomes = guarded(ctx, lambda: send_concurrently(ctx, messages, lambda n: bar.advance(task, n)),
-                               describe)
+            task = bar.add_task("Sending", total=len(ready))
+            outcomes = guarded(ctx, lambda: send(lambda n: bar.advance(task, n)), describe)
     else:
-        outcomes = guarded(ctx, lambda: send_concurrently(ctx, messages), describe)
+        outcomes = guarded(ctx, send, describe)
     report_outcomes(ctx, outcomes, describe, verbose=verbose)

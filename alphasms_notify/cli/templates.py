@@ -15,6 +15,7 @@ import click
 from ..channels import Channel
 from ..errors import MessageRejected, ValidationError
 from ..templates import TemplateError, parse, render
+from .senders import sender_options, senders_for
 
 __all__ = ["send_template", "with_contacts", "warn_repeated_phones"]
 
@@ -22,12 +23,13 @@ __all__ = ["send_template", "with_contacts", "warn_repeated_phones"]
 @click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV with a 'phone' column and one column per template field ('-': standard input).")
 @click.option("--channel", type=click.Choice(["sms", "viber", "viber+sms"]), default="sms", show_default=True)
+@sender_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
 @click.option("--verbose", "-v", is_flag=True, help="A line for every row (by default, past 20: a summary).")
 @click.argument("template")
 @click.pass_context
-def send_template(ctx: click.Context, csv_path: str, channel: Channel, yes: bool, verbose: bool,
-                  template: str) -> None:
+def send_template(ctx: click.Context, /, csv_path: str, channel: Channel, yes: bool, verbose: bool,
+                  template: str, **senders: str | None) -> None:
     """Send TEMPLATE to every row of --csv, with {column} fields filled in per row ('-': standard input).
 
     A field is a column's name in braces, {name}; {{ and }} are braces. Every row is
@@ -63,9 +65,11 @@ def send_template(ctx: click.Context, csv_path: str, channel: Channel, yes: bool
                 fail(f"{where} ({row.get('phone') or 'no phone'}): {exc.reason}; nothing was sent",
                      EXIT_INVALID)
         warn_repeated_phones(filled, lines)
+        chosen = senders_for(channel, senders, ctx.obj.settings.alphasms.sms_sender)
         try:
             messages = [m for row, text in zip(filled, texts, strict=True)
-                        for m in build(channel, row["phone"] or "", text, meta={"source": "template"})]
+                        for m in build(channel, row["phone"] or "", text, meta={"source": "template"},
+                                       **chosen)]
         except ValidationError as exc:
             invalid(ctx.obj, exc)
         send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",

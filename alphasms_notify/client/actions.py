@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -49,6 +49,9 @@ class _Each:
     """
 
     flows: list[Generator[Any, Any, list[Outcome[Any]]]]
+    # given the outcomes of a batch, a reason to start no further batch (an answer every later item would
+    # get too: the balance ran out), or None
+    stop: Callable[[list[Outcome[Any]]], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +110,17 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
 _PROBE_PHONE = 380971234567  # a valid phone, for checking what an SMS's text and sender are worth once
 
 
+
+
+# Item errors that every later item of the same send would get as well: after one, no further batch is posted
+# (its messages are reported not sent, with the reason, to be sent later) instead of posting each in vain.
+_FOR_ALL_LATER = ("insufficient funds",)
+
+
+def stops_later_batches(outcomes: list[Outcome[Any]]) -> str | None:
+    """The provider's answer in these outcomes that later items would get too, if any."""
+    for outcome in outcomes:
+        error = outcome.error or ""
+        if not outcome.ok and not outcome.unknown and any(e in error.lower() for e in _FOR_ALL_LATER):
+            return error
+    return None

@@ -78,10 +78,11 @@ class AsyncAlphaSMS(Core):
         if type(action) is _Sleep:
             return await asyncio.sleep(action.seconds)
         if type(action) is _Each:
-            return await self._each_concurrently(action.flows)
+            return await self._each_concurrently(action.flows, action.stop)
         return await action  # what an async plugin hook returned
 
-    async def _each_concurrently(self, flows: list[Generator[Any, Any, Any]]) -> list[Any]:
+    async def _each_concurrently(self, flows: list[Generator[Any, Any, Any]],
+                                 stop: Callable[[list[Outcome[Any]]], str | None] | None = None) -> list[Any]:
         gate = asyncio.Semaphore(self.max_concurrency)
         results: list[Any] = [None] * len(flows)
         failed = False
@@ -90,11 +91,13 @@ class AsyncAlphaSMS(Core):
             nonlocal failed
             async with gate:
                 if failed:
-                    return  # a request already failed as a whole: send no more
+                    return  # a request already failed as a whole, or the balance ran out: send no more
                 try:
                     results[position] = await adrive(flow, self._do)
                 except RequestError as exc:
                     failed, results[position] = True, exc
+                else:
+                    failed = failed or bool(stop is not None and stop(results[position]))
 
         await asyncio.gather(*(one(i, f) for i, f in enumerate(flows)))
         return results

@@ -51,7 +51,7 @@ from ..settings import (
     DEFAULT_TIMEOUT,
 )
 from ..tls import ssl_context
-from .actions import MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each
+from .actions import MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each, stops_later_batches
 from .checking import Checking
 from .exchange import Exchange
 
@@ -205,7 +205,7 @@ class Core(Checking, Exchange):
         plan = self._send_plan(batch, settled, skip_invalid)
         try:
             outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck, progress)
-                                              for chunk in plan], plan)
+                                              for chunk in plan], plan, stop=stops_later_batches)
         except RequestError as exc:
             exc.outcomes = self._merge(batch, settled, exc.outcomes)
             self._record(batch, exc.outcomes)
@@ -246,20 +246,27 @@ class Core(Checking, Exchange):
         return (yield from self._each([self._query_flow(chunk) for chunk in plan], plan))
 
     @staticmethod
-    def _each(flows: list[Generator[Any, Any, Any]], plan: Sequence[Sequence[Message]]
+    def _each(flows: list[Generator[Any, Any, Any]], plan: Sequence[Sequence[Message]],
+              stop: Callable[[list[Outcome[Any]]], str | None] | None = None
               ) -> Generator[Any, Any, list[Outcome[Any]]]:
         """Run the batches; if one failed as a whole, raise it with every message's outcome.
 
-        Batches never started (a request before them failed) fail as "not sent".
+        Batches never started fail as "not sent": a request before them failed, or (``stop``) a batch's
+        answer said every later item would fail the same way (the balance ran out).
         """
-        results = yield _Each(flows)
+        results = yield _Each(flows, stop)
         failure = next((r for r in results if isinstance(r, RequestError)), None)
+        stopped = None if failure is not None or stop is None else next(
+            (why for r in results if isinstance(r, list) and (why := stop(r))), None)
         outcomes: list[Outcome[Any]] = []
         for chunk, result in zip(plan, results, strict=True):
             if isinstance(result, list):
                 outcomes.extend(result)
             elif isinstance(result, RequestError):
                 outcomes.extend(result.outcomes)
+            elif stopped is not None:
+                outcomes.extend(Outcome(m, False, error=f"not sent: an earlier message of this send got "
+                                                        f"{stopped!r}; send it again later") for m in chunk)
             else:
                 outcomes.extend(Outcome(m, False, error=f"not sent: an earlier request failed ({failure})")
                                 for m in chunk)

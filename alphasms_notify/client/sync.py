@@ -78,6 +78,8 @@ class AlphaSMS(Core):
                 except RequestError as exc:
                     results[position] = exc
                     break
+                if action.stop is not None and action.stop(results[position]):
+                    break
             return results
         return run_blocking(action)  # what an async plugin hook returned
 
