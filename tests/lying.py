@@ -9,6 +9,7 @@ answer's list of replies cut to its last one, as a provider that replaces the li
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import time
 
@@ -17,7 +18,11 @@ from aiohttp import web
 
 from alphasms_notify.sandbox.inprocess import ServedApp
 
-BOMB = gzip.compress(b" " * (200 * 1024 * 1024), compresslevel=9)  # ~200 KB on the wire
+
+@functools.cache
+def bomb() -> bytes:
+    """200 MB of spaces, gzip'ed to ~200 KB on the wire: made when first served (1 s of CPU), not at import."""
+    return gzip.compress(b" " * (200 * 1024 * 1024), compresslevel=9)
 
 
 class LyingProvider(ServedApp):
@@ -55,7 +60,7 @@ class LyingProvider(ServedApp):
                 pass
             return answer
         if self.mode == "bomb":
-            return web.Response(body=BOMB, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+            return web.Response(body=bomb(), headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
         async with httpx.AsyncClient() as client:
             real = await client.post(self.upstream, content=body, headers={"Content-Type": "application/json"})
         if self.mode == "last_reply":

@@ -380,7 +380,7 @@ def test_sigkill_between_telegram_accepting_a_forward_and_the_store_recording_it
                                                                                      alphasms_sandbox):
     from alphasms_notify.bot.forwarding import POSSIBLE_REPEAT
 
-    tries, marked, unmarked_twice, lost = 3, 0, 0, 0
+    tries, marked, unmarked_twice, lost = 2, 0, 0, 0  # the same window each time: two tries show it holds
     for attempt in range(tries):
         proc = bot_process()
         telegram.send(OPERATOR, f"/viber 38097123456{attempt} Question {attempt}?")

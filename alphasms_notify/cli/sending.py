@@ -101,12 +101,14 @@ def _with_client(ctx: Context, work: Callable[[Any], Awaitable[T]]) -> T:
     import httpx
 
     from ..service import make_async_client
+    from ..tls import ssl_context
 
     limit = ctx.settings.alphasms.max_concurrency
 
     async def run() -> T:
         transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
-                                                                 max_keepalive_connections=limit))
+                                                                 max_keepalive_connections=limit),
+                                             verify=ssl_context())
         async with make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport) as client:
             return await work(client)
 
@@ -126,27 +128,37 @@ def _in_order(messages: list[Any], sent: list[Outcome[Any]], refused: list[Outco
     return [by_message[id(m)] if id(m) in by_message else next(rest) for m in messages]
 
 
+@contextmanager
+def _progress(ctx: Context, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal for more than one batch (``advance(n)``), else nothing."""
+    if -(-total // ctx.settings.alphasms.batch_size) <= 1 or not sys.stderr.isatty() or ctx.json:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Sending", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 def send_and_report(ctx: Context, messages: list[Any], *, yes: bool, summary: str,
                     describe: Callable[[Outcome[Any]], str], verbose: bool = False) -> None:
-    """Prepare, preview, confirm if large, send with a progress bar on a terminal, print the outcomes, exit."""
-    ready, refused = guarded(ctx, lambda: _with_client(ctx, lambda client: client.prepare(messages)), describe)
-    preview(ctx, ready)
-    confirm_large_send(ctx, ready, summary, yes)
+    """Prepare, preview, confirm if large, send with a progress bar on a terminal, print the outcomes, exit.
 
-    def send(progress: Callable[[int], None] | None = None) -> list[Outcome[Any]]:
-        try:
-            return _in_order(messages, send_concurrently(ctx, ready, progress, prepared=True), refused)
-        except RequestError as exc:
-            exc.outcomes = _in_order(messages, exc.outcomes, refused)
-            raise
+    One client does it all: the question is asked between its prepare and its send (nothing else runs
+    on the event loop then), and only the prepared copies are sent, so the hooks run once.
+    """
+    async def work(client: Any) -> list[Outcome[Any]]:
+        ready, refused = await client.prepare(messages)
+        preview(ctx, ready)
+        confirm_large_send(ctx, ready, summary, yes)
+        with _progress(ctx, len(ready)) as advance:
+            try:
+                sent = await client.send(ready, prepared=True, progress=advance)
+            except RequestError as exc:
+                exc.outcomes = _in_order(messages, exc.outcomes, refused)
+                raise
+        return _in_order(messages, sent, refused)
 
-    batches = -(-len(ready) // ctx.settings.alphasms.batch_size)
-    if batches > 1 and sys.stderr.isatty() and not ctx.json:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task("Sending", total=len(ready))
-            outcomes = guarded(ctx, lambda: send(lambda n: bar.advance(task, n)), describe)
-    else:
-        outcomes = guarded(ctx, send, describe)
+    outcomes = guarded(ctx, lambda: _with_client(ctx, work), describe)
     report_outcomes(ctx, outcomes, describe, verbose=verbose)
