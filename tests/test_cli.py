@@ -89,6 +89,10 @@ def test_exit_2_for_invalid_input_and_nothing_sent(run, alphasms_sandbox, args, 
 def test_exit_3_for_access_denied_and_unreachable(run):
     denied = run("balance", env={"ALPHASMS_API_KEY": "wrong"}, check=3)
     assert "Access denied" in denied.stderr and "wrong" not in denied.stderr
+    # the reason once: no "FAILED : not sent" line for a read, which has no phone and sends nothing
+    assert denied.stderr.splitlines() == ["Error: AlphaSMS refused the request: Access denied"]
+    as_json = run("--json", "balance", env={"ALPHASMS_API_KEY": "wrong"}, check=3)
+    assert json.loads(as_json.stdout)["ok"] is False and json.loads(as_json.stdout)["results"][0]["state"]
     down = run("balance", env={"ALPHASMS_API_URL": "http://127.0.0.1:9/api/json.php"}, check=3)
     assert "could not reach AlphaSMS" in down.stderr
 
@@ -129,7 +133,7 @@ def test_missing_key_is_exit_2(run):
 def test_example_config_documents_every_key():
     from alphasms_notify.settings import Settings
 
-    text = (Path(__file__).parent.parent / "config.example.toml").read_text()
+    text = (Path(__file__).parent.parent / "alphasms_notify" / "config.example.toml").read_text()
     for section in Settings.__struct_fields__:
         if section == "source":
             continue

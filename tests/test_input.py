@@ -222,7 +222,7 @@ def test_no_file_in_the_working_folder_and_personal_data_0600(alphasms_sandbox, 
     [log] = list((home / "state").rglob("audit.jsonl"))
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     assert list(work.iterdir()) == []
-    example = (Path(__file__).parent.parent / "config.example.toml").read_text()
+    example = (Path(__file__).parent.parent / "alphasms_notify" / "config.example.toml").read_text()
     store_lines = [line for line in example.splitlines() if line.lstrip("# ").startswith("path =")]
     assert store_lines and all('"/' in line for line in store_lines)  # absolute, never the working folder
 

@@ -30,6 +30,7 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
     assert not missing, missing
     assert {"alphasms_notify/sandbox/static/inbox.js", "alphasms_notify/sandbox/static/inbox.css"} <= set(names)
     assert "alphasms_notify/py.typed" in names  # PEP 561: type checkers read the package's own hints
+    assert "alphasms_notify/config.example.toml" in names  # what `alphasms config example` prints
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), names
     site = str(tmp_path / "site")
     code = (
@@ -55,3 +56,8 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert sent.returncode == 0, sent.stderr
     assert [m["item"]["sms_message"] for m in alphasms_sandbox.messages()] == ["Hi Olena"]
+    example = subprocess.run([sys.executable, "-S", "-c", cli.replace("['send-template', '--csv', sys.argv[3], "
+                                                                      "'Hi {name}']", "['config', 'example']"),
+                              site, sysconfig.get_paths()["purelib"]], capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path, env=env)
+    assert example.returncode == 0 and "[verify]" in example.stdout and "countries" in example.stdout

@@ -20,6 +20,7 @@ from ..errors import ValidationError
 from ..logs import cli_logging
 from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from .config_commands import config
 from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
 from .senders import sender_options, senders_for
@@ -45,7 +46,7 @@ def _settings(config_path: str | None, plugins_dir: str | None) -> Settings:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar=CONFIG_ENV,
-              help="TOML file with [alphasms], [telegram], [store] and [plugins] (see config.example.toml).")
+              help="TOML settings file ([alphasms], [telegram], [store], ...): `alphasms config example` prints one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every item's result.")
 @click.option("--plugins-dir", type=click.Path(file_okay=False), help="Also load the .py plugins in this folder.")
 @click.version_option(package_name="alphasms-notify")
@@ -292,6 +293,7 @@ def hoist_global_options(args: list[str], commands: Sequence[str]) -> list[str]:
 cli.add_command(contacts)
 cli.add_command(send_template)
 cli.add_command(store)
+cli.add_command(config)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -113,6 +113,12 @@ def guarded(ctx: Context, run: Callable[[], Any], describe: Callable[[Outcome[An
     except RequestError as exc:
         if ctx.json:
             _echo_json({"ok": False, "error": str(exc), "results": [_outcome_json(o) for o in exc.outcomes]})
+        elif all(not o.ok and not o.unknown and o.error == f"not sent: {exc}" for o in exc.outcomes):
+            # nothing went out, for one reason: the reason once, not a line per item (a blank one for a read)
+            sends = sum(getattr(o.message, "phone", None) is not None and o.message.type != "hlr"
+                        for o in exc.outcomes)
+            if sends:
+                click.echo(f"Nothing was sent ({sends} message(s)).", err=True)
         else:
             _print_outcomes(exc.outcomes, describe or (lambda o: f"ok {_who(o)}"))
         click.echo(f"Error: {exc}", err=True)

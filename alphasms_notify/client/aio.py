@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import httpx
 
@@ -25,7 +25,7 @@ from ..settings import (
     DEFAULT_MAX_CONCURRENCY,
 )
 from .actions import _Answer, _Each, _Post, _Sleep
-from .flow import Core
+from .flow import ClientOptions, Core, with_core_options
 
 __all__ = ["AsyncAlphaSMS"]
 
@@ -37,6 +37,7 @@ class AsyncAlphaSMS(Core):
     pass ``transport=`` (e.g. ``httpx.AsyncHTTPTransport()``) to choose another.
     """
 
+    @with_core_options
     def __init__(
         self,
         api_key: str,
@@ -44,7 +45,7 @@ class AsyncAlphaSMS(Core):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(api_key, api_url, **options)
         if transport is None:
@@ -61,6 +62,7 @@ class AsyncAlphaSMS(Core):
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the connection pool (``async with`` does it on leaving)."""
         await self._http.aclose()
 
     async def _do(self, action: Any) -> Any:

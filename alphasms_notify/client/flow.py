@@ -24,10 +24,11 @@ answer larger than ``max_answer_bytes`` after decompression is refused.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import ssl
 from collections.abc import Callable, Generator, Iterable, Sequence, Set
-from typing import Any, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 import httpx
 import pluggy
@@ -49,19 +50,62 @@ from ..settings import (
     DEFAULT_MAX_PARTS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
+    ConfigError,
 )
 from ..tls import ssl_context
 from .actions import MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each, stops_later_batches
 from .checking import Checking
 from .exchange import Exchange
 
-__all__ = ["Core"]
+__all__ = ["Core", "ClientOptions", "with_core_options"]
 
 log = logging.getLogger("alphasms_notify")
 
 
+class ClientOptions(TypedDict, total=False):
+    """The keyword options both clients take (see :class:`Core`), for type checkers."""
+
+    sms_sender: str | None
+    viber_sender: str | None
+    rcs_sender: str | None
+    batch_size: int
+    timeout: float
+    deadline: float | None
+    retries: int
+    backoff: float
+    plugins: pluggy.PluginManager | None
+    id_factory: Callable[[], int]
+    max_parts: int
+    max_answer_bytes: int
+    connect_timeout: float | None
+    verify: bool | ssl.SSLContext
+    logger: logging.Logger | None
+
+
+InitT = TypeVar("InitT", bound=Callable[..., None])
+
+
+def with_core_options(init: InitT) -> InitT:
+    """Show a client's ``__init__`` to ``help()`` and IDEs with every option spelled out, not ``**options``."""
+    own = inspect.signature(init)
+    core = inspect.signature(Core.__init__)
+    params = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [p for name, p in core.parameters.items() if p.kind is p.KEYWORD_ONLY and name not in own.parameters]
+    init.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    return init
+
+
 class Core(Checking, Exchange):
-    """Settings, validation, and the retry/idempotency flow shared by both clients."""
+    """Settings, validation, and the retry/idempotency flow shared by both clients.
+
+    ``api_key`` is required; ``api_url`` defaults to the provider's. The options: default senders
+    (``sms_sender``, ``viber_sender``, ``rcs_sender``); ``batch_size`` items a request; ``timeout`` seconds
+    for one exchange (``connect_timeout`` to bound the connect on its own) and ``deadline`` for a request
+    with all its retries (default twice the timeout); ``retries`` and ``backoff``; ``plugins`` (a pluggy
+    manager; None: no hooks); ``max_parts`` per SMS; ``max_answer_bytes``; ``verify`` (TLS: True, False or
+    an ``ssl.SSLContext``); ``id_factory`` and ``logger``. Nothing is read from the environment:
+    :func:`~alphasms_notify.make_client` reads the settings (``ALPHASMS_*``, the config file).
+    """
 
     def __init__(
         self,
@@ -85,11 +129,11 @@ class Core(Checking, Exchange):
         logger: logging.Logger | None = None,
     ) -> None:
         if not api_key:
-            raise ValueError("api_key is empty: pass it (make_client() takes ALPHASMS_API_KEY or the config's)")
+            raise ConfigError("api_key is empty: pass it (make_client() takes ALPHASMS_API_KEY or the config's)")
         if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise ConfigError("batch_size must be at least 1")
         if not timeout > 0 or timeout == float("inf"):
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+            raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self._api_key = api_key
         self.api_url = api_url or DEFAULT_API_URL  # the environment is the settings' to read (make_client)
         self.sms_sender = sms_sender
@@ -104,7 +148,7 @@ class Core(Checking, Exchange):
         # A request with all its retries and its reconcile ends within `deadline` (retries would otherwise
         # multiply the timeout: 4 attempts at 10 s against a provider trickling its answers).
         if deadline is not None and (not deadline > 0 or deadline == float("inf")):
-            raise ValueError(f"deadline must be a positive number of seconds, not {deadline!r}")
+            raise ConfigError(f"deadline must be a positive number of seconds, not {deadline!r}")
         self.deadline = float(deadline) if deadline is not None else 2 * self.total_timeout
         self.verify = verify
         self.log = logger or log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import httpx
 
@@ -22,7 +22,7 @@ from ..messages import (
 from ..plugins import run_blocking
 from ..results import BalanceResult, HlrResult, OtpResult, Outcome, SendResult, StatusResult
 from .actions import _Answer, _Each, _Post, _Sleep
-from .flow import Core
+from .flow import ClientOptions, Core, with_core_options
 
 __all__ = ["AlphaSMS"]
 
@@ -30,14 +30,17 @@ __all__ = ["AlphaSMS"]
 class AlphaSMS(Core):
     """The synchronous client. One instance holds one connection pool: reuse it.
 
+    It reads nothing from the environment; :func:`~alphasms_notify.make_client` builds one from the
+    settings (``ALPHASMS_*``, the config file). The options are :class:`~alphasms_notify.client.flow.Core`'s.
+
     >>> with AlphaSMS("KEY", sms_sender="Shop") as sms:            # doctest: +SKIP
     ...     [outcome] = sms.send(Sms("+380 97 123 45 67", "Hello"))
     ...     outcome.ok, outcome.result.msg_id
     """
 
-    def __init__(
-        self, api_key: str, api_url: str | None = None, *, transport: httpx.BaseTransport | None = None, **options: Any
-    ) -> None:
+    @with_core_options
+    def __init__(self, api_key: str, api_url: str | None = None, *, transport: httpx.BaseTransport | None = None,
+                 **options: Unpack[ClientOptions]) -> None:
         super().__init__(api_key, api_url, **options)
         self._http = httpx.Client(**self._http_kwargs(transport))
 
@@ -48,6 +51,7 @@ class AlphaSMS(Core):
         self.close()
 
     def close(self) -> None:
+        """Close the connection pool (``with AlphaSMS(...)`` does it on leaving)."""
         self._http.close()
 
     def _timeout_until(self, ends: float) -> httpx.Timeout:

@@ -40,6 +40,8 @@ def mistakes(sms: AlphaSMS) -> None:
     balance: BalanceResult = sms.balance()
     balance.amount.upper()  # type: ignore[attr-defined]  # amount is a Decimal
     sms.send("0971234567")  # type: ignore[arg-type]  # a phone is not a message
+    AlphaSMS("KEY", timout=3.0)  # type: ignore[call-arg]  # a misspelt option
+    AlphaSMS("KEY", timeout="3")  # type: ignore[arg-type]  # seconds are a number
 
 
 async def send_async() -> list[Outcome[SendResult]]:
