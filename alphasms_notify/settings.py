@@ -32,6 +32,7 @@ __all__ = [
     "PluginsSettings",
     "CliSettings",
     "VerifySettings",
+    "MetricsSettings",
     "ConfigError",
     "load_settings",
     "ENV",
@@ -69,6 +70,7 @@ ENV: dict[tuple[str, str], str] = {
     ("store", "url"): "ALPHASMS_STORE_URL",
     ("plugins", "dir"): "ALPHASMS_NOTIFY_PLUGINS_DIR",
     ("verify", "secret"): "ALPHASMS_VERIFY_SECRET",
+    ("metrics", "address"): "ALPHASMS_METRICS_ADDRESS",
 }
 CONFIG_ENV = "ALPHASMS_CONFIG"
 
@@ -284,6 +286,24 @@ class VerifySettings(_Section):
                              " (for example UA, PL, DE)")
 
 
+class MetricsSettings(_Section):
+    """``[metrics]``: where the bot serves ``/healthz``, ``/readyz`` and ``/metrics`` (off when unset)."""
+
+    address: str | None = None  # host:port, e.g. 127.0.0.1:9464; a host other than loopback must be named
+
+    def __post_init__(self) -> None:
+        if self.address is not None:
+            host, _, port = self.address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"address: expected host:port (for example 127.0.0.1:9464), not {self.address!r}")
+
+    def host_port(self) -> tuple[str, int] | None:
+        if not self.address:
+            return None
+        host, _, port = self.address.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class PluginsSettings(_Section):
     """``[plugins]``: a folder of ``.py`` plugins loaded by path."""
 
@@ -299,6 +319,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     plugins: PluginsSettings = msgspec.field(default_factory=PluginsSettings)
     cli: CliSettings = msgspec.field(default_factory=CliSettings)
     verify: VerifySettings = msgspec.field(default_factory=VerifySettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     source: str | None = None
 
 

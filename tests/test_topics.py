@@ -128,7 +128,7 @@ async def test_close_then_a_reply_reopens(forum_bot, telegram, alphasms_sandbox)
 
 
 async def test_a_strangers_message_in_the_group_sends_nothing(forum_bot, telegram, alphasms_sandbox, caplog):
-    caplog.set_level(logging.INFO, logger="alphasms_notify.bot.app")
+    caplog.set_level(logging.INFO, logger="alphasms_notify.bot")
     async with running(forum_bot()):
         sent = await start_conversations(telegram, alphasms_sandbox, phones=("0971234567",))
         [topic] = telegram.topics(FORUM)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..status_poll import Tracker
     from ..store import Store, StoreLock
     from .forwarding import TelegramForwarder
+    from .monitor import Monitor
     from .topics import Topics
 
 __all__ = ["Services", "BotData", "BotContext", "CONTEXT_TYPES", "PendingSend", "message_of", "query_of"]
@@ -38,6 +39,7 @@ class Services:
     lock: StoreLock | None = None  # held while the bot runs: one bot per store
     topics: Topics | None = None  # [telegram] topics_chat: one forum topic per phone
     swept: float = 0.0  # when old update ids and pending sends were last cleared
+    monitor: Monitor | None = None  # health, readiness and metrics ([metrics] address)
 
 
 class BotData:

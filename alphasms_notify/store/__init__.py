@@ -91,6 +91,23 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def ping(self) -> None:
+        """Raise if the store cannot be used now (for a readiness check).
+
+        PostgreSQL: a query through the pool. SQLite: a fresh read-only connection to the file, since the
+        open one keeps working on a file that was deleted or replaced under it.
+        """
+        if self.engine == "postgresql":
+            self._db.one("SELECT 1 AS ok")
+            return
+        import sqlite3
+
+        probe = sqlite3.connect(f"file:{self.target}?mode=ro", uri=True, timeout=2)
+        try:
+            probe.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()
+        finally:
+            probe.close()
+
     # -- schema ------------------------------------------------------------------------
 
     def schema_version(self) -> int:

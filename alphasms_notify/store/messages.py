@@ -50,6 +50,11 @@ class Messages:
                 found[row["id"]] = message_row(row)
         return [found[i] for i in ids if i in found]
 
+    def count_active(self) -> int:
+        """How many messages are still followed (their final status not yet known)."""
+        row = self._db.one("SELECT COUNT(*) AS n FROM messages WHERE done = 0")
+        return int(row["n"]) if row else 0
+
     def active(self, limit: int | None = None) -> list[TrackedMessage]:
         sql = "SELECT * FROM messages WHERE done = 0 ORDER BY created_at, id"
         return [message_row(r) for r in self._db.all(sql + (f" LIMIT {int(limit)}" if limit else ""))]
