@@ -289,19 +289,21 @@ class VerifySettings(_Section):
 class MetricsSettings(_Section):
     """``[metrics]``: where the bot serves ``/healthz``, ``/readyz`` and ``/metrics`` (off when unset)."""
 
-    address: str | None = None  # host:port, e.g. 127.0.0.1:9464; a host other than loopback must be named
+    # host:port, or a port alone for loopback (9464 is 127.0.0.1:9464): other hosts must be named
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if self.address is not None:
             host, _, port = self.address.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"address: expected host:port (for example 127.0.0.1:9464), not {self.address!r}")
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"address: expected host:port or a port (for example 127.0.0.1:9464 or 9464), "
+                                 f"not {self.address!r}")
 
     def host_port(self) -> tuple[str, int] | None:
         if not self.address:
             return None
         host, _, port = self.address.rpartition(":")
-        return host.strip("[]"), int(port)
+        return host.strip("[]") or "127.0.0.1", int(port)
 
 
 class PluginsSettings(_Section):

@@ -316,16 +316,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _import_httpx_without_its_cli() -> None:
-    """Import httpx without its own command line, which it loads eagerly when rich and pygments are installed
-    (they are: rich is ours). That is 80 ms of a 300 ms send, measured with ``python -X importtime``. Done only
-    here, in a process that is ours from the start; ``httpx._main`` stays importable afterwards."""
-    if "httpx" in sys.modules:
-        return
-    sys.modules["httpx._main"] = None  # type: ignore[assignment]  # `from ._main import main` -> ImportError
-    try:
-        import httpx  # noqa: F401
-    finally:
-        del sys.modules["httpx._main"]
+    """Let httpx load without its own command line, which it imports eagerly when rich and pygments are
+    installed (they are: rich is ours): 80 ms of a 300 ms send, measured with ``python -X importtime``.
+    Only in the ``alphasms`` process, which never runs httpx's command line; httpx itself is imported only
+    by the commands that use it (``alphasms --help`` does not)."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # `from ._main import ...` fails
 
 
 def _crash(exc: BaseException, secrets: list[str | None]) -> None:
