@@ -45,10 +45,29 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> RedactSecrets:
-    """Log to stderr with every secret in ``secrets`` masked, also in tracebacks."""
+class JsonLines(logging.Formatter):
+    """One JSON object a line (``time``, ``level``, ``logger``, ``message``, ``exception``), for a log
+    collector that parses rather than greps. The secrets are masked before (the handler's filter)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: int = logging.INFO, secrets: Iterable[str | None] = (), *,
+                  fmt: str = "text") -> RedactSecrets:
+    """Log to stderr with every secret in ``secrets`` masked, also in tracebacks; ``fmt`` ``json``: one
+    JSON object a line."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonLines() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     redact = RedactSecrets(secrets)
     handler.addFilter(redact)
     root = logging.getLogger()

@@ -117,10 +117,10 @@ def bot_process(bot_config, telegram, tmp_path):
     env = clean_env(TELEGRAM_BOT_TOKEN=telegram.token, ALPHASMS_NOTIFY_LOAD_PLUGINS="")
     procs = []
 
-    def start(*, expect_exit: bool = False):
+    def start(*, expect_exit: bool = False, args: tuple[str, ...] = ()):
         log = open(tmp_path / f"bot{len(procs)}.log", "w")  # noqa: SIM115 - closed with the process
         polls = telegram.info()["calls"].count("getUpdates")
-        proc = subprocess.Popen([ALPHASMS, "--config", str(bot_config), "bot"], stdout=log,
+        proc = subprocess.Popen([ALPHASMS, "--config", str(bot_config), "bot", *args], stdout=log,
                                 stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
         proc.log_path = log.name
         procs.append(proc)

@@ -107,3 +107,19 @@ def test_readyz_shows_a_postgresql_outage_and_its_end(bot_process, bot_config, t
         with postgres_server.admin() as conn:
             conn.execute(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
     assert wait_for(lambda: _get(f"{url}/readyz").status_code == 200, timeout=30), _get(f"{url}/readyz").text
+
+
+def test_json_logs_are_one_object_a_line_with_the_secrets_masked(bot_process, telegram, alphasms_sandbox):
+    import json
+
+    proc = bot_process(args=("--log-format", "json"))
+    telegram.send(OPERATOR, "/balance")
+    wait_for(lambda: texts(telegram, OPERATOR, "Balance"))
+    proc.terminate()
+    proc.wait(timeout=30)
+    lines = Path(proc.log_path).read_text().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(e["message"].startswith("bot starting") and e["level"] == "info" for e in entries)
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    text = "\n".join(lines)
+    assert telegram.token not in text and alphasms_sandbox.key not in text

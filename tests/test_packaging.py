@@ -61,3 +61,21 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
                               site, sysconfig.get_paths()["purelib"]], capture_output=True, text=True, timeout=120,
                              cwd=tmp_path, env=env)
     assert example.returncode == 0 and "[verify]" in example.stdout and "countries" in example.stdout
+
+
+def test_the_metadata_reads_right_on_the_package_index():
+    import re
+    import tomllib
+
+    import trove_classifiers
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert [c for c in project["classifiers"] if c not in trove_classifiers.classifiers] == []
+    assert {"Typing :: Typed", "Framework :: Pytest"} <= set(project["classifiers"])
+    assert project["license"] == "Apache-2.0" and "Apache License" in (ROOT / "LICENSE").read_text()
+    assert "Unofficial" in project["description"]
+    for label, url in project["urls"].items():  # never presented as the provider's own package
+        assert "alphasms.ua" not in url or "not affiliated" in label, (label, url)
+    readme = (ROOT / "README.md").read_text()
+    relative = re.findall(r"\]\((?!https?://|#)([^)]+)\)", readme)  # links and images the index cannot follow
+    assert relative == []

@@ -14,8 +14,10 @@ from ..hookspecs import hookimpl
 def alphasms_register_cli_commands(cli: click.Group) -> None:
     @cli.command()
     @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+    @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                  envvar="ALPHASMS_LOG_FORMAT", help="json: one JSON object a line, for a log collector.")
     @click.pass_obj
-    def bot(ctx: Any, verbose: bool) -> None:
+    def bot(ctx: Any, verbose: bool, log_format: str) -> None:
         """Run the Telegram operator bot (settings: --config, sections [telegram] and [store])."""
         from telegram.error import InvalidToken, TelegramError
 
@@ -34,7 +36,7 @@ def alphasms_register_cli_commands(cli: click.Group) -> None:
         redact = setup_logging(logging.DEBUG if verbose else logging.INFO,
                                secrets=[telegram.token, settings.alphasms.api_key, telegram.webhook_secret,
                                         settings.verify.secret,
-                                        *settings.store.secrets()]).redact
+                                        *settings.store.secrets()], fmt=log_format).redact
         logging.getLogger(__name__).info("bot starting: %s, %d operator(s), polling AlphaSMS every %ss",
                                          "webhook" if telegram.webhook_url else "long polling",
                                          len(telegram.operators), telegram.poll_interval)
