@@ -1,7 +1,7 @@
 """Typed settings for every section, from a TOML file and the environment (the environment wins).
 
 One place defines each section (``[alphasms]``, ``[telegram]``, ``[store]``,
-``[plugins]``), each default once, and the one check that an API key is
+``[verify]``, ``[metrics]``, ``[cli]``, ``[plugins]``), each default once, and the one check that an API key is
 there. The file is type-checked by msgspec rather than by hand per key, so a
 wrong value is refused with its section, key and the type expected
 (``[alphasms] batch_size: expected int, got bool``). Secrets (API key, bot
@@ -23,28 +23,10 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
-__all__ = [
-    "ca_bundle",
-    "Settings",
-    "AlphaSMSSettings",
-    "TelegramSettings",
-    "StoreSettings",
-    "PluginsSettings",
-    "CliSettings",
-    "VerifySettings",
-    "MetricsSettings",
-    "ConfigError",
-    "load_settings",
-    "ENV",
-    "DEFAULT_API_URL",
-    "DEFAULT_BATCH_SIZE",
-    "DEFAULT_TIMEOUT",
-    "DEFAULT_RETRIES",
-    "DEFAULT_MAX_CONCURRENCY",
-    "DEFAULT_MAX_PARTS",
-    "DEFAULT_MAX_COMMAND_AGE",
-    "TELEGRAM_API_URL",
-]
+__all__ = ["ca_bundle", "Settings", "AlphaSMSSettings", "TelegramSettings", "StoreSettings", "PluginsSettings",
+           "CliSettings", "VerifySettings", "MetricsSettings", "ConfigError", "load_settings", "ENV",
+           "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "DEFAULT_MAX_CONCURRENCY",
+           "DEFAULT_MAX_PARTS", "DEFAULT_MAX_COMMAND_AGE", "TELEGRAM_API_URL"]
 
 from .defaults import (  # noqa: E402 - the constants live in a module that imports nothing
     DEFAULT_API_URL,
