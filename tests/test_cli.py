@@ -165,3 +165,12 @@ def test_the_cli_imports_httpx_without_httpx_own_command_line():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env=clean_env())
     assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
+
+
+def test_every_command_prints_one_json_envelope(run, tmp_path):
+    store = {"ALPHASMS_STORE_PATH": str(tmp_path / "s.sqlite3")}
+    for args in (("balance",), ("hlr", "0971234567"), ("plugins",), ("store", "status"), ("contacts", "list"),
+                 ("verify", "check", "0971234567", "123456")):
+        done = run("--json", *args, env=store)
+        document = json.loads(done.stdout)
+        assert set(document) >= {"ok", "results"} and isinstance(document["results"], list), (args, document)

@@ -67,7 +67,7 @@ def test_entry_point_package_is_listed_and_called_for_each_item(alphasms_sandbox
     env = {"PYTHONPATH": str(site), "COUNTER_FILE": str(tmp_path / "count.jsonl")}
     listed = run_cli(alphasms_sandbox, "plugins", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == [{"name": "sms_counter", "hooks": ["alphasms_message_sent"],
+    assert json.loads(listed.stdout)["results"] == [{"name": "sms_counter", "hooks": ["alphasms_message_sent"],
                                           "version": "1.2.3", "package": "sms_counter"}]
     sent = run_cli(alphasms_sandbox, "send", "--to", "0971234567", "--to", "0501234567", "--sender", "Шоп", "x",
                    env=env)
@@ -82,10 +82,10 @@ def test_load_plugins_env_selects_external_plugins(alphasms_sandbox, tmp_path):
     make_dist(site, "sms_counter", COUNTER_PLUGIN)
     only_other = run_cli(alphasms_sandbox, "plugins", "--json", env={"PYTHONPATH": str(site),
                                                                      "ALPHASMS_NOTIFY_LOAD_PLUGINS": "other"})
-    assert json.loads(only_other.stdout) == []
+    assert json.loads(only_other.stdout) == {"ok": True, "results": []}
     with_all = run_cli(alphasms_sandbox, "plugins", "--all", "--json",
                        env={"PYTHONPATH": str(site), "ALPHASMS_NOTIFY_LOAD_PLUGINS": ""})
-    names = [row["name"] for row in json.loads(with_all.stdout)]
+    names = [row["name"] for row in json.loads(with_all.stdout)["results"]]
     assert names == sorted(DEFAULT_PLUGINS)  # the built-in defaults always load
 
 

@@ -205,7 +205,7 @@ def test_contacts_import_list_and_templates_use_them(alphasms_sandbox, tmp_path)
     done = run("contacts", "import", str(tmp_path / "people.csv"))
     assert done.returncode == 0 and "2 contact(s) imported" in done.stdout, done.stderr
     listed = run("--json", "contacts", "list")
-    assert sorted((c["phone"], c["name"], c["fields"]) for c in __import__("json").loads(listed.stdout)) == [
+    assert sorted((c["phone"], c["name"], c["fields"]) for c in __import__("json").loads(listed.stdout)["results"]) == [
         (PHONE_B, "Taras", {}), (PHONE_A, "Олена", {"city": "Київ"})]
     # one bad row: nothing imported, the row and the reason named
     (tmp_path / "bad.csv").write_text("phone,name\n0671234567,Ivan\n12345,Bad\n")

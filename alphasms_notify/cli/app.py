@@ -22,7 +22,7 @@ from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .config_commands import config
 from .contacts import contacts, open_store
-from .output import EXIT_INVALID, Context, call_provider, describe_sent, fail, invalid, report_outcomes
+from .output import EXIT_INVALID, Context, call_provider, describe_sent, echo_results, fail, invalid, report_outcomes
 from .senders import sender_options, senders_for
 from .store_commands import store
 from .templates import send_template
@@ -241,7 +241,7 @@ def plugins(ctx: Context, show_all: bool, as_json: bool) -> None:
     """List loaded plugins, their versions and the hooks each implements."""
     rows = plugin_info(ctx.plugins, include_defaults=show_all)
     if ctx.json or as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo_results(rows)
         return
     if not rows:
         click.echo("No plugins loaded.")

@@ -8,12 +8,11 @@ row leaves a field out. An import is all or nothing: one bad row is named
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from .output import EXIT_INVALID, Context, fail
+from .output import EXIT_INVALID, Context, echo_results, fail
 
 __all__ = ["contacts", "open_store"]
 
@@ -72,8 +71,7 @@ def list_contacts(ctx: Context) -> None:
     """Every contact: phone, name and fields."""
     people = open_store(ctx).contacts.all()
     if ctx.json:
-        click.echo(json.dumps([{"phone": c.phone, "name": c.name, "fields": c.fields} for c in people],
-                              ensure_ascii=False, indent=2))
+        echo_results([{"phone": c.phone, "name": c.name, "fields": c.fields} for c in people])
         return
     for c in people:
         extra = "  " + ", ".join(f"{k}={v}" for k, v in c.fields.items()) if c.fields else ""

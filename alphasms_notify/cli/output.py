@@ -77,6 +77,11 @@ def _echo_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+def echo_results(rows: list[Any]) -> None:
+    """``--json`` for a command that has rows rather than outcomes: the envelope every command prints."""
+    _echo_json({"ok": True, "results": rows})
+
+
 def invalid(ctx: Context, exc: ValidationError, *, options: bool = False) -> NoReturn:
     """Report every problem and exit 2; ``options``: name the fields as the command's ``--options``."""
     if ctx.json:

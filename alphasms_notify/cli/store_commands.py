@@ -8,14 +8,13 @@ without changing it.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from .contacts import open_store
-from .output import Context
+from .output import Context, echo_results
 
 __all__ = ["store"]
 
@@ -44,7 +43,7 @@ def migrate(ctx: Context) -> None:
     finally:
         opened.close()
     if ctx.json:
-        click.echo(json.dumps({"store": shown, "applied": applied, "version": version}))
+        echo_results([{"store": shown, "applied": applied, "version": version}])
     elif applied:
         click.echo(f"{shown}: applied migration(s) {', '.join(map(str, applied))}; now at version {version}")
     else:
@@ -66,9 +65,9 @@ def status(ctx: Context) -> None:
     finally:
         opened.close()
     if ctx.json:
-        click.echo(json.dumps({"store": shown, "engine": engine, "version": version, "latest": LATEST,
-                               "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in steps],
-                               "counts": counts}, ensure_ascii=False))
+        echo_results([{"store": shown, "engine": engine, "version": version, "latest": LATEST,
+                       "migrations": [{"version": v, "name": n, "applied_at": a} for v, n, a in steps],
+                       "counts": counts}])
         return
     click.echo(f"{shown} ({engine}): schema version {version} of {LATEST}")
     for v, name, applied in steps:
