@@ -177,6 +177,24 @@ def postgres_server(tmp_path_factory, worker_id):
 POSTGRES_FILE = "postgres.json"
 
 
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory):
+    """The wheel of this checkout, built once for the run (the packaging and deploy tests both install it)."""
+    import fcntl
+    import sys
+
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, the same for every xdist worker
+    with open(shared / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = sorted((shared / "wheels").glob("alphasms_notify-*.whl"))
+        if not found:
+            subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                            "-w", str(shared / "wheels"), str(Path(__file__).parent.parent)],
+                           check=True, capture_output=True, timeout=300)
+            found = sorted((shared / "wheels").glob("alphasms_notify-*.whl"))
+    return found[0]
+
+
 def pytest_sessionfinish(session):
     """The controller (or a run without xdist) stops the server the workers shared."""
     import json

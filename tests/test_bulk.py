@@ -129,10 +129,11 @@ def test_when_the_balance_runs_out_the_rest_is_not_posted_and_the_failures_are_g
     # every one in --json, and the ones not posted can simply be sent again later
     alphasms_sandbox.reset()
     alphasms_sandbox.balance("3.00")
-    as_json = run(alphasms_sandbox, "--json", "send", "--to-file", str(tmp_path / "to.txt"), "Sale!")
+    (tmp_path / "some.txt").write_text("\n".join(numbers[:600]))
+    as_json = run(alphasms_sandbox, "--json", "send", "--to-file", str(tmp_path / "some.txt"), "Sale!")
     results = json.loads(as_json.stdout)["results"]
-    assert len(results) == 3000 and sum(r["ok"] for r in results) == 2
-    assert sum("send it again later" in r.get("error", "") for r in results) > 2000
+    assert len(results) == 600 and sum(r["ok"] for r in results) == 2
+    assert sum("send it again later" in r.get("error", "") for r in results) >= 200
 
 
 def test_the_library_stops_posting_batches_after_insufficient_funds(alphasms_sandbox):

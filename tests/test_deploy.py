@@ -70,11 +70,9 @@ def _interpreter_for_others() -> str:
     return system
 
 
-def test_the_dockerfile_steps_install_the_wheel_that_runs_as_a_user_without_privileges(tmp_path):
+def test_the_dockerfile_steps_install_the_wheel_that_runs_as_a_user_without_privileges(built_wheel):
     # stage 1: the wheel of this checkout (its dependencies come from this environment: no network here)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
-                    str(tmp_path / "wheels"), str(ROOT)], check=True, capture_output=True, timeout=300)
-    [wheel] = (tmp_path / "wheels").glob("alphasms_notify-*.whl")
+    wheel = built_wheel
     # stage 2: a fresh environment in a folder others may read, the wheel installed into it
     image = Path(tempfile.mkdtemp(prefix="alphasms-image-"))
     try:

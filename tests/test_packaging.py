@@ -17,10 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent
 
 
-def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sandbox):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
-                    str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
-    wheel = next((tmp_path / "dist").glob("alphasms_notify-*.whl"))
+def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sandbox, built_wheel):
+    wheel = built_wheel
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "site")
