@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ..errors import AlphaSMSError
 
@@ -20,10 +20,28 @@ class VerificationError(AlphaSMSError, ValueError):
     """The phone is not a phone number (or the key file is damaged); nothing was sent or checked."""
 
 
+class _Answer:
+    """``ok`` (the status that means yes) and ``reason`` (the name the message had before answers carried a
+    status), shared by both answers."""
+
+    _YES: ClassVar[str]
+    status: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == self._YES
+
+    @property
+    def reason(self) -> str:
+        return self.message
+
+
 @dataclass(frozen=True)
-class Started:
+class Started(_Answer):
     """The answer to a start: ``status`` ``pending`` when a code went out by ``via`` until ``expires_at``."""
 
+    _YES: ClassVar[str] = "pending"
     status: StartStatus
     phone: int
     message: str
@@ -31,38 +49,21 @@ class Started:
     expires_at: float | None = None
     retry_after: float | None = None  # seconds to wait, when a limit applied
 
-    @property
-    def ok(self) -> bool:
-        return self.status == "pending"
-
-    @property
-    def reason(self) -> str:
-        """The message (the name answers had before they carried a status)."""
-        return self.message
-
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "status": self.status, "phone": self.phone, "message": self.message,
                 "via": self.via, "expires_at": self.expires_at, "retry_after": self.retry_after}
 
 
 @dataclass(frozen=True)
-class Checked:
+class Checked(_Answer):
     """The answer to a check: ``status`` ``approved`` when the code was right (it is used up then)."""
 
+    _YES: ClassVar[str] = "approved"
     status: CheckStatus
     phone: int
     message: str
     attempts_left: int | None = None
     retry_after: float | None = None  # rate_limited: seconds until this caller may check again
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "approved"
-
-    @property
-    def reason(self) -> str:
-        """The message (the name answers had before they carried a status)."""
-        return self.message
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "status": self.status, "phone": self.phone, "message": self.message,
