@@ -31,3 +31,15 @@ def test_scratch_project_uses_the_fixture(pytester):
     pytester.makepyfile(test_scratch=SCRATCH_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_the_plugin_loads_without_the_server_stack():
+    """Every pytest run in an environment with this package imports the plugin: it must not bring aiohttp."""
+    import subprocess
+    import sys
+
+    code = ("import sys, alphasms_notify.sandbox.pytest_plugin\n"
+            "print(sorted(m for m in ('aiohttp', 'httpx', 'telegram', 'alphasms_notify.sandbox.simulator')"
+            " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
