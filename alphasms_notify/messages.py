@@ -43,6 +43,8 @@ __all__ = [
     "VIBER_TYPE_FIELDS",
     "build",
     "label_of",
+    "to_data",
+    "from_data",
     "SMS_SENDER_MAX",
     "VIBER_SENDER_MAX",
     "VIBER_TEXT_MAX",
@@ -300,3 +302,25 @@ def build(
                 for p in targets]
     return [ViberSms(p, text, sms_text=sms_text, image=image, link=link, button=button, sender=viber_sender,
                      sms_sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
+
+
+def to_data(message: SendMessage) -> dict[str, Any]:
+    """A send message as plain data (``{"type", "fields"}``), for rows that outlive this code's classes
+    (Confirm questions, campaigns): never pickled. How its last send ended (``sent``) is left out."""
+    import dataclasses
+    import json
+
+    fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message) if f.name != "sent"}
+    fields["meta"] = json.loads(json.dumps(fields.get("meta") or {}, default=str))  # what a plugin put there
+    return {"type": message.type, "fields": fields}
+
+
+def from_data(data: Mapping[str, Any]) -> SendMessage:
+    """The message :func:`to_data` stored; fields this version does not know are left out."""
+    import dataclasses
+
+    cls = {c.type: c for c in (Sms, Viber, ViberSms, Rcs, RcsSms)}.get(data.get("type", ""))
+    if cls is None:
+        raise ValueError(f"a stored message of unknown type {data.get('type')!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data["fields"].items() if k in known})

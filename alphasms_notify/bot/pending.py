@@ -12,7 +12,6 @@ classes, and :func:`convert_legacy` rewrites them as JSON at start-up.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 import json
 import pickle
@@ -20,7 +19,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..messages import Rcs, RcsSms, SendMessage, Sms, Viber, ViberSms
+from ..messages import SendMessage, from_data, to_data
 from ..results import Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["PendingSend", "encode", "decode", "save", "take", "convert_legacy", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
-_TYPES: dict[str, type] = {cls.type: cls for cls in (Sms, Viber, ViberSms, Rcs, RcsSms)}
 _LEGACY_OWN_ID = "_alphasms_own_id"  # where an older client marked an id it drew (now the field id_drawn)
 
 
@@ -48,17 +46,14 @@ class PendingSend:
 
 
 def _message(message: Any) -> dict[str, Any]:
-    fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message) if f.name != "sent"}
-    fields["meta"] = json.loads(json.dumps(fields.get("meta") or {}, default=str))  # what a plugin put there
-    return {"type": message.type, "fields": fields}
+    return to_data(message)
 
 
 def _unmessage(data: dict[str, Any]) -> SendMessage:
-    cls = _TYPES.get(data.get("type", ""))
-    if cls is None:
-        raise ValueError(f"a pending send holds a message of unknown type {data.get('type')!r}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data["fields"].items() if k in known})  # type: ignore[no-any-return]
+    try:
+        return from_data(data)
+    except ValueError:
+        raise ValueError(f"a pending send holds a message of unknown type {data.get('type')!r}") from None
 
 
 def encode(pending: PendingSend) -> str:
