@@ -135,6 +135,42 @@ CREATE TABLE verification_checks (
 );
 CREATE INDEX verification_checks_caller ON verification_checks (caller, at);
 """),
+    Migration(5, "campaigns: the plan and each recipient's state", """
+CREATE TABLE campaigns (
+    name TEXT PRIMARY KEY,
+    created_at DOUBLE PRECISION NOT NULL,
+    channel TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    start_at DOUBLE PRECISION,
+    until_at DOUBLE PRECISION,
+    daily_window TEXT,
+    tz TEXT NOT NULL,
+    rate INTEGER,
+    total INTEGER NOT NULL
+);
+CREATE TABLE campaign_recipients (
+    campaign TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id BIGINT NOT NULL,
+    phone BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    error TEXT,
+    owner TEXT,
+    lease_until DOUBLE PRECISION,
+    tried INTEGER NOT NULL DEFAULT 0,
+    done_at DOUBLE PRECISION,
+    PRIMARY KEY (campaign, seq)
+);
+CREATE INDEX campaign_recipients_todo ON campaign_recipients (campaign, state, seq);
+CREATE TABLE campaign_sends (
+    campaign TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    n INTEGER NOT NULL
+);
+CREATE INDEX campaign_sends_at ON campaign_sends (campaign, at);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

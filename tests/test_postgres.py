@@ -166,9 +166,9 @@ async def test_two_instances_receiving_the_same_confirm_send_once(make_bot, tele
 def test_store_commands_and_errors_never_show_the_password(postgres_url, tmp_path):
     env = clean_env(ALPHASMS_STORE_URL=postgres_url)
     done = subprocess.run([ALPHASMS, "store", "migrate"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "applied migration(s) 1, 2, 3, 4" in done.stdout, done.stderr
+    assert done.returncode == 0 and "applied migration(s) 1, 2, 3, 4, 5" in done.stdout, done.stderr
     status = subprocess.run([ALPHASMS, "store", "status"], env=env, capture_output=True, text=True, timeout=60)
-    assert "(postgresql): schema version 4 of 4" in status.stdout and "alphasms:***@" in status.stdout
+    assert "(postgresql): schema version 5 of 5" in status.stdout and "alphasms:***@" in status.stdout
     wrong = postgres_url.replace(PASSWORD, "wrong-Pa55word")
     for url in (wrong, postgres_url.rsplit("/", 1)[0] + "/nosuchdb"):
         bad = subprocess.run([ALPHASMS, "store", "status"], env=clean_env(ALPHASMS_STORE_URL=url),

@@ -20,6 +20,7 @@ from ..errors import ValidationError
 from ..logs import cli_logging
 from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
+from .campaigns import campaign
 from .config_commands import config
 from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, echo_results, fail, invalid, report_outcomes
@@ -294,6 +295,7 @@ cli.add_command(contacts)
 cli.add_command(send_template)
 cli.add_command(store)
 cli.add_command(config)
+cli.add_command(campaign)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

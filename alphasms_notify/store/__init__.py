@@ -28,6 +28,7 @@ from typing import ParamSpec, TypeVar
 from ..db import OPEN_WAIT_MS, connect, is_url
 from ..migrations import MIGRATIONS, statements
 from .bot_state import BotState, Topics
+from .campaigns import Campaigns
 from .codes import Codes
 from .contacts import Contacts
 from .files import StoreBusy, StoreLock, create_private, default_store_path, instance_id, lease_owner
@@ -65,6 +66,7 @@ class Store:
         self.bot = BotState(self._db)
         self.contacts = Contacts(self._db)
         self.codes = Codes(self._db)
+        self.campaigns = Campaigns(self._db)
         try:
             if migrate:
                 self.migrate()

@@ -1,0 +1,243 @@
+"""``alphasms campaign``: create a campaign (the plan stored first), run it, pause, resume, cancel, report.
+
+The campaign lives in the store (``[store]``, SQLite or PostgreSQL, the bot's too), so ``run`` can be
+killed and run again, on this host or several, and each recipient gets its message once.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Any
+
+import click
+
+from ..channels import CHANNELS, Channel
+from .contacts import open_store
+from .output import EXIT_INVALID, Context, echo_results, fail
+from .senders import sender_options, senders_for
+
+__all__ = ["campaign"]
+
+EXIT_STOPPED = 1  # run ended paused, canceled, or with a request failed: said why
+
+
+@click.group()
+def campaign() -> None:
+    """Campaigns: a send to many, stored first, crash-safe, in hours you choose (see `create --help`)."""
+
+
+@campaign.command()
+@click.argument("name")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Recipients with fields: a CSV with a 'phone' column; TEXT is a template with {column} fields.")
+@click.option("--to-file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Recipients: one phone per line (or a CSV with a 'phone' column).")
+@click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
+@sender_options
+@click.option("--at", "start", help="Not before this local time (YYYY-MM-DD HH:MM, in --tz).")
+@click.option("--until", "until", help="Never after this local time: what is left then is reported expired.")
+@click.option("--window", help="Send only between these hours each day, e.g. 09:00-21:00 (in --tz).")
+@click.option("--tz", default="Europe/Kyiv", show_default=True, help="The recipients' time zone.")
+@click.option("--rate", type=click.IntRange(min=1), help="At most this many messages a minute (all runners).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before storing a large campaign (asked on a terminal).")
+@click.argument("text")
+@click.pass_obj
+def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None, channel: Channel,
+           start: str | None, until: str | None, window: str | None, tz: str, rate: int | None, yes: bool,
+           text: str, **senders: Any) -> None:
+    """Store campaign NAME: every recipient's TEXT rendered, checked and given its id; nothing is sent yet."""
+    from ..campaign import PlanError, create_campaign, parse_moment
+    from ..errors import MessageRejected, ValidationError
+    from ..messages import build
+    from ..store.campaigns import CampaignExists
+    from ..templates import TemplateError, render
+    from .output import guarded, invalid
+    from .recipients import RecipientsError, read_recipients, read_text_argument
+
+    if bool(csv_path) == bool(to_file):
+        fail("give the recipients with --csv FILE or --to-file FILE (one of them)", EXIT_INVALID)
+    try:
+        rows = read_recipients(csv_path or to_file or "", need_csv=bool(csv_path))
+        text = read_text_argument(text)
+        start_at = parse_moment(start, tz) if start else None
+        until_at = parse_moment(until, tz) if until else None
+    except (RecipientsError, PlanError) as exc:
+        fail(str(exc), EXIT_INVALID)
+    chosen = senders_for(channel, senders, ctx.settings.alphasms.sms_sender)
+    messages = []
+    for row in rows:
+        try:
+            body = render(text, row) if csv_path else text
+        except (TemplateError, MessageRejected) as exc:
+            fail(f"line {getattr(row, 'line', '?')} ({row.get('phone') or 'no phone'}): {exc}; nothing stored",
+                 EXIT_INVALID)
+        try:
+            messages += build(channel, row["phone"] or "", body, meta={"source": f"campaign:{name}"}, **chosen)
+        except ValidationError as exc:
+            invalid(ctx, exc, options=True)
+    store = open_store(ctx)
+    try:
+        with ctx.client() as client:
+            made = guarded(ctx, lambda: create_campaign(store, client, name, messages, channel=channel,
+                                                        start_at=start_at, until_at=until_at, window=window, tz=tz,
+                                                        rate=rate))
+    except (PlanError, CampaignExists) as exc:
+        fail(str(exc), EXIT_INVALID)
+    finally:
+        store.close()
+    if ctx.json:
+        echo_results([{"name": made.name, "recipients": made.recipients, "skipped": made.skipped,
+                       "state": made.state}])
+    else:
+        click.echo(f"campaign {made.name}: {made.recipients} recipient(s) stored"
+                   + (f", {made.skipped} skipped by a plugin" if made.skipped else "")
+                   + f"; {made.state}. Send with: alphasms campaign run {made.name}")
+
+
+@campaign.command()
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Keep going through closed windows and a later start, until finished.")
+@click.pass_obj
+def run(ctx: Context, name: str, wait: bool) -> None:
+    """Send what is left of NAME; each recipient once, however often this is stopped and run again."""
+    from ..campaign import run_campaign
+    from ..tracking import ensure_tracking
+
+    store = open_store(ctx)
+    try:
+        ensure_tracking(ctx.plugins, store.target)  # the bot follows each message's delivery and replies
+        with ctx.client() as client:
+            result = run_campaign(store, client, name, wait=wait)
+        counts = store.campaigns.counts(name)
+    finally:
+        store.close()
+    line = f"campaign {name}: {result.state} ({result.message}); sent now {result.sent}; " + _counts(counts)
+    if ctx.json:
+        echo_results([{"name": name, "state": result.state, "message": result.message, "sent_now": result.sent,
+                       "counts": counts}])
+    else:
+        click.echo(line, err=result.state in ("paused", "failed", "canceled"))
+    sys.exit(0 if result.state in ("finished", "held", "waiting") else EXIT_STOPPED)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no recipients"
+
+
+def _move(ctx: Context, name: str, state: str, only_from: tuple[str, ...], reason: str | None) -> None:
+    store = open_store(ctx)
+    try:
+        found = store.campaigns.get(name)
+        if found is None:
+            fail(f"no campaign named {name!r}", EXIT_INVALID)
+        if not store.campaigns.set_state(name, state, reason, only_from=only_from):
+            fail(f"campaign {name} is {found.state}: it cannot be {state} now", EXIT_INVALID)
+    finally:
+        store.close()
+    click.echo(f"campaign {name}: {state}")
+
+
+@campaign.command()
+@click.argument("name")
+@click.pass_obj
+def pause(ctx: Context, name: str) -> None:
+    """Stop sending NAME after the batch in flight; `resume` goes on."""
+    _move(ctx, name, "paused", ("scheduled", "running"), "paused by an operator")
+
+
+@campaign.command()
+@click.argument("name")
+@click.pass_obj
+def resume(ctx: Context, name: str) -> None:
+    """Let NAME send again (after a pause, or a top-up when the money ran out); then `run` it."""
+    _move(ctx, name, "running", ("paused",), None)
+
+
+@campaign.command()
+@click.argument("name")
+@click.pass_obj
+def cancel(ctx: Context, name: str) -> None:
+    """Send nothing more of NAME (what went out stays sent)."""
+    _move(ctx, name, "canceled", ("scheduled", "running", "paused"), "canceled by an operator")
+
+
+@campaign.command(name="retry-failed")
+@click.argument("name")
+@click.pass_obj
+def retry_failed(ctx: Context, name: str) -> None:
+    """Make NAME's failed recipients pending again, each with a new message id; then `run` it."""
+    from ..ids import new_message_id
+
+    store = open_store(ctx)
+    try:
+        again = store.campaigns.retry_failed(name, new_message_id)
+        if again:
+            store.campaigns.set_state(name, "running", None, only_from=("finished",))
+    finally:
+        store.close()
+    click.echo(f"campaign {name}: {again} failed recipient(s) pending again")
+
+
+@campaign.command()
+@click.argument("name")
+@click.pass_obj
+def status(ctx: Context, name: str) -> None:
+    """NAME's state and its recipients by state (and, from the status poll, delivered, read, replied)."""
+    from ..campaign import opens_at
+
+    store = open_store(ctx)
+    try:
+        found = store.campaigns.get(name)
+        if found is None:
+            fail(f"no campaign named {name!r}", EXIT_INVALID)
+        counts = {**store.campaigns.counts(name), **store.campaigns.delivery(name)}
+    finally:
+        store.close()
+    import time
+
+    state = found.state
+    if state in ("scheduled", "running") and opens_at(time.time(), found.daily_window, found.tz,
+                                                      found.start_at) > time.time():
+        state = "held"
+    if ctx.json:
+        echo_results([{"name": name, "state": state, "reason": found.reason, "channel": found.channel,
+                       "total": found.total, "counts": counts}])
+        return
+    click.echo(f"campaign {name}: {state}{f' ({found.reason})' if found.reason else ''}; {found.total} "
+               f"recipient(s): {_counts(counts)}")
+
+
+@campaign.command(name="list")
+@click.pass_obj
+def list_campaigns(ctx: Context) -> None:
+    """Every campaign: name, state, recipients."""
+    store = open_store(ctx)
+    try:
+        found = store.campaigns.all()
+    finally:
+        store.close()
+    if ctx.json:
+        echo_results([{"name": c.name, "state": c.state, "total": c.total, "channel": c.channel} for c in found])
+        return
+    for c in found:
+        click.echo(f"{c.name}  {c.state}  {c.total} recipient(s)  {c.channel}")
+
+
+@campaign.command()
+@click.argument("name")
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="One CSV row per recipient (standard output).")
+@click.pass_obj
+def report(ctx: Context, name: str, as_csv: bool) -> None:
+    """NAME's recipients, one CSV row each: order, id, phone, state, error, tries, when, delivery status."""
+    store = open_store(ctx)
+    try:
+        if store.campaigns.get(name) is None:
+            fail(f"no campaign named {name!r}", EXIT_INVALID)
+        out = csv.writer(sys.stdout)
+        out.writerow(["seq", "id", "phone", "state", "error", "tries", "done_at", "delivery"])
+        for r in store.campaigns.recipients(name):
+            out.writerow([r["seq"], r["id"], r["phone"], r["state"], r["error"] or "", r["tried"],
+                          r["done_at"] or "", r["delivery"] or ""])
+    finally:
+        store.close()

@@ -1,0 +1,214 @@
+"""Campaigns: the plan stored before anything is sent, and each recipient's state (see alphasms_notify.campaign).
+
+A recipient is ``pending`` (never tried), ``sending`` (claimed by a runner, whose lease says until when),
+``sent``, ``failed`` (with the reason), ``unknown`` (the provider may have accepted it: settled by its id
+before anything is resent), ``expired`` (``--until`` passed) or ``skipped``. A claim takes recipients no
+live runner holds, in one transaction, so two runners never hold one recipient; what a dead runner held
+is claimed again as *maybe sent*.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..db import Database
+
+__all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "STATES", "owner_alive"]
+
+STATES = ("pending", "sending", "sent", "failed", "unknown", "expired", "skipped")
+_TODO = ("pending", "sending", "unknown")
+
+
+class CampaignExists(ValueError):
+    """A campaign of that name is already stored."""
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    name: str
+    created_at: float
+    channel: str
+    state: str  # scheduled, running, paused, finished, canceled (held is computed from the time)
+    reason: str | None
+    start_at: float | None
+    until_at: float | None
+    daily_window: str | None
+    tz: str
+    rate: int | None
+    total: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    id: int
+    phone: int
+    payload: str
+    maybe_sent: bool  # tried before without a known end: the provider is asked about its id first
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether a runner's lease owner (``host:pid:...``) is alive; on another host it may be (its lease decides)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _row(r: dict[str, Any]) -> CampaignRow:
+    return CampaignRow(r["name"], r["created_at"], r["channel"], r["state"], r["reason"], r["start_at"],
+                       r["until_at"], r["daily_window"], r["tz"], r["rate"], r["total"])
+
+
+class Campaigns:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create(self, campaign: CampaignRow, recipients: Iterable[tuple[int, int, str]]) -> None:
+        """Store the plan: the campaign and every (id, phone, payload), numbered in order, all or nothing."""
+        with self._db.tx() as tx:
+            if tx.one("SELECT 1 AS x FROM campaigns WHERE name = ?", (campaign.name,)):
+                raise CampaignExists(f"a campaign named {campaign.name!r} exists already")
+            c = campaign
+            tx.run("INSERT INTO campaigns (name, created_at, channel, state, reason, start_at, until_at, daily_window,"
+                   " tz, rate, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (c.name, c.created_at, c.channel, c.state, c.reason, c.start_at, c.until_at, c.daily_window, c.tz,
+                    c.rate, c.total))
+            tx.many("INSERT INTO campaign_recipients (campaign, seq, id, phone, payload) VALUES (?, ?, ?, ?, ?)",
+                    [(c.name, seq, msg_id, phone, payload)
+                     for seq, (msg_id, phone, payload) in enumerate(recipients)])
+
+    def add_skipped(self, name: str, rows: Iterable[tuple[int, str, str]], start: int) -> None:
+        """Recipients a plugin refused when the campaign was made: (phone, payload, why), numbered after the rest."""
+        with self._db.tx() as tx:
+            tx.many("INSERT INTO campaign_recipients (campaign, seq, id, phone, payload, state, error)"
+                    " VALUES (?, ?, 0, ?, ?, 'skipped', ?)",
+                    [(name, start + i, phone, payload, why) for i, (phone, payload, why) in enumerate(rows)])
+
+    def get(self, name: str) -> CampaignRow | None:
+        row = self._db.one("SELECT * FROM campaigns WHERE name = ?", (name,))
+        return _row(row) if row else None
+
+    def all(self) -> list[CampaignRow]:
+        return [_row(r) for r in self._db.all("SELECT * FROM campaigns ORDER BY created_at, name")]
+
+    def set_state(self, name: str, state: str, reason: str | None = None, *,
+                  only_from: tuple[str, ...] | None = None) -> bool:
+        """Move the campaign to ``state`` (from one of ``only_from``, if given); whether it moved."""
+        sql, args = "UPDATE campaigns SET state = ?, reason = ? WHERE name = ?", [state, reason, name]
+        if only_from:
+            sql += f" AND state IN ({', '.join('?' * len(only_from))})"
+            args += list(only_from)
+        with self._db.tx() as tx:
+            return tx.run(sql, args) > 0
+
+    def claim(self, name: str, owner: str, lease: float, limit: int, now: float,
+              alive: Callable[[str], bool] = owner_alive) -> list[Claimed]:
+        """Take up to ``limit`` recipients to send, in order: never tried, or tried without a known end
+        (``unknown``, or ``sending`` under a lease that ended or whose runner is dead)."""
+        with self._db.tx() as tx:
+            held = tx.all("SELECT DISTINCT owner FROM campaign_recipients WHERE campaign = ? AND state = 'sending'"
+                          " AND lease_until >= ?", (name, now))
+            dead = [r["owner"] for r in held if r["owner"] and not alive(r["owner"])]
+            free = "state IN ('pending', 'unknown') OR (state = 'sending' AND lease_until < ?)"
+            args: list[Any] = [name, now]
+            if dead:
+                free += f" OR (state = 'sending' AND owner IN ({', '.join('?' * len(dead))}))"
+                args += dead
+            rows = tx.all(f"SELECT seq, id, phone, payload, state FROM campaign_recipients WHERE campaign = ? AND"
+                          f" ({free}) ORDER BY seq LIMIT {int(limit)}{self._db.for_update}"
+                          f"{' SKIP LOCKED' if self._db.engine == 'postgresql' else ''}", args)
+            if rows:
+                tx.many("UPDATE campaign_recipients SET state = 'sending', owner = ?, lease_until = ?,"
+                        " tried = tried + 1 WHERE campaign = ? AND seq = ?",
+                        [(owner, now + lease, name, r["seq"]) for r in rows])
+        return [Claimed(r["seq"], r["id"], r["phone"], r["payload"], r["state"] != "pending") for r in rows]
+
+    def settle(self, name: str, owner: str, ends: Iterable[tuple[int, str, str | None]], now: float) -> int:
+        """Record how each claimed recipient ended: (seq, state, error). Only rows this owner still holds."""
+        rows = [(state, error, now if state not in ("pending", "unknown") else None, name, seq, owner)
+                for seq, state, error in ends]
+        with self._db.tx() as tx:
+            tx.many("UPDATE campaign_recipients SET state = ?, error = ?, done_at = ?, owner = NULL,"
+                    " lease_until = NULL WHERE campaign = ? AND seq = ? AND owner = ?", rows)
+        return len(rows)
+
+    def expire(self, name: str, now: float) -> int:
+        """Recipients never sent when ``--until`` passed: ``expired``, not sent (what may have gone out stays)."""
+        with self._db.tx() as tx:
+            return tx.run("UPDATE campaign_recipients SET state = 'expired', error = 'the campaign''s end passed',"
+                          " done_at = ? WHERE campaign = ? AND state = 'pending'", (now, name))
+
+    def retry_failed(self, name: str, new_id: Callable[[], int]) -> int:
+        """Failed recipients back to pending, each with a new id (the old one is the failed message's)."""
+        with self._db.tx() as tx:
+            failed = tx.all("SELECT seq FROM campaign_recipients WHERE campaign = ? AND state = 'failed'", (name,))
+            tx.many("UPDATE campaign_recipients SET state = 'pending', error = NULL, id = ?, done_at = NULL"
+                    " WHERE campaign = ? AND seq = ?", [(new_id(), name, r["seq"]) for r in failed])
+        return len(failed)
+
+    def counts(self, name: str) -> dict[str, int]:
+        found = {s: 0 for s in STATES}
+        for r in self._db.all("SELECT state, COUNT(*) AS n FROM campaign_recipients WHERE campaign = ?"
+                              " GROUP BY state", (name,)):
+            found[r["state"]] = int(r["n"])
+        return found
+
+    def todo(self, name: str) -> int:
+        row = self._db.one("SELECT COUNT(*) AS n FROM campaign_recipients WHERE campaign = ? AND state IN"
+                           " ('pending', 'sending', 'unknown')", (name,))
+        return int(row["n"]) if row else 0
+
+    def delivery(self, name: str) -> dict[str, int]:
+        """From the status poll (the tracked messages): delivered, read, replied, undelivered."""
+        rows = self._db.all("SELECT m.status AS status, COUNT(*) AS n FROM campaign_recipients r JOIN messages m"
+                            " ON m.id = r.id WHERE r.campaign = ? AND r.state = 'sent' GROUP BY m.status", (name,))
+        by = {str(r["status"] or "").upper(): int(r["n"]) for r in rows}
+        replied = self._db.one("SELECT COUNT(DISTINCT p.message_id) AS n FROM replies p JOIN campaign_recipients r"
+                               " ON p.message_id = r.id WHERE r.campaign = ?", (name,))
+        return {"delivered": by.get("DELIVERED", 0) + by.get("READ", 0), "read": by.get("READ", 0),
+                "replied": int(replied["n"]) if replied else 0,
+                "undelivered": sum(n for s, n in by.items() if s in ("UNDELIVERED", "UNDELIVERABLE", "EXPIRED",
+                                                                     "REJECTED"))}
+
+    def rate_used(self, name: str, since: float) -> list[tuple[float, int]]:
+        """(when, how many) sends of this campaign since ``since``, oldest first: the rate across runners."""
+        rows = self._db.all("SELECT at, n FROM campaign_sends WHERE campaign = ? AND at >= ? ORDER BY at",
+                            (name, since))
+        return [(r["at"], int(r["n"])) for r in rows]
+
+    def take_rate(self, name: str, rate: int, want: int, now: float) -> int:
+        """Reserve up to ``want`` sends within ``rate`` a minute (all runners together); how many were granted."""
+        with self._db.tx() as tx:
+            if self._db.engine == "postgresql":
+                tx.one("SELECT pg_advisory_xact_lock(hashtext(?)) AS locked", (f"campaign-rate:{name}",))
+            used = tx.one("SELECT COALESCE(SUM(n), 0) AS n FROM campaign_sends WHERE campaign = ? AND at > ?",
+                          (name, now - 60))
+            granted = max(0, min(want, rate - int(used["n"] if used else 0)))
+            if granted:
+                tx.run("INSERT INTO campaign_sends (campaign, at, n) VALUES (?, ?, ?)", (name, now, granted))
+            tx.run("DELETE FROM campaign_sends WHERE campaign = ? AND at < ?", (name, now - 3600))
+        return granted
+
+    def give_back(self, name: str, now: float, n: int) -> None:
+        """Sends reserved and not made (fewer recipients were left)."""
+        if n > 0:
+            with self._db.tx() as tx:
+                tx.run("INSERT INTO campaign_sends (campaign, at, n) VALUES (?, ?, ?)", (name, now, -n))
+
+    def recipients(self, name: str) -> Iterator[dict[str, Any]]:
+        """Every recipient, in order, for the report (with the tracked status where there is one)."""
+        yield from self._db.all("SELECT r.seq, r.id, r.phone, r.state, r.error, r.tried, r.done_at, m.status AS"
+                                " delivery FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.id"
+                                " WHERE r.campaign = ? ORDER BY r.seq", (name,))
