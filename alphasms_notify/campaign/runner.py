@@ -32,7 +32,7 @@ __all__ = ["run_campaign", "RunResult", "CLAIM", "LEASE"]
 
 log = logging.getLogger("alphasms_notify.campaign")
 
-CLAIM = 500  # recipients a runner takes at a time (the client posts them in batches of batch_size)
+CLAIM = 200  # recipients a runner takes, and records, at a time (the client posts them in batches of batch_size)
 LEASE = 120.0  # seconds a claim is this runner's: well over a send with its retries and reconcile
 
 

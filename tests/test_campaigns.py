@@ -1,0 +1,168 @@
+"""Campaigns: stored first, each recipient exactly once through SIGKILLs and faults, held by the clock, paused
+by the money."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+from helpers import ALPHASMS, sandbox_env
+
+from alphasms_notify import AlphaSMS
+from alphasms_notify.campaign import create_campaign, parse_moment, run_campaign
+from alphasms_notify.messages import build
+from alphasms_notify.store import Store
+
+KYIV = "Europe/Kyiv"
+
+
+def phones(n: int, start: int = 0) -> list[str]:
+    return [str(380970000000 + start + i) for i in range(n)]
+
+
+def test_a_campaign_killed_20_times_with_faults_sends_each_recipient_once(alphasms_sandbox, tmp_path):
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"))
+    numbers = phones(2000)
+    (tmp_path / "to.txt").write_text("\n".join(numbers))
+    made = subprocess.run([ALPHASMS, "campaign", "create", "sale", "--to-file", str(tmp_path / "to.txt"), "Sale!"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert made.returncode == 0, made.stderr
+    assert alphasms_sandbox.requests() == []  # the plan is stored, nothing sent
+    chance = random.Random(2026)
+    for _ in range(20):
+        # the provider accepts and then garbles its answer, or fails with a 500 after accepting
+        alphasms_sandbox.fault(chance.choice(["http500", "invalid_json"]), count=1, when="after")
+        runner = subprocess.Popen([ALPHASMS, "campaign", "run", "sale"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, env=env)
+        time.sleep(chance.uniform(0.3, 1.5))  # start-up is ~0.3 s: the kill lands anywhere in the sending
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+    alphasms_sandbox.clear_faults()
+    before = json.loads(subprocess.run([ALPHASMS, "--json", "campaign", "status", "sale"], capture_output=True,
+                                       text=True, timeout=60, env=env).stdout)["results"][0]["counts"]
+    received_before = len(alphasms_sandbox.messages())
+    assert 0 < before["sent"] <= received_before  # runs made progress between the kills
+    done = subprocess.run([ALPHASMS, "--json", "campaign", "run", "sale"], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    received = [m["phone"] for m in alphasms_sandbox.messages()]
+    twice = len(received) - len(set(received))
+    print(f"\n2,000 recipients, 20 SIGKILLs with faults after acceptance: {len(set(received))} received, "
+          f"{twice} twice, {2000 - len(set(received))} lost")
+    assert twice == 0 and sorted(received) == sorted(int(n) for n in numbers)
+    status = json.loads(subprocess.run([ALPHASMS, "--json", "campaign", "status", "sale"], capture_output=True,
+                                       text=True, timeout=60, env=env).stdout)["results"][0]
+    assert status["state"] == "finished" and status["counts"]["sent"] == len(received) == 2000
+    report = subprocess.run([ALPHASMS, "campaign", "report", "sale", "--csv"], capture_output=True, text=True,
+                            timeout=60, env=env).stdout.splitlines()
+    rows = [line.split(",") for line in report[1:]]
+    assert len(rows) == 2000 and {r[3] for r in rows} == {"sent"}
+    retried = sum(int(r[5]) > 1 for r in rows)  # claimed again after a kill or an unknown answer
+    print(f"before the last run: {received_before} received, {before['sent']} recorded sent; "
+          f"recipients tried more than once: {retried}")
+    assert retried > 0
+    ids = {m["id"] for m in alphasms_sandbox.messages()}
+    assert {int(r[1]) for r in rows} == ids  # the ids stored at creation are the ones the provider has
+
+
+class Clock:
+    def __init__(self, start: float, tick: float = 0.0) -> None:
+        self.now, self.tick = start, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store(tmp_path / "c.sqlite3")
+    yield opened
+    opened.close()
+
+
+def _make(store, sms, name, n, **plan):
+    return create_campaign(store, sms, name, build("sms", phones(n), f"{name} news"), channel="sms", **plan)
+
+
+def test_the_window_holds_at_its_end_and_opens_again_at_nine_kyiv_time_across_dst(alphasms_sandbox, store):
+    # 2026-03-29 is the night Kyiv moves from +02:00 to +03:00
+    clock = Clock(parse_moment("2026-03-28 20:50", KYIV), tick=60.0)  # a minute passes at each look at the clock
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "evening", 3000, window="09:00-21:00", tz=KYIV, now=clock.now)
+        first = run_campaign(store, sms, "evening", clock=clock, claim=200)
+        assert first.state == "held" and 0 < first.sent < 3000
+        held = store.campaigns.counts("evening")
+        assert held["sent"] == first.sent and held["pending"] == 3000 - first.sent
+        assert clock.now >= parse_moment("2026-03-28 21:00", KYIV)
+        clock.now, clock.tick = parse_moment("2026-03-29 08:58", KYIV), 0.0
+        assert run_campaign(store, sms, "evening", clock=clock).state == "held"  # not yet: 09:00 local
+        slept = []
+        clock.now = parse_moment("2026-03-29 08:59", KYIV)
+
+        def sleep(seconds):
+            slept.append(seconds)
+            clock.now += seconds
+
+        done = run_campaign(store, sms, "evening", clock=clock, sleep=sleep, wait=True)
+        assert done.state == "finished" and store.campaigns.counts("evening")["sent"] == 3000
+        assert clock.now == parse_moment("2026-03-29T09:00:00+03:00", KYIV)  # 09:00 after the change: +03:00
+    received = [m["phone"] for m in alphasms_sandbox.messages()]
+    assert len(received) == len(set(received)) == 3000
+
+
+def test_what_is_left_past_until_is_expired_and_never_sent(alphasms_sandbox, store):
+    clock = Clock(parse_moment("2026-12-01 20:59", KYIV), tick=30.0)
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "late", 1000, window="09:00-21:00", tz=KYIV, now=clock.now,
+              until_at=parse_moment("2026-12-02 08:00", KYIV))
+        assert run_campaign(store, sms, "late", clock=clock, claim=100).state == "held"
+        sent = store.campaigns.counts("late")["sent"]
+        clock.now, clock.tick = parse_moment("2026-12-02 09:00", KYIV), 0.0
+        assert run_campaign(store, sms, "late", clock=clock).state == "finished"
+    counts = store.campaigns.counts("late")
+    assert counts["expired"] == 1000 - sent and counts["sent"] == sent == len(alphasms_sandbox.messages())
+
+
+def test_the_money_running_out_pauses_it_and_a_top_up_finishes_it_once(alphasms_sandbox, store):
+    alphasms_sandbox.balance("300.00")  # 200 one-part SMS at 1.50
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "funds", 700)
+        paused = run_campaign(store, sms, "funds", claim=250)
+        assert paused.state == "paused" and "Insufficient funds" in paused.message
+        counts = store.campaigns.counts("funds")
+        assert counts["sent"] == 200 and counts["pending"] == 500 and counts["failed"] == 0
+        assert store.campaigns.get("funds").reason.startswith("Insufficient funds")
+        assert run_campaign(store, sms, "funds").state == "paused"  # stays paused until resumed
+        alphasms_sandbox.balance("10000.00")
+        assert store.campaigns.set_state("funds", "running", only_from=("paused",))
+        assert run_campaign(store, sms, "funds").state == "finished"
+    received = [m["phone"] for m in alphasms_sandbox.messages()]
+    assert len(received) == len(set(received)) == 700
+
+
+def test_a_plan_is_fixed_at_creation_and_bad_input_stores_nothing(alphasms_sandbox, tmp_path):
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"))
+
+    def cli(*args):
+        return subprocess.run([ALPHASMS, *args], capture_output=True, text=True, timeout=60, env=env)
+
+    people = tmp_path / "people.csv"
+    people.write_text("phone,name\n0971234567,Olena\n0501234567,Taras\n")
+    assert cli("campaign", "create", "hello", "--csv", str(people), "Hi {name}").returncode == 0
+    people.write_text("phone,name\n0971234567,Changed\n")  # editing the CSV afterwards changes nothing
+    assert cli("campaign", "run", "hello").returncode == 0
+    assert sorted(m["item"]["sms_message"] for m in alphasms_sandbox.messages()) == ["Hi Olena", "Hi Taras"]
+    again = cli("campaign", "create", "hello", "--csv", str(people), "Hi {name}")
+    assert again.returncode == 2 and "exists already" in again.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phone,name\n0971234567,A\n12,B\n")
+    refused = cli("campaign", "create", "broken", "--csv", str(bad), "Hi {name}")
+    assert refused.returncode == 2 and "'12'" in refused.stderr
+    assert "broken" not in cli("campaign", "list").stdout
+    window = cli("campaign", "create", "w", "--to-file", str(bad), "--window", "9-21", "Hi")
+    assert window.returncode == 2 and "--window: expected HH:MM-HH:MM" in window.stderr
