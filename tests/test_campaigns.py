@@ -166,3 +166,56 @@ def test_a_plan_is_fixed_at_creation_and_bad_input_stores_nothing(alphasms_sandb
     assert "broken" not in cli("campaign", "list").stdout
     window = cli("campaign", "create", "w", "--to-file", str(bad), "--window", "9-21", "Hi")
     assert window.returncode == 2 and "--window: expected HH:MM-HH:MM" in window.stderr
+
+
+def test_two_runners_on_postgresql_share_a_campaign_one_killed_each_recipient_once(alphasms_sandbox, tmp_path,
+                                                                                     postgres_url):
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_URL=postgres_url)
+    numbers = phones(5000)
+    (tmp_path / "to.txt").write_text("\n".join(numbers))
+    made = subprocess.run([ALPHASMS, "campaign", "create", "big", "--to-file", str(tmp_path / "to.txt"),
+                           "--rate", "100000", "Big sale!"], capture_output=True, text=True, timeout=120, env=env)
+    assert made.returncode == 0, made.stderr
+
+    def runner():
+        return subprocess.Popen([ALPHASMS, "campaign", "run", "big"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=env)
+
+    first, second = runner(), runner()
+    time.sleep(1.2)
+    first.send_signal(signal.SIGKILL)  # mid-batch: what it held is taken over when its lease ends
+    first.wait()
+    second.wait(timeout=300)
+    while True:  # the killed runner's claim is another host's to wait for: run until it is taken over
+        again = subprocess.run([ALPHASMS, "--json", "campaign", "run", "big"], capture_output=True, text=True,
+                               timeout=300, env=env)
+        if json.loads(again.stdout)["results"][0]["state"] == "finished":
+            break
+        time.sleep(1.0)
+    received = [m["phone"] for m in alphasms_sandbox.messages()]
+    print(f"\nPostgreSQL, two runners (one killed): {len(set(received))} of 5,000 received, "
+          f"{len(received) - len(set(received))} twice")
+    assert len(received) == len(set(received)) == 5000
+    store = Store(postgres_url)
+    try:
+        assert store.campaigns.counts("big")["sent"] == 5000
+        sent = store.campaigns.rate_used("big", 0)
+    finally:
+        store.close()
+    assert sum(n for _, n in sent) >= 5000  # every send was counted against the shared rate
+
+
+def test_the_rate_is_never_exceeded_over_any_minute(alphasms_sandbox, store):
+    clock = Clock(parse_moment("2026-12-02 10:00", KYIV), tick=0.5)
+
+    def sleep(seconds):
+        clock.now += seconds
+
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "slow", 1000, rate=300, now=clock.now)
+        assert run_campaign(store, sms, "slow", clock=clock, sleep=sleep, claim=100).state == "finished"
+    sends = store.campaigns.rate_used("slow", 0)
+    busiest = max(sum(n for at, n in sends if start <= at < start + 60) for start, _ in sends)
+    assert busiest <= 300 and sum(n for _, n in sends) == 1000
+    assert clock.now - parse_moment("2026-12-02 10:00", KYIV) >= 180  # 1,000 at 300 a minute: over 3 minutes
+    assert len({m["phone"] for m in alphasms_sandbox.messages()}) == len(alphasms_sandbox.messages()) == 1000
