@@ -88,6 +88,21 @@ def alphasms_verification_checked(phone: int, ok: bool, reason: str, status: str
 
 
 @hookspec
+def alphasms_campaign_started(campaign: str, total: int) -> None:
+    """Campaign ``campaign`` (``total`` recipients) began sending: its first runner moved it from scheduled."""
+
+
+@hookspec
+def alphasms_campaign_paused(campaign: str, reason: str) -> None:
+    """Campaign ``campaign`` stopped sending until resumed: the money ran out, the key was refused, or an operator."""
+
+
+@hookspec
+def alphasms_campaign_finished(campaign: str, counts: dict[str, int]) -> None:
+    """Campaign ``campaign`` has nothing left to send; ``counts`` is its recipients by state (sent, failed, ...)."""
+
+
+@hookspec
 def alphasms_register_bot_commands(register: Callable[..., Any]) -> None:
     """Add Telegram bot commands.
 

@@ -132,8 +132,28 @@ def test_what_is_left_past_until_is_expired_and_never_sent(alphasms_sandbox, sto
 
 
 def test_the_money_running_out_pauses_it_and_a_top_up_finishes_it_once(alphasms_sandbox, store):
+    from alphasms_notify.hookspecs import hookimpl
+    from alphasms_notify.plugins import make_plugin_manager
+
+    events = []
+
+    class Watch:
+        @hookimpl
+        def alphasms_campaign_started(self, campaign, total):
+            events.append(("started", campaign, total))
+
+        @hookimpl
+        def alphasms_campaign_paused(self, campaign, reason):
+            events.append(("paused", campaign, reason.split(":")[0]))
+
+        @hookimpl
+        def alphasms_campaign_finished(self, campaign, counts):
+            events.append(("finished", campaign, counts["sent"]))
+
+    pm = make_plugin_manager(defaults=())
+    pm.register(Watch())
     alphasms_sandbox.balance("300.00")  # 200 one-part SMS at 1.50
-    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", plugins=pm) as sms:
         _make(store, sms, "funds", 700)
         paused = run_campaign(store, sms, "funds", claim=250)
         assert paused.state == "paused" and "Insufficient funds" in paused.message
@@ -146,6 +166,7 @@ def test_the_money_running_out_pauses_it_and_a_top_up_finishes_it_once(alphasms_
         assert run_campaign(store, sms, "funds").state == "finished"
     received = [m["phone"] for m in alphasms_sandbox.messages()]
     assert len(received) == len(set(received)) == 700
+    assert events == [("started", "funds", 700), ("paused", "funds", "Insufficient funds"), ("finished", "funds", 700)]
 
 
 def test_a_plan_is_fixed_at_creation_and_bad_input_stores_nothing(alphasms_sandbox, tmp_path):

@@ -51,7 +51,7 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     rows = [(m.id, m.phone, json.dumps(to_data(m), ensure_ascii=False)) for m in ready]
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}
-    state = "scheduled" if start_at is not None and start_at > now else "running"
+    state = "scheduled"  # until its first runner starts it (alphasms_campaign_started)
     store.campaigns.create(CampaignRow(name, now, channel, state, None, start_at, until_at, window, tz, rate,
                                        len(rows) + len(skipped)), rows)
     if skipped:

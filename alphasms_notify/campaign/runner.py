@@ -24,6 +24,7 @@ from typing import Any
 from ..client.actions import UNKNOWN, stops_later_batches
 from ..errors import AccessDenied, RequestError
 from ..messages import from_data
+from ..plugins import call_hook
 from ..results import Outcome
 from ..store import Store, lease_owner
 from .plan import opens_at
@@ -60,6 +61,7 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     or its window; with ``wait`` it sleeps through those instead)."""
     owner, sent = lease_owner(), 0
     campaigns = store.campaigns
+    plugins = getattr(client, "plugins", None)
     while True:
         campaign = campaigns.get(name)
         if campaign is None:
@@ -70,8 +72,9 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
         if campaign.until_at is not None and now >= campaign.until_at:
             expired = campaigns.expire(name, now)
             if campaigns.todo(name) == 0:
-                campaigns.set_state(name, "finished", f"its end passed: {expired} recipient(s) expired",
-                                    only_from=("scheduled", "running"))
+                if campaigns.set_state(name, "finished", f"its end passed: {expired} recipient(s) expired",
+                                       only_from=("scheduled", "running")):
+                    call_hook(plugins, "alphasms_campaign_finished", campaign=name, counts=campaigns.counts(name))
                 continue
         opens = opens_at(now, campaign.daily_window, campaign.tz, campaign.start_at)
         if opens > now:
@@ -80,7 +83,8 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
                                          " (its start or its window)", sent)
             sleep(min(opens - now, 60.0))
             continue
-        campaigns.set_state(name, "running", only_from=("scheduled",))
+        if campaigns.set_state(name, "running", only_from=("scheduled",)):
+            call_hook(plugins, "alphasms_campaign_started", campaign=name, total=campaign.total)
         want = claim
         if campaign.rate:
             want = campaigns.take_rate(name, campaign.rate, min(claim, campaign.rate), now)
@@ -92,7 +96,8 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
             campaigns.give_back(name, now, want - len(batch))
         if not batch:
             if campaigns.todo(name) == 0:
-                campaigns.set_state(name, "finished", None, only_from=("running", "scheduled"))
+                if campaigns.set_state(name, "finished", None, only_from=("running", "scheduled")):
+                    call_hook(plugins, "alphasms_campaign_finished", campaign=name, counts=campaigns.counts(name))
                 continue
             if not wait:
                 return RunResult("waiting", "the rest is held by other runners (or their leases)", sent)
@@ -102,6 +107,10 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
         sent += result.sent
         if progress is not None:
             progress(len(batch))
+        if result.state == "paused":
+            now_paused = campaigns.get(name)
+            call_hook(plugins, "alphasms_campaign_paused", campaign=name,
+                      reason=(now_paused.reason if now_paused else None) or result.message)
         if result.state != "running":
             return RunResult(result.state, result.message, sent)
 

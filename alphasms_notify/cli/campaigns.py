@@ -135,6 +135,10 @@ def _move(ctx: Context, name: str, state: str, only_from: tuple[str, ...], reaso
             fail(f"campaign {name} is {found.state}: it cannot be {state} now", EXIT_INVALID)
     finally:
         store.close()
+    if state == "paused":
+        from ..plugins import call_hook
+
+        call_hook(ctx.plugins, "alphasms_campaign_paused", campaign=name, reason=reason or "paused")
     click.echo(f"campaign {name}: {state}")
 
 
