@@ -24,7 +24,7 @@ import msgspec
 from msgspec import Meta
 
 __all__ = ["ca_bundle", "Settings", "AlphaSMSSettings", "TelegramSettings", "StoreSettings", "PluginsSettings",
-           "CliSettings", "VerifySettings", "MetricsSettings", "ConfigError", "load_settings", "ENV",
+           "CliSettings", "VerifySettings", "MetricsSettings", "PricingSettings", "ConfigError", "load_settings", "ENV",
            "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "DEFAULT_MAX_CONCURRENCY",
            "DEFAULT_MAX_PARTS", "DEFAULT_MAX_COMMAND_AGE", "TELEGRAM_API_URL"]
 
@@ -228,6 +228,14 @@ class CliSettings(_Section):
     confirm_above: Annotated[int, Meta(ge=0)] = 20  # more recipients than this: a preview and "Send?"
 
 
+class PricingSettings(_Section):
+    """``[pricing]``: your prices (the provider's API reports none), for a campaign's estimate; unset: none."""
+
+    sms_part: Annotated[float, Meta(ge=0)] | None = None  # per SMS part
+    viber: Annotated[float, Meta(ge=0)] | None = None  # per Viber message
+    rcs: Annotated[float, Meta(ge=0)] | None = None  # per RCS message
+
+
 class VerifySettings(_Section):
     """``[verify]``: phone verification codes (``alphasms verify``, :mod:`alphasms_notify.verify`)."""
 
@@ -304,6 +312,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cli: CliSettings = msgspec.field(default_factory=CliSettings)
     verify: VerifySettings = msgspec.field(default_factory=VerifySettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    pricing: PricingSettings = msgspec.field(default_factory=PricingSettings)
     source: str | None = None
 
 

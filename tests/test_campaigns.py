@@ -243,3 +243,26 @@ def test_the_rate_is_never_exceeded_over_any_minute(alphasms_sandbox, store):
     assert busiest <= 300 and sum(n for _, n in sends) == 1000
     assert clock.now - parse_moment("2026-12-02 10:00", KYIV) >= 180  # 1,000 at 300 a minute: over 3 minutes
     assert len({m["phone"] for m in alphasms_sandbox.messages()}) == len(alphasms_sandbox.messages()) == 1000
+
+
+def test_the_preview_estimates_the_cost_and_refuses_more_than_the_balance_unless_forced(alphasms_sandbox,
+                                                                                      tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[pricing]\nsms_part = 1.50\nviber = 1.20\n")
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"), ALPHASMS_CONFIG=str(config))
+    (tmp_path / "to.txt").write_text("\n".join(phones(100)))
+    alphasms_sandbox.balance("100.00")
+
+    def create(*extra):
+        return subprocess.run([ALPHASMS, "campaign", "create", "promo", "--to-file", str(tmp_path / "to.txt"),
+                               *extra, "Привіт! " + "x" * 70], capture_output=True, text=True, timeout=60, env=env)
+
+    refused = create()
+    assert refused.returncode == 1, refused.stderr
+    assert "100 recipient(s), 1 distinct text(s); SMS parts: 200 UCS-2; estimated cost 300.00" in refused.stderr
+    assert "(balance 100.00)" in refused.stderr and "--force" in refused.stderr and "nothing stored" in refused.stderr
+    forced = create("--force")
+    assert forced.returncode == 0, forced.stderr
+    run = subprocess.run([ALPHASMS, "campaign", "run", "promo"], capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 1 and "Insufficient funds" in run.stderr  # paused: 33 sent, the rest pending
+    assert len(alphasms_sandbox.messages()) == 33  # 100.00 at 3.00 a recipient (two UCS-2 parts)

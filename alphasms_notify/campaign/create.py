@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,12 @@ class Created:
 
 def create_campaign(store: Store, client: Any, name: str, messages: Sequence[SendMessage], *, channel: str,
                     start_at: float | None = None, until_at: float | None = None, window: str | None = None,
-                    tz: str = DEFAULT_TZ, rate: int | None = None, now: float | None = None) -> Created:
-    """Prepare and check ``messages`` with ``client`` (nothing is sent) and store the campaign."""
+                    tz: str = DEFAULT_TZ, rate: int | None = None, now: float | None = None,
+                    review: Callable[[list[SendMessage]], None] | None = None) -> Created:
+    """Prepare and check ``messages`` with ``client`` (nothing is sent) and store the campaign.
+
+    ``review(prepared)`` sees what would be stored before it is (the CLI's preview and its balance check);
+    an exception there stores nothing."""
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise PlanError(f"name: expected a word of up to 100 characters without spaces, not {name!r}")
     zone(tz)
@@ -48,6 +52,8 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
         raise PlanError("no recipients")
     now = time.time() if now is None else now
     ready, refused = client.prepare(list(messages))  # ValidationError: nothing stored, the message named
+    if review is not None:
+        review(ready)
     rows = [(m.id, m.phone, json.dumps(to_data(m), ensure_ascii=False)) for m in ready]
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}

@@ -40,11 +40,11 @@ def campaign() -> None:
 @click.option("--window", help="Send only between these hours each day, e.g. 09:00-21:00 (in --tz).")
 @click.option("--tz", default="Europe/Kyiv", show_default=True, help="The recipients' time zone.")
 @click.option("--rate", type=click.IntRange(min=1), help="At most this many messages a minute (all runners).")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before storing a large campaign (asked on a terminal).")
+@click.option("--force", is_flag=True, help="Store it even when its estimated cost ([pricing]) exceeds the balance.")
 @click.argument("text")
 @click.pass_obj
 def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None, channel: Channel,
-           start: str | None, until: str | None, window: str | None, tz: str, rate: int | None, yes: bool,
+           start: str | None, until: str | None, window: str | None, tz: str, rate: int | None, force: bool,
            text: str, **senders: Any) -> None:
     """Store campaign NAME: every recipient's TEXT rendered, checked and given its id; nothing is sent yet."""
     from ..campaign import PlanError, create_campaign, parse_moment
@@ -81,7 +81,8 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
         with ctx.client() as client:
             made = guarded(ctx, lambda: create_campaign(store, client, name, messages, channel=channel,
                                                         start_at=start_at, until_at=until_at, window=window, tz=tz,
-                                                        rate=rate))
+                                                        rate=rate, review=lambda ready: _review(ctx, client, ready,
+                                                                                                force)))
     except (PlanError, CampaignExists) as exc:
         fail(str(exc), EXIT_INVALID)
     finally:
@@ -93,6 +94,21 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
         click.echo(f"campaign {made.name}: {made.recipients} recipient(s) stored"
                    + (f", {made.skipped} skipped by a plugin" if made.skipped else "")
                    + f"; {made.state}. Send with: alphasms campaign run {made.name}")
+
+
+def _review(ctx: Context, client: Any, ready: list[Any], force: bool) -> None:
+    """The preview before the plan is stored: what it costs, next to the balance; over it, nothing is stored
+    unless ``--force``."""
+    from ..campaign.estimate import estimate
+
+    found = estimate(ready, ctx.settings.pricing)
+    balance = client.balance().amount if found.cost is not None else None
+    if not ctx.json:
+        click.echo(f"Preview: {found.line()}" + (f" (balance {balance:.2f})" if balance is not None else ""),
+                   err=True)
+    if balance is not None and found.cost is not None and found.cost > balance and not force:
+        fail(f"the estimated cost {found.cost:.2f} is more than the balance {balance:.2f}: top up, or store it "
+             "anyway with --force (it pauses when the money runs out); nothing stored", EXIT_STOPPED)
 
 
 @campaign.command()
