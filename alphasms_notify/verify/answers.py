@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
 from ..errors import AlphaSMSError
@@ -36,6 +36,10 @@ class _Answer:
     def reason(self) -> str:
         return self.message
 
+    def to_dict(self) -> dict[str, Any]:
+        """``ok`` and every field: what ``--json`` prints and a web app can return as it is."""
+        return {"ok": self.ok, **asdict(self)}  # type: ignore[call-overload]  # the subclasses are dataclasses
+
 
 @dataclass(frozen=True)
 class Started(_Answer):
@@ -49,10 +53,6 @@ class Started(_Answer):
     expires_at: float | None = None
     retry_after: float | None = None  # seconds to wait, when a limit applied
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "status": self.status, "phone": self.phone, "message": self.message,
-                "via": self.via, "expires_at": self.expires_at, "retry_after": self.retry_after}
-
 
 @dataclass(frozen=True)
 class Checked(_Answer):
@@ -64,7 +64,3 @@ class Checked(_Answer):
     message: str
     attempts_left: int | None = None
     retry_after: float | None = None  # rate_limited: seconds until this caller may check again
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "status": self.status, "phone": self.phone, "message": self.message,
-                "attempts_left": self.attempts_left, "retry_after": self.retry_after}
