@@ -266,3 +266,29 @@ def test_the_preview_estimates_the_cost_and_refuses_more_than_the_balance_unless
     run = subprocess.run([ALPHASMS, "campaign", "run", "promo"], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 1 and "Insufficient funds" in run.stderr  # paused: 33 sent, the rest pending
     assert len(alphasms_sandbox.messages()) == 33  # 100.00 at 3.00 a recipient (two UCS-2 parts)
+
+
+async def test_operators_see_pause_and_resume_campaigns_from_the_bot(make_bot, telegram, alphasms_sandbox, tmp_path):
+    from helpers import OPERATOR, last_text, until
+
+    from alphasms_notify.bot import running
+
+    store = Store(tmp_path / "bot.sqlite3")
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "spring", 300)
+        assert run_campaign(store, sms, "spring", claim=100, wait=False).state == "finished"
+        _make(store, sms, "summer", 50)
+    store.close()
+    async with running(make_bot(store_path=tmp_path / "bot.sqlite3")):
+        telegram.send(OPERATOR, "/campaigns")
+        listed = await until(last_text(telegram, containing="📣 spring"))
+        assert "📣 spring: finished, 300 of 300 done: 300 sent" in listed and "📣 summer: scheduled, 0 of 50" in listed
+        telegram.send(OPERATOR, "/campaign summer pause")
+        paused = await until(last_text(telegram, containing="summer: paused"))
+        assert "📣 summer: paused (paused by an operator in Telegram), 0 of 50 done" in paused
+        telegram.send(OPERATOR, "/campaign spring pause")
+        assert "is finished: it cannot be paused" in await until(last_text(telegram, containing="cannot"))
+        telegram.send(OPERATOR, "/campaign summer resume")
+        assert "summer: running" in await until(last_text(telegram, containing="summer: running"))
+        telegram.send(OPERATOR, "/campaign nope")
+        assert "No campaign named nope" in await until(last_text(telegram, containing="No campaign"))

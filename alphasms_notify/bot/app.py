@@ -55,7 +55,7 @@ from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
 from ..tls import ssl_context
 from ..tracking import ensure_tracking
-from . import commands, conversations, pending, queries, sending
+from . import campaigns, commands, conversations, pending, queries, sending
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
 from .gate import gate
@@ -163,6 +163,9 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.add_handler(CommandHandler("callotp", queries.callotp, filters=new))
     app.add_handler(CommandHandler("hlr", queries.hlr, filters=new))
     app.add_handler(CommandHandler("status", queries.status, filters=new))
+    app.add_handler(CommandHandler("campaigns", campaigns.campaigns_command, filters=new))
+    app.add_handler(CommandHandler("campaign", campaigns.campaign_command, filters=new))
+    described.update(campaigns.CAMPAIGN_COMMANDS)
     app.add_handler(CallbackQueryHandler(sending.confirm))
     if topics is not None:
         app.add_handler(CommandHandler("close", conversations.close_topic, filters=new))

@@ -58,6 +58,8 @@ HELP = """AlphaSMS bot. Phones as you write them: +380971234567, 0971234567; sev
 /callotp PHONE: the provider calls PHONE; its number ends with the code shown here.
 /hlr PHONE: network, ported or not, status.
 /status ID: delivery status and any Viber replies.
+/campaigns: every campaign's state and progress; /campaign NAME [pause|resume] to steer one
+  (campaigns are made and run with `alphasms campaign` on the same store).
 
 Sends to more than {confirm_above} recipients wait for your Confirm.
 Viber replies appear here as answers to the message that sent them; answer a reply to send
