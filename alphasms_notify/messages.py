@@ -223,6 +223,7 @@ SendMessage = Sms | Viber | ViberSms | Rcs | RcsSms
 Message = Sms | Viber | ViberSms | Rcs | RcsSms | CallOtp | Hlr | Balance | Status
 RICH = (Viber, ViberSms, Rcs, RcsSms)  # the channels with a text, an image and a button
 WITH_SMS_FALLBACK = (ViberSms, RcsSms)
+_SEND_BY_TYPE: dict[str, type[SendMessage]] = {c.type: c for c in (Sms, Viber, ViberSms, Rcs, RcsSms)}
 
 
 def label_of(message: Message, index: int | None = None) -> str:
@@ -319,7 +320,7 @@ def from_data(data: Mapping[str, Any]) -> SendMessage:
     """The message :func:`to_data` stored; fields this version does not know are left out."""
     import dataclasses
 
-    cls = {c.type: c for c in (Sms, Viber, ViberSms, Rcs, RcsSms)}.get(data.get("type", ""))
+    cls = _SEND_BY_TYPE.get(data.get("type", ""))
     if cls is None:
         raise ValueError(f"a stored message of unknown type {data.get('type')!r}")
     known = {f.name for f in dataclasses.fields(cls)}

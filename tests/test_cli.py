@@ -158,7 +158,7 @@ def test_send_with_a_store_tracks_for_the_bot(run, alphasms_sandbox, tmp_path):
 
 
 def test_the_cli_imports_httpx_without_httpx_own_command_line():
-    code = ("import sys\nfrom alphasms_notify.cli.app import _import_httpx_without_its_cli as lean\nlean()\n"
+    code = ("import sys\nfrom alphasms_notify.cli.app import _without_httpx_cli as lean\nlean()\n"
             "assert 'httpx' not in sys.modules  # not loaded for a command that does not use it\n"
             "import httpx\nassert 'rich' not in sys.modules and 'pygments' not in sys.modules\n"
             "print(httpx.Client is not None)")

@@ -301,7 +301,7 @@ cli.add_command(campaign)
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: load plugins (for their subcommands), then run click."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _import_httpx_without_its_cli()
+    _without_httpx_cli()
     try:
         settings = _settings(_peek(args, "--config") or os.environ.get(CONFIG_ENV), _peek(args, "--plugins-dir"))
     except ConfigError:
@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                      os.environ.get("ALPHASMS_API_KEY"), os.environ.get("TELEGRAM_BOT_TOKEN")])
 
 
-def _import_httpx_without_its_cli() -> None:
+def _without_httpx_cli() -> None:
     """Let httpx load without its own command line, which it imports eagerly when rich and pygments are
     installed (they are: rich is ours): 80 ms of a 300 ms send, measured with ``python -X importtime``.
     Only in the ``alphasms`` process, which never runs httpx's command line; httpx itself is imported only

@@ -204,6 +204,8 @@ def retry_failed(ctx: Context, name: str) -> None:
 @click.pass_obj
 def status(ctx: Context, name: str) -> None:
     """NAME's state and its recipients by state (and, from the status poll, delivered, read, replied)."""
+    import time
+
     from ..campaign import opens_at
 
     store = open_store(ctx)
@@ -214,8 +216,6 @@ def status(ctx: Context, name: str) -> None:
         counts = {**store.campaigns.counts(name), **store.campaigns.delivery(name)}
     finally:
         store.close()
-    import time
-
     state = found.state
     if state in ("scheduled", "running") and opens_at(time.time(), found.daily_window, found.tz,
                                                       found.start_at) > time.time():

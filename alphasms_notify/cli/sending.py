@@ -25,7 +25,7 @@ from .output import Context, guarded, report_outcomes
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Outcome
 
-__all__ = ["send_and_report", "confirm_large_send", "preview", "send_concurrently", "bulk_mode"]
+__all__ = ["send_and_report", "confirm_large_send", "preview", "bulk_mode"]
 
 T = TypeVar("T")
 
@@ -113,12 +113,6 @@ def _with_client(ctx: Context, work: Callable[[Any], Awaitable[T]]) -> T:
             return await work(client)
 
     return asyncio.run(run())
-
-
-def send_concurrently(ctx: Context, messages: list[Any], progress: Callable[[int], None] | None = None, *,
-                      prepared: bool = False) -> list[Outcome[Any]]:
-    """Send with the async client, ``max_concurrency`` batches in flight; outcomes in the messages' order."""
-    return _with_client(ctx, lambda client: client.send(messages, progress=progress, prepared=prepared))
 
 
 def _in_order(messages: list[Any], sent: list[Outcome[Any]], refused: list[Outcome[Any]]) -> list[Outcome[Any]]:
