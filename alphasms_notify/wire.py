@@ -31,7 +31,12 @@ from .results import (
     StatusResult,
 )
 
-__all__ = ["encode_item", "encode_request", "decode_response", "parse_json", "VIBER_KEYS", "RCS_KEYS"]
+__all__ = ["encode_item", "encode_request", "decode_response", "parse_json", "VIBER_KEYS", "RCS_KEYS",
+           "CAMPAIGN_HEADER"]
+
+# The campaign a request's messages belong to (percent-encoded UTF-8), for the sandbox's inbox; the provider
+# ignores headers it does not know, and the body stays exactly the reference's shape.
+CAMPAIGN_HEADER = "X-AlphaSMS-Notify-Campaign"
 
 
 # Message field -> the reference's key, for the fields VIBER_TYPE_FIELDS lists per Viber type.

@@ -292,3 +292,33 @@ async def test_operators_see_pause_and_resume_campaigns_from_the_bot(make_bot, t
         assert "summer: running" in await until(last_text(telegram, containing="summer: running"))
         telegram.send(OPERATOR, "/campaign nope")
         assert "No campaign named nope" in await until(last_text(telegram, containing="No campaign"))
+
+
+async def test_a_reply_to_a_campaign_says_which_in_its_topic_and_the_inbox_names_it(make_bot, telegram,
+                                                                                    alphasms_sandbox, tmp_path):
+    import httpx
+    from helpers import until
+    from test_topics import FORUM, bot_texts, topic_of
+
+    from alphasms_notify.bot import running
+
+    telegram.make_forum(FORUM)
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "bot.sqlite3"),
+                      ALPHASMS_VIBER_SENDER="Shop")
+    (tmp_path / "to.txt").write_text("\n".join(phones(5, start=1234567)))
+    async with running(make_bot(topics_chat=FORUM, store_path=tmp_path / "bot.sqlite3")):
+        for step in (["create", "spring", "--channel", "viber", "--to-file", str(tmp_path / "to.txt"),
+                      "Spring sale: -20% on everything"], ["run", "spring"]):
+            done = subprocess.run([ALPHASMS, "campaign", *step], capture_output=True, text=True, timeout=60, env=env)
+            assert done.returncode == 0, done.stdout + done.stderr
+        sent = {m["phone"]: m for m in alphasms_sandbox.messages()}
+        assert len(sent) == 5 and {m["campaign"] for m in sent.values()} == {"spring"}
+        alphasms_sandbox.reply(sent[380971234567]["id"], "Is it on shoes too?")
+        topic = await until(lambda: topic_of(telegram, "97 123 45 67"))
+        [reply] = await until(lambda: bot_texts(telegram, topic["message_thread_id"], "💬"))
+        assert (f"to campaign spring (message {sent[380971234567]['id']}: «Spring sale: -20% on everything»)"
+                in reply and "Is it on shoes too?" in reply)
+        assert len(telegram.topics(FORUM)) == 1  # the campaign's 5 sends posted no notice (no topic each)
+        assert not bot_texts(telegram, topic["message_thread_id"], "📤")
+    page = httpx.get(alphasms_sandbox.inbox_url + "?phone=380971234567").text
+    assert 'campaign <b class="campaign">spring</b>' in page

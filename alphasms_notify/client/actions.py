@@ -33,6 +33,7 @@ T = TypeVar("T")
 class _Post:
     body: bytes
     deadline: float = float("inf")  # time.monotonic() by which the exchange's retries must be over
+    headers: tuple[tuple[str, str], ...] = ()  # besides the client's own (the campaign, for the sandbox)
 
 
 @dataclass(frozen=True, slots=True)

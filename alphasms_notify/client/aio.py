@@ -70,7 +70,8 @@ class AsyncAlphaSMS(Core):
             limit = max(0.0, min(self.total_timeout, action.deadline - time.monotonic()))
             try:
                 async with asyncio.timeout(limit):
-                    async with self._http.stream("POST", self.api_url, content=action.body) as answer:
+                    async with self._http.stream("POST", self.api_url, content=action.body,
+                                                 headers=dict(action.headers)) as answer:
                         content = await read_capped_async(answer.aiter_bytes(), self.max_answer_bytes)
                         return _Answer(answer.status_code, content)
             except TimeoutError:

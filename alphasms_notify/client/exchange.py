@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import urllib.parse
 from collections.abc import Generator
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -14,10 +15,18 @@ from ..errors import ProtocolError, RequestError, TransportError
 from ..messages import Message, SendMessage, Status
 from ..redact import safe_url
 from ..results import Outcome, SendResult
-from ..wire import decode_response, encode_request
+from ..wire import CAMPAIGN_HEADER, decode_response, encode_request
 from .actions import _NOT_SENT, SEND_TYPES, _Answer, _fits, _is_duplicate, _mask, _Post, _Retry, _Sleep
 
 __all__ = ["Exchange"]
+
+
+def _headers(batch: list[Message]) -> tuple[tuple[str, str], ...]:
+    """The campaign the whole batch belongs to, if one (``meta["source"]`` is ``campaign:NAME``)."""
+    sources = {str(getattr(m, "meta", {}).get("source", "")) for m in batch}
+    if len(sources) == 1 and (source := sources.pop()).startswith("campaign:"):
+        return ((CAMPAIGN_HEADER, urllib.parse.quote(source.removeprefix("campaign:"), safe="")),)
+    return ()
 
 
 class Exchange:
@@ -64,6 +73,7 @@ class Exchange:
         pending = list(range(len(batch)))
         attempt = 0
         deadline = time.monotonic() + self.deadline
+        headers = _headers(batch)
         while True:
             try:
                 if maybe & set(pending):
@@ -71,7 +81,7 @@ class Exchange:
                     pending = [i for i in pending if i not in done]
                 if pending:
                     items = [batch[i] for i in pending]
-                    reply = yield _Post(encode_request(self._api_key, items), deadline)
+                    reply = yield _Post(encode_request(self._api_key, items), deadline, headers)
                     duplicates = []
                     for i, outcome in zip(pending, self._decode(reply, items), strict=True):
                         if i in maybe and _is_duplicate(outcome):

@@ -66,7 +66,7 @@ class AlphaSMS(Core):
         if type(action) is _Post:
             try:
                 ends = min(time.monotonic() + self.total_timeout, action.deadline)
-                with self._http.stream("POST", self.api_url, content=action.body,
+                with self._http.stream("POST", self.api_url, content=action.body, headers=dict(action.headers),
                                        timeout=self._timeout_until(ends)) as answer:
                     content = read_capped(answer.iter_bytes(), self.max_answer_bytes, ends)
                     return _Answer(answer.status_code, content)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+import urllib.parse
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from ..wire import CAMPAIGN_HEADER
 from .faults import FAULT_KINDS, Fault, Faults
 from .guard import browser_guard
 from .inbox import add_inbox_routes
@@ -74,7 +76,8 @@ async def api(request: web.Request) -> web.StreamResponse:
     record["data"] = body["data"]
     if body.get("auth") != provider.key:
         return _refuse("Access denied")
-    answer = {"success": True, "data": provider.handle_items(body["data"], _base_url(request))}
+    campaign = urllib.parse.unquote(request.headers.get(CAMPAIGN_HEADER, ""))[:100] or None
+    answer = {"success": True, "data": provider.handle_items(body["data"], _base_url(request), campaign)}
     if fault is not None:
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)

@@ -140,10 +140,11 @@ def _message_html(row: dict[str, Any]) -> str:
     final = row["status"] not in ("QUEUED", "ROUTING", "WAIT")
     name, msg_id, status = e(_KINDS.get(kind, kind)), row["id"], e(row["status"])
     css = e(kind.replace("+", "-"))
+    campaign = f' · campaign <b class="campaign">{e(row["campaign"])}</b>' if row.get("campaign") else ""
     return (f'<article class="msg msg-{css}" id="m-{msg_id}" data-id="{msg_id}"'
             f' data-final="{"yes" if final else "no"}" aria-label="{name} message {msg_id}">'
             f'<header><span class="kind">{name}</span> from <b>{e(sender)}</b>'
-            f' <span class="meta">· id {msg_id} · {_when(row["sent_at"])}</span>'
+            f' <span class="meta">· id {msg_id} · {_when(row["sent_at"])}{campaign}</span>'
             f' <span class="status" data-status="{status}">{status}</span></header>'
             f'{"".join(parts)}<p class="meta history">{e(history)}</p>{replies}'
             f'<div class="controls"><form class="outcome-form" data-id="{msg_id}">'

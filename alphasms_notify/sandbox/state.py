@@ -75,6 +75,7 @@ class SentMessage:
     channel: str  # "sms", "viber" or "rcs": what the message goes out as first
     replies: list[dict[str, Any]] = field(default_factory=list)
     forced: tuple[str, float] | None = None  # (status, when): an outcome set by hand (the web inbox)
+    campaign: str | None = None  # the alphasms-notify campaign that sent it (a request header), for the inbox
 
     def current(self, step: float, now: float, replies: bool = True) -> tuple[str, str]:
         """(type, status) now: QUEUED, ROUTING, then the outcome; Viber goes on to READ."""
@@ -116,7 +117,7 @@ class SentMessage:
         kind, status = self.current(step, now)
         return {"id": self.id, "msg_id": self.msg_id, "type": self.type, "phone": self.phone,
                 "status": status, "status_type": kind, "parts": self.parts, "item": self.item,
-                "replies": self.replies, "sent_at": self.sent_wall,
+                "replies": self.replies, "sent_at": self.sent_wall, "campaign": self.campaign,
                 "history": [{"after": round(a, 3), "status": st} for a, st in self.history(step, now)]}
 
     @property
@@ -172,7 +173,7 @@ class Provider:
 
     # -- the API ----------------------------------------------------------------
 
-    def handle_items(self, items: list[Any], base_url: str) -> list[dict[str, Any]]:
+    def handle_items(self, items: list[Any], base_url: str, campaign: str | None = None) -> list[dict[str, Any]]:
         """One answer item per request item, in order; one bad item never spoils the others."""
         seen: set[int] = set()
         answers = []
@@ -180,13 +181,14 @@ class Provider:
             try:
                 if not isinstance(item, dict):
                     raise ItemRejected("Invalid message format")
-                answers.append({"success": True, "data": self._handle(item, seen, base_url)})
+                answers.append({"success": True, "data": self._handle(item, seen, base_url, campaign)})
             except ItemRejected as exc:
                 data = {"id": item["id"]} if isinstance(item, dict) and "id" in item else {}
                 answers.append({"success": False, "error": str(exc), "data": data})
         return answers
 
-    def _handle(self, item: dict[str, Any], seen: set[int], base_url: str) -> dict[str, Any]:
+    def _handle(self, item: dict[str, Any], seen: set[int], base_url: str, campaign: str | None
+                ) -> dict[str, Any]:
         kind = item.get("type")
         if kind not in _BASE_FIELDS:
             raise ItemRejected(f"Unknown message type: {kind!r}" if kind else "Missing message type")
@@ -220,7 +222,7 @@ class Provider:
         self._charge(price)
         seen.add(msg_id)
         message = SentMessage(msg_id, next(self._msg_ids), kind, phone, item, parts, time.monotonic(),
-                              kind.split("+")[0])
+                              kind.split("+")[0], campaign=campaign)
         self.messages[msg_id] = message
         self.version += 1
         return {"id": msg_id, "msg_id": message.msg_id, "data": 1, "parts": parts}
