@@ -51,6 +51,17 @@ def alphasms_message_sent(message: SendMessage, result: Outcome[Any]) -> None:
 
 
 @hookspec
+def alphasms_batch_sent(outcomes: list[Outcome[Any]]) -> None:
+    """Called once for every request batch, after ``alphasms_message_sent`` for each of its items.
+
+    For plugins that write what was sent somewhere: one write a batch (the tracking plugin stores up to
+    100 messages in one transaction) instead of one a message.
+
+    :param outcomes: every item's ``Outcome``, in the batch's order (``outcome.message`` is the message).
+    """
+
+
+@hookspec
 def alphasms_status_changed(
     message_id: int, old: MessageStatus | str | None, new: MessageStatus | str, status: StatusResult
 ) -> None:

@@ -305,23 +305,34 @@ def build(
                      sms_sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
 
 
+def _field_names(cls: type) -> tuple[str, ...]:
+    import dataclasses
+
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # looked up per message: a campaign stores 100,000
+
+
 def to_data(message: SendMessage) -> dict[str, Any]:
     """A send message as plain data (``{"type", "fields"}``), for rows that outlive this code's classes
     (Confirm questions, campaigns): never pickled. How its last send ended (``sent``) is left out."""
-    import dataclasses
-    import json
+    import orjson
 
-    fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message) if f.name != "sent"}
-    fields["meta"] = json.loads(json.dumps(fields.get("meta") or {}, default=str))  # what a plugin put there
+    fields = {name: getattr(message, name) for name in _field_names(type(message)) if name != "sent"}
+    meta = fields.get("meta") or {}
+    # what a plugin put there, as JSON would keep it
+    fields["meta"] = orjson.loads(orjson.dumps(meta, default=str, option=orjson.OPT_NON_STR_KEYS)) if meta else {}
     return {"type": message.type, "fields": fields}
 
 
 def from_data(data: Mapping[str, Any]) -> SendMessage:
     """The message :func:`to_data` stored; fields this version does not know are left out."""
-    import dataclasses
-
     cls = _SEND_BY_TYPE.get(data.get("type", ""))
     if cls is None:
         raise ValueError(f"a stored message of unknown type {data.get('type')!r}")
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = _field_names(cls)
     return cls(**{k: v for k, v in data["fields"].items() if k in known})

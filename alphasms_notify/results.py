@@ -200,7 +200,7 @@ class Outcome(Generic[R]):
       asks the provider first, so it is never sent twice.
 
     ``warnings`` lists what failed locally *after* the send (a plugin's
-    ``alphasms_message_sent``, such as tracking into a broken store): the outcome
+    ``alphasms_message_sent`` or ``alphasms_batch_sent``, such as tracking into a broken store): the outcome
     stands, the warning is for the caller to show.
 
     Outcome and SendResult are plain slotted records, not frozen ones: a batch makes

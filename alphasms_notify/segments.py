@@ -14,6 +14,7 @@ and property-tested against these rules.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,12 +49,14 @@ def _unit_costs(text: str) -> tuple[Literal["GSM-7", "UCS-2"], list[int]]:
     return "UCS-2", [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
+@functools.lru_cache(maxsize=256)
 def sms_units(text: str) -> tuple[bool, int]:
     """Whether ``text`` fits GSM-7, and the most units one of its characters takes (1 or 2)."""
     encoding, costs = _unit_costs(text)
     return encoding == "GSM-7", max(costs, default=1)
 
 
+@functools.lru_cache(maxsize=256)  # a campaign counts one text 100,000 times (checks, preview, estimate)
 def count_segments(text: str) -> Segments:
     """Count the SMS parts ``text`` takes. An empty text is one (empty) part."""
     encoding, costs = _unit_costs(text)

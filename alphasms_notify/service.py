@@ -1,8 +1,8 @@
 """Client factories: a client wired to the settings and the plugins (tracking among them when a store is set).
 
 The road every message travels is the client's flow (``alphasms_prepare_message``
--> checks -> batches with retries -> ``alphasms_message_sent``, where the
-tracking plugin keeps it in the store); what a front end needs is a client
+-> checks -> batches with retries -> ``alphasms_message_sent`` and ``alphasms_batch_sent``, where
+the tracking plugin keeps each batch in the store); what a front end needs is a client
 assembled the same way every time. These two functions are that assembly, so
 the CLI, the bot, Apprise and the templates command cannot drift apart: the
 same settings, the same plugin discovery, the same API-key check.

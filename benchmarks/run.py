@@ -21,6 +21,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks import (  # noqa: E402
     bench_apprise,
+    bench_campaign,
     bench_cli_bulk,
     bench_inbox,
     bench_poll,
@@ -40,6 +41,7 @@ FULL = {
     "inbox": lambda: bench_inbox.run(10_000),
     "shared": lambda: bench_shared.run(100_000),
     "cli-bulk": lambda: bench_cli_bulk.run(10_000),
+    "campaign": lambda: bench_campaign.run(100_000),
 }
 SMOKE = {
     "send": lambda: bench_send.run(300, rounds=2),
@@ -50,6 +52,7 @@ SMOKE = {
     "inbox": lambda: bench_inbox.run(300),
     "shared": lambda: bench_shared.run(500),
     "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1),
+    "campaign": lambda: bench_campaign.run(300, rounds=1),
 }
 
 

@@ -52,7 +52,7 @@ def alphasms_message_sent(message, result):
 def test_hooks_are_all_documented():
     docs = (ROOT / "docs" / "plugins.md").read_text()
     hooks = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("alphasms_")]
-    assert len(hooks) == 11
+    assert len(hooks) == 12
     for name in hooks:
         params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"### {name}({params})" in docs, f"{name} is not documented in docs/plugins.md"

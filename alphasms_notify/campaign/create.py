@@ -8,11 +8,12 @@ nothing; the runner sends exactly what is stored, with the ids drawn now.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ..messages import SendMessage, to_data
 from ..phone import InvalidPhone, normalize_phone
@@ -54,14 +55,14 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     ready, refused = client.prepare(list(messages))  # ValidationError: nothing stored, the message named
     if review is not None:
         review(ready)
-    rows = [(m.id, m.phone, json.dumps(to_data(m), ensure_ascii=False)) for m in ready]
+    rows = [(m.id, m.phone, orjson.dumps(to_data(m)).decode()) for m in ready]
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}
     state = "scheduled"  # until its first runner starts it (alphasms_campaign_started)
     store.campaigns.create(CampaignRow(name, now, channel, state, None, start_at, until_at, window, tz, rate,
                                        len(rows) + len(skipped)), rows)
     if skipped:
-        store.campaigns.add_skipped(name, [(phones[id(m)], json.dumps(to_data(m), ensure_ascii=False), why)
+        store.campaigns.add_skipped(name, [(phones[id(m)], orjson.dumps(to_data(m)).decode(), why)
                                            for m, why in skipped], start=len(rows))
     return Created(name, len(rows), len(skipped), state)
 

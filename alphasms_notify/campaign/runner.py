@@ -14,12 +14,14 @@ recipients to the next run.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import orjson
 
 from ..client.actions import UNKNOWN, stops_later_batches
 from ..errors import AccessDenied, RequestError
@@ -27,6 +29,7 @@ from ..messages import from_data
 from ..plugins import call_hook
 from ..results import Outcome
 from ..store import Store, lease_owner
+from ..store.campaigns import Claimed
 from .plan import opens_at
 
 __all__ = ["run_campaign", "RunResult", "CLAIM", "LEASE"]
@@ -54,91 +57,149 @@ def _end(outcome: Outcome[Any]) -> tuple[str, str | None]:
     return "failed", outcome.error
 
 
+@dataclass(frozen=True)
+class _Hold:
+    until: float  # nothing to claim before then (its start or its window)
+    seconds: float  # how long to sleep (with ``wait``) before looking again
+
+
 def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, claim: int = CLAIM,
+                 sleep: Callable[[float], None] = time.sleep, claim: int | None = None,
                  progress: Callable[[int], None] | None = None) -> RunResult:
     """Send what is left of campaign ``name`` until it is finished, paused, canceled or held (by its start
-    or its window; with ``wait`` it sleeps through those instead)."""
+    or its window; with ``wait`` it sleeps through those instead).
+
+    ``claim``: recipients taken at a time; by default enough for every request the client keeps in flight
+    (``batch_size`` x ``max_concurrency``), at least ``CLAIM``. A client with ``submit`` (the CLI's: the
+    async client on its own thread) sends one claim while the next is claimed, so the store's work and
+    the provider's overlap; a campaign with ``--rate`` sends each claim before taking the next.
+    """
     owner, sent = lease_owner(), 0
-    campaigns = store.campaigns
+    if claim is None:
+        claim = max(CLAIM, getattr(client, "batch_size", 1) * getattr(client, "max_concurrency", 1))
     plugins = getattr(client, "plugins", None)
-    while True:
-        campaign = campaigns.get(name)
-        if campaign is None:
-            return RunResult("failed", f"no campaign named {name!r}")
-        if campaign.state in ("paused", "canceled", "finished"):
-            return RunResult(campaign.state, campaign.reason or campaign.state, sent)
-        now = clock()
-        if campaign.until_at is not None and now >= campaign.until_at:
-            expired = campaigns.expire(name, now)
-            if campaigns.todo(name) == 0:
-                if campaigns.set_state(name, "finished", f"its end passed: {expired} recipient(s) expired",
-                                       only_from=("scheduled", "running")):
-                    call_hook(plugins, "alphasms_campaign_finished", campaign=name, counts=campaigns.counts(name))
+    in_flight: tuple[list[Claimed], Future[Any]] | None = None
+    try:
+        while True:
+            step = _next(store, name, owner, claim, clock(), plugins)
+            if in_flight is not None:
+                batch, answer, in_flight = *in_flight, None
+                result = _settle(store, client, name, owner, batch, answer, clock)
+                sent += result.sent
+                if progress is not None:
+                    progress(len(batch))
+                if result.state != "running":
+                    if isinstance(step, list):  # claimed ahead and not sent: back to the others
+                        store.campaigns.settle(name, owner, [(c.seq, "pending", None) for c in step], clock())
+                    return RunResult(result.state, result.message, sent)
+                if not isinstance(step, list):
+                    continue  # judged while a batch of ours was in flight: judge again now it is settled
+            if isinstance(step, RunResult):
+                return RunResult(step.state, step.message, sent)
+            if isinstance(step, _Hold):
+                if not wait:
+                    opens = time.strftime("%Y-%m-%d %H:%M", time.localtime(step.until))
+                    return RunResult("held", f"held until {opens} (its start or its window)", sent)
+                sleep(step.seconds)
                 continue
-        opens = opens_at(now, campaign.daily_window, campaign.tz, campaign.start_at)
-        if opens > now:
-            if not wait:
-                return RunResult("held", f"held until {time.strftime('%Y-%m-%d %H:%M', time.localtime(opens))}"
-                                         " (its start or its window)", sent)
-            sleep(min(opens - now, 60.0))
-            continue
-        if campaigns.set_state(name, "running", only_from=("scheduled",)):
-            call_hook(plugins, "alphasms_campaign_started", campaign=name, total=campaign.total)
-        want = claim
-        if campaign.rate:
-            want = campaigns.take_rate(name, campaign.rate, min(claim, campaign.rate), now)
-            if want == 0:
+            if step is None:  # the rate's minute is used up, or other runners hold the rest
                 sleep(1.0)
                 continue
-        batch = campaigns.claim(name, owner, LEASE, want, now)
-        if campaign.rate and len(batch) < want:
-            campaigns.give_back(name, now, want - len(batch))
-        if not batch:
-            if campaigns.todo(name) == 0:
-                if campaigns.set_state(name, "finished", None, only_from=("running", "scheduled")):
-                    call_hook(plugins, "alphasms_campaign_finished", campaign=name, counts=campaigns.counts(name))
-                continue
-            if not wait:
-                return RunResult("waiting", "the rest is held by other runners (or their leases)", sent)
-            sleep(1.0)
-            continue
-        result = _send(store, client, name, owner, batch, clock)
-        sent += result.sent
-        if progress is not None:
-            progress(len(batch))
-        if result.state == "paused":
-            now_paused = campaigns.get(name)
-            call_hook(plugins, "alphasms_campaign_paused", campaign=name,
-                      reason=(now_paused.reason if now_paused else None) or result.message)
-        if result.state != "running":
-            return RunResult(result.state, result.message, sent)
+            in_flight = (step, _submit(client, step))
+            if getattr(store.campaigns.get(name), "rate", None) or not hasattr(client, "submit"):
+                in_flight[1].result()  # wait for it: the rate counts sends as they go
+    finally:
+        if in_flight is not None:  # interrupted (Ctrl-C): what was in flight ends as the client says
+            _settle(store, client, name, owner, in_flight[0], in_flight[1], clock)
 
 
-def _send(store: Store, client: Any, name: str, owner: str, batch: list[Any],
-          clock: Callable[[], float]) -> RunResult:
+def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: Any
+          ) -> list[Claimed] | RunResult | _Hold | None:
+    """What to do next: a batch claimed to send, a reason to stop, a hold, or None (look again in a second)."""
+    campaigns = store.campaigns
+    campaign = campaigns.get(name)
+    if campaign is None:
+        return RunResult("failed", f"no campaign named {name!r}")
+    if campaign.state in ("paused", "canceled", "finished"):
+        return RunResult(campaign.state, campaign.reason or campaign.state)
+    if campaign.until_at is not None and now >= campaign.until_at:
+        expired = campaigns.expire(name, now)
+        if campaigns.todo(name) == 0:
+            _finish(store, name, plugins, f"its end passed: {expired} recipient(s) expired")
+            return RunResult("finished", f"its end passed: {expired} recipient(s) expired")
+    opens = opens_at(now, campaign.daily_window, campaign.tz, campaign.start_at)
+    if opens > now:
+        return _Hold(opens, min(opens - now, 60.0))
+    if campaigns.set_state(name, "running", only_from=("scheduled",)):
+        call_hook(plugins, "alphasms_campaign_started", campaign=name, total=campaign.total)
+    want = claim
+    if campaign.rate:
+        want = campaigns.take_rate(name, campaign.rate, min(claim, campaign.rate), now)
+        if want == 0:
+            return None
+    batch = campaigns.claim(name, owner, LEASE, want, now)
+    if campaign.rate and len(batch) < want:
+        campaigns.give_back(name, now, want - len(batch))
+    if batch:
+        return batch
+    if campaigns.todo(name) == 0:
+        _finish(store, name, plugins, None)
+        return RunResult("finished", "finished")
+    return RunResult("waiting", "the rest is held by other runners (or their leases)")
+
+
+def _finish(store: Store, name: str, plugins: Any, reason: str | None) -> None:
+    if store.campaigns.set_state(name, "finished", reason, only_from=("running", "scheduled")):
+        call_hook(plugins, "alphasms_campaign_finished", campaign=name, counts=store.campaigns.counts(name))
+
+
+def _messages(batch: list[Claimed]) -> list[Any]:
     messages = []
     for claimed in batch:
-        message = from_data(json.loads(claimed.payload))
+        message = from_data(orjson.loads(claimed.payload))
         message.id = claimed.id
         if claimed.maybe_sent:
             message.sent = UNKNOWN  # the client asks the provider about this id before sending it again
         messages.append(message)
+    return messages
+
+
+def _submit(client: Any, batch: list[Claimed]) -> Future[Any]:
+    """Start sending ``batch`` (prepared, with the hooks and checks, when the campaign was made)."""
+    messages = _messages(batch)
+    if hasattr(client, "submit"):
+        return cast("Future[Any]", client.submit(messages, prepared=True))
+    done: Future[Any] = Future()
     try:
-        outcomes = client.send(messages, prepared=True)  # prepared (hooks, checks) when the campaign was made
+        done.set_result(client.send(messages, prepared=True))
+    except RequestError as exc:
+        done.set_exception(exc)
+    return done
+
+
+def _settle(store: Store, client: Any, name: str, owner: str, batch: list[Claimed], answer: Future[Any],
+            clock: Callable[[], float]) -> RunResult:
+    """Record how each recipient of a sent batch ended; pause the campaign for the money or the key."""
+    try:
+        outcomes = answer.result()
         failure: RequestError | None = None
     except RequestError as exc:
         outcomes, failure = exc.outcomes, exc
     ends = [(c.seq, *_end(o)) for c, o in zip(batch, outcomes, strict=True)]
     store.campaigns.settle(name, owner, ends, clock())
     sent = sum(state == "sent" for _, state, _ in ends)
+    plugins = getattr(client, "plugins", None)
     if isinstance(failure, AccessDenied):
-        store.campaigns.set_state(name, "paused", f"AlphaSMS refused the key: {failure}")
-        return RunResult("paused", f"paused: {failure}", sent)
+        return _pause(store, name, plugins, f"AlphaSMS refused the key: {failure}", sent)
     if failure is not None:
         return RunResult("failed", f"a request failed: {failure}; run again to go on (nothing is sent twice)",
                          sent)
     if (reason := stops_later_batches(outcomes)) is not None:
-        store.campaigns.set_state(name, "paused", f"{reason}: top up, then resume")
-        return RunResult("paused", f"paused: {reason} (top up, then resume)", sent)
+        return _pause(store, name, plugins, f"{reason}: top up, then resume", sent)
     return RunResult("running", "", sent)
+
+
+def _pause(store: Store, name: str, plugins: Any, reason: str, sent: int) -> RunResult:
+    if store.campaigns.set_state(name, "paused", reason):
+        call_hook(plugins, "alphasms_campaign_paused", campaign=name, reason=reason)
+    return RunResult("paused", f"paused: {reason}", sent)

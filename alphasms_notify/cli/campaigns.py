@@ -41,11 +41,12 @@ def campaign() -> None:
 @click.option("--tz", default="Europe/Kyiv", show_default=True, help="The recipients' time zone.")
 @click.option("--rate", type=click.IntRange(min=1), help="At most this many messages a minute (all runners).")
 @click.option("--force", is_flag=True, help="Store it even when its estimated cost ([pricing]) exceeds the balance.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask after the preview (asked only on a terminal).")
 @click.argument("text")
 @click.pass_obj
 def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None, channel: Channel,
            start: str | None, until: str | None, window: str | None, tz: str, rate: int | None, force: bool,
-           text: str, **senders: Any) -> None:
+           yes: bool, text: str, **senders: Any) -> None:
     """Store campaign NAME: every recipient's TEXT rendered, checked and given its id; nothing is sent yet."""
     from ..campaign import PlanError, create_campaign, parse_moment
     from ..errors import MessageRejected, ValidationError
@@ -82,7 +83,7 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
             made = guarded(ctx, lambda: create_campaign(store, client, name, messages, channel=channel,
                                                         start_at=start_at, until_at=until_at, window=window, tz=tz,
                                                         rate=rate, review=lambda ready: _review(ctx, client, ready,
-                                                                                                force)))
+                                                                                                force, yes)))
     except (PlanError, CampaignExists) as exc:
         fail(str(exc), EXIT_INVALID)
     finally:
@@ -96,7 +97,7 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
                    + f"; {made.state}. Send with: alphasms campaign run {made.name}")
 
 
-def _review(ctx: Context, client: Any, ready: list[Any], force: bool) -> None:
+def _review(ctx: Context, client: Any, ready: list[Any], force: bool, yes: bool) -> None:
     """The preview before the plan is stored: what it costs, next to the balance; over it, nothing is stored
     unless ``--force``."""
     from ..campaign.estimate import estimate
@@ -109,6 +110,9 @@ def _review(ctx: Context, client: Any, ready: list[Any], force: bool) -> None:
     if balance is not None and found.cost is not None and found.cost > balance and not force:
         fail(f"the estimated cost {found.cost:.2f} is more than the balance {balance:.2f}: top up, or store it "
              "anyway with --force (it pauses when the money runs out); nothing stored", EXIT_STOPPED)
+    if not (yes or ctx.json) and sys.stdin.isatty() and sys.stderr.isatty():
+        if not click.confirm("Store this campaign?", default=False, err=True):
+            fail("nothing stored", EXIT_STOPPED)
 
 
 @campaign.command()
@@ -119,11 +123,14 @@ def run(ctx: Context, name: str, wait: bool) -> None:
     """Send what is left of NAME; each recipient once, however often this is stopped and run again."""
     from ..campaign import run_campaign
     from ..tracking import ensure_tracking
+    from .sending import blocking_async_client, bulk_mode
 
     store = open_store(ctx)
     try:
-        ensure_tracking(ctx.plugins, store.target)  # the bot follows each message's delivery and replies
-        with ctx.client() as client:
+        tracking = ensure_tracking(ctx.plugins, store.target)  # the bot follows each one's delivery and replies
+        if tracking.target == store.target:
+            tracking.use(store)  # one connection: two would wait on each other's locks
+        with bulk_mode(), blocking_async_client(ctx) as client:
             result = run_campaign(store, client, name, wait=wait)
         counts = store.campaigns.counts(name)
     finally:

@@ -120,6 +120,9 @@ class Checking:
         if type(phone) is str and len(phone) == 12 and phone[:3] == "380" and phone.isdigit() \
                 and is_valid_ukrainian(phone[3:]):
             phone = int(phone)  # what normalize_phone returns, without its layers: the common case
+        elif type(phone) is int and 380_000_000_000 <= phone < 381_000_000_000 \
+                and is_valid_ukrainian(str(phone)[3:]):
+            pass  # already normalized (a stored campaign's messages, prepared copies sent again)
         else:
             try:
                 phone = normalize_phone(phone)

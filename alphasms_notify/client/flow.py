@@ -245,7 +245,7 @@ class Core(Checking, Exchange):
         settled, recheck = self._earlier(batch)
         if not prepared:
             yield from self._prepare_hooks(batch, settled)
-        notify = has_impls(self.plugins, "alphasms_message_sent")
+        notify = (has_impls(self.plugins, "alphasms_message_sent"), has_impls(self.plugins, "alphasms_batch_sent"))
         plan = self._send_plan(batch, settled, skip_invalid)
         try:
             outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck, progress)
@@ -258,13 +258,14 @@ class Core(Checking, Exchange):
         self._record(batch, merged)
         return merged
 
-    def _batch_flow(self, chunk: list[Message], notify: bool, recheck: Set[int] = frozenset(),
+    def _batch_flow(self, chunk: list[Message], notify: tuple[bool, bool], recheck: Set[int] = frozenset(),
                     progress: Callable[[int], Any] | None = None) -> Generator[Any, Any, Any]:
-        """Exchange one batch, then tell the plugins about every outcome, also when the batch failed."""
+        """Exchange one batch, then tell the plugins about every outcome, also when the batch failed
+        (``notify``: whether any plugin has ``alphasms_message_sent``, ``alphasms_batch_sent``)."""
         outcomes, failure = yield from self._exchange(chunk, recheck)
         if progress is not None:
             progress(len(chunk))
-        if notify:
+        if notify[0]:
             impls = hook_impls(self.plugins, "alphasms_message_sent")
             for outcome in outcomes:
                 problems: list[str] = []
@@ -273,6 +274,11 @@ class Core(Checking, Exchange):
                                      impls=impls)
                 if problems:
                     outcome.warnings = (outcome.warnings or []) + problems
+        if notify[1]:
+            problems = []
+            yield from hook_flow(self.plugins, "alphasms_batch_sent", {"outcomes": outcomes}, problems=problems)
+            for outcome in outcomes if problems else ():
+                outcome.warnings = (outcome.warnings or []) + problems
         if failure is not None:
             failure.outcomes = outcomes
             raise failure

@@ -121,14 +121,19 @@ class Campaigns:
             held = tx.all("SELECT DISTINCT owner FROM campaign_recipients WHERE campaign = ? AND state = 'sending'"
                           " AND lease_until >= ?", (name, now))
             dead = [r["owner"] for r in held if r["owner"] and not alive(r["owner"])]
-            free = "state IN ('pending', 'unknown') OR (state = 'sending' AND lease_until < ?)"
-            args: list[Any] = [name, now]
+            lapsed = "state = 'sending' AND (lease_until < ?"
+            args: list[Any] = [now]
             if dead:
-                free += f" OR (state = 'sending' AND owner IN ({', '.join('?' * len(dead))}))"
+                lapsed += f" OR owner IN ({', '.join('?' * len(dead))})"
                 args += dead
-            rows = tx.all(f"SELECT seq, id, phone, payload, state FROM campaign_recipients WHERE campaign = ? AND"
-                          f" ({free}) ORDER BY seq LIMIT {int(limit)}{self._db.for_update}"
-                          f"{' SKIP LOCKED' if self._db.engine == 'postgresql' else ''}", args)
+            # one query per kind, each an ordered walk of the (campaign, state, seq) index: one query with
+            # OR sorted every pending row at every claim (9 s of 100,000 recipients' 30 s)
+            lock = self._db.for_update + (" SKIP LOCKED" if self._db.engine == "postgresql" else "")
+            rows = []
+            for where, extra in (("state = 'pending'", []), ("state = 'unknown'", []), (lapsed + ")", args)):
+                rows += tx.all(f"SELECT seq, id, phone, payload, state FROM campaign_recipients WHERE campaign = ?"
+                               f" AND {where} ORDER BY seq LIMIT {int(limit)}{lock}", [name, *extra])
+            rows = sorted(rows, key=lambda r: r["seq"])[:limit]
             if rows:
                 tx.many("UPDATE campaign_recipients SET state = 'sending', owner = ?, lease_until = ?,"
                         " tried = tried + 1 WHERE campaign = ? AND seq = ?",

@@ -24,7 +24,7 @@ _CANDIDATES: dict[str, str] = {
     POLL: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
            + " AND m.done = 0 AND (m.created_at, m.id) > (?, ?) ORDER BY m.created_at, m.id LIMIT ?"),
     NOTICE: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
-             + " AND m.notice_id IS NULL AND m.created_at >= ? AND m.source NOT LIKE 'campaign:%'"
+             + " AND m.notice_id IS NULL AND m.created_at >= ? AND substr(m.source, 1, 9) <> 'campaign:'"
              " ORDER BY m.created_at, m.id LIMIT ?"),  # a campaign's 50,000 would flood the topics
     FORWARD: ("SELECT m.id AS key FROM messages m " + _FREE.format(key="m.id")
               + " AND EXISTS (SELECT 1 FROM replies r WHERE r.message_id = m.id AND r.forwarded = 0)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..db import Database
@@ -25,10 +25,16 @@ class Messages:
 
         ``chat_id``/``anchor_id``/``thread_id``: the bot's own "sent" message, which replies answer.
         """
+        return self.track_groups({(source, chat_id, anchor_id, thread_id): outcomes})
+
+    def track_groups(self, groups: Mapping[tuple[str, int | None, int | None, int | None],
+                                           Iterable[Outcome[Any]]]) -> int:
+        """``track`` for several (source, chat_id, anchor_id, thread_id) at once, in one transaction."""
         now = time.time()
         rows = [
             (o.message.id, o.message.type, o.message.phone, tracked_text(o.message), source, chat_id,
              anchor_id, thread_id, now)
+            for (source, chat_id, anchor_id, thread_id), outcomes in groups.items()
             for o in outcomes if (o.ok or o.unknown) and getattr(o.message, "id", None) is not None
         ]
         with self._db.tx() as tx:
