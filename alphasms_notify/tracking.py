@@ -26,7 +26,11 @@ from .hookspecs import hookimpl
 from .plugins import TRACKING
 from .store import Store
 
-__all__ = ["Tracking", "ensure_tracking"]
+__all__ = ["Tracking", "ensure_tracking", "TRACKED_BY"]
+
+# meta[TRACKED_BY] = a store's target: the sender records the message in that store itself, with its own
+# records (the campaign runner, in the transaction that settles the batch), so this plugin leaves it out.
+TRACKED_BY = "tracked_by"
 
 
 class Tracking:
@@ -35,7 +39,6 @@ class Tracking:
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = str(target)
         self._store: Store | None = None
-        self._borrowed = False
         self._lock = threading.Lock()
 
     @property
@@ -45,33 +48,21 @@ class Tracking:
                 self._store = Store(self.target)
             return self._store
 
-    def use(self, store: Store) -> None:
-        """Write through ``store``, the caller's open store on this same target, not a connection of its own.
-
-        For a process that writes a lot to one SQLite file (the campaign runner): two connections make
-        each writer wait for the other's lock in SQLite's busy handler, which sleeps; one connection
-        takes turns on a thread lock instead. The caller closes it.
-        """
-        if store.target != self.target:
-            raise ValueError(f"tracking writes to {self.target}, not {store.target}")
-        with self._lock:
-            if self._store is not None and not self._borrowed:
-                self._store.close()
-            self._store, self._borrowed = store, True
-
     def close(self) -> None:
         with self._lock:
-            if self._store is not None and not self._borrowed:
+            if self._store is not None:
                 self._store.close()
-            self._store, self._borrowed = None, False
+                self._store = None
 
     @hookimpl
     def alphasms_batch_sent(self, outcomes: list[Any]) -> None:
         """A batch in one transaction (one a message cost a campaign of 100,000 ten seconds)."""
         groups: dict[tuple[Any, ...], list[Any]] = {}
         for outcome in outcomes:
+            meta = outcome.message.meta
+            if meta.get(TRACKED_BY) == self.target:
+                continue  # its sender records it in this store itself (the campaign runner)
             if outcome.ok or outcome.unknown:  # unknown: it may have gone out; the status poll will tell
-                meta = outcome.message.meta
                 telegram = meta.get("telegram") or {}
                 key = (meta.get("source", "library"), telegram.get("chat_id"), telegram.get("anchor_id"),
                        telegram.get("thread_id"))

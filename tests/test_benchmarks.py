@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
-GROUPS = [["send", "apprise"], ["poll", "replies"], ["startup", "inbox"], ["shared"], ["cli-bulk"]]
+GROUPS = [["send", "apprise"], ["poll", "replies"], ["startup", "inbox"], ["shared"], ["cli-bulk", "campaign"]]
 
 
 @pytest.mark.parametrize("group", GROUPS, ids=["+".join(g) for g in GROUPS])
@@ -53,6 +53,9 @@ def test_every_benchmark_runs_and_prints_its_figures(group, request):
     if "cli-bulk" in group:
         bulk = "alphasms send --to-file with 300 recipients, whole process, vs a bare request loop"
         assert (bulk, "ratio cli / floor") in by_name
+    if "campaign" in group:
+        campaign = "a campaign to 300 recipients on SQLite (create + run) vs alphasms send of the same list"
+        assert (campaign, "ratio campaign / send (the same store)") in by_name
 
 
 def test_run_py_works_as_a_script_too():

@@ -30,6 +30,7 @@ from ..plugins import call_hook
 from ..results import Outcome
 from ..store import Store, lease_owner
 from ..store.campaigns import Claimed
+from ..tracking import TRACKED_BY
 from .plan import opens_at
 
 __all__ = ["run_campaign", "RunResult", "CLAIM", "LEASE"]
@@ -58,6 +59,12 @@ def _end(outcome: Outcome[Any]) -> tuple[str, str | None]:
 
 
 @dataclass(frozen=True)
+class _Claim:
+    batch: list[Claimed]
+    paced: bool  # the campaign has a rate: send it before claiming more (the rate counts sends as they go)
+
+
+@dataclass(frozen=True)
 class _Hold:
     until: float  # nothing to claim before then (its start or its window)
     seconds: float  # how long to sleep (with ``wait``) before looking again
@@ -79,6 +86,7 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
         claim = max(CLAIM, getattr(client, "batch_size", 1) * getattr(client, "max_concurrency", 1))
     plugins = getattr(client, "plugins", None)
     in_flight: tuple[list[Claimed], Future[Any]] | None = None
+    pipelined = hasattr(client, "submit")
     try:
         while True:
             step = _next(store, name, owner, claim, clock(), plugins)
@@ -89,10 +97,11 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
                 if progress is not None:
                     progress(len(batch))
                 if result.state != "running":
-                    if isinstance(step, list):  # claimed ahead and not sent: back to the others
-                        store.campaigns.settle(name, owner, [(c.seq, "pending", None) for c in step], clock())
+                    if isinstance(step, _Claim):  # claimed ahead and not sent: back to the others
+                        store.campaigns.settle(name, owner, [(c.seq, "pending", None) for c in step.batch],
+                                               clock())
                     return RunResult(result.state, result.message, sent)
-                if not isinstance(step, list):
+                if not isinstance(step, _Claim):
                     continue  # judged while a batch of ours was in flight: judge again now it is settled
             if isinstance(step, RunResult):
                 return RunResult(step.state, step.message, sent)
@@ -105,16 +114,16 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
             if step is None:  # the rate's minute is used up, or other runners hold the rest
                 sleep(1.0)
                 continue
-            in_flight = (step, _submit(client, step))
-            if getattr(store.campaigns.get(name), "rate", None) or not hasattr(client, "submit"):
-                in_flight[1].result()  # wait for it: the rate counts sends as they go
+            in_flight = (step.batch, _submit(client, store, step.batch))
+            if step.paced or not pipelined:
+                in_flight[1].result()  # wait for it before claiming more
     finally:
         if in_flight is not None:  # interrupted (Ctrl-C): what was in flight ends as the client says
             _settle(store, client, name, owner, in_flight[0], in_flight[1], clock)
 
 
 def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: Any
-          ) -> list[Claimed] | RunResult | _Hold | None:
+          ) -> _Claim | RunResult | _Hold | None:
     """What to do next: a batch claimed to send, a reason to stop, a hold, or None (look again in a second)."""
     campaigns = store.campaigns
     campaign = campaigns.get(name)
@@ -130,7 +139,7 @@ def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: 
     opens = opens_at(now, campaign.daily_window, campaign.tz, campaign.start_at)
     if opens > now:
         return _Hold(opens, min(opens - now, 60.0))
-    if campaigns.set_state(name, "running", only_from=("scheduled",)):
+    if campaign.state == "scheduled" and campaigns.set_state(name, "running", only_from=("scheduled",)):
         call_hook(plugins, "alphasms_campaign_started", campaign=name, total=campaign.total)
     want = claim
     if campaign.rate:
@@ -141,7 +150,7 @@ def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: 
     if campaign.rate and len(batch) < want:
         campaigns.give_back(name, now, want - len(batch))
     if batch:
-        return batch
+        return _Claim(batch, bool(campaign.rate))
     if campaigns.todo(name) == 0:
         _finish(store, name, plugins, None)
         return RunResult("finished", "finished")
@@ -153,20 +162,21 @@ def _finish(store: Store, name: str, plugins: Any, reason: str | None) -> None:
         call_hook(plugins, "alphasms_campaign_finished", campaign=name, counts=store.campaigns.counts(name))
 
 
-def _messages(batch: list[Claimed]) -> list[Any]:
+def _messages(batch: list[Claimed], store: Store) -> list[Any]:
     messages = []
     for claimed in batch:
         message = from_data(orjson.loads(claimed.payload))
         message.id = claimed.id
+        message.meta[TRACKED_BY] = store.target  # tracked below, where the batch is settled
         if claimed.maybe_sent:
             message.sent = UNKNOWN  # the client asks the provider about this id before sending it again
         messages.append(message)
     return messages
 
 
-def _submit(client: Any, batch: list[Claimed]) -> Future[Any]:
+def _submit(client: Any, store: Store, batch: list[Claimed]) -> Future[Any]:
     """Start sending ``batch`` (prepared, with the hooks and checks, when the campaign was made)."""
-    messages = _messages(batch)
+    messages = _messages(batch, store)
     if hasattr(client, "submit"):
         return cast("Future[Any]", client.submit(messages, prepared=True))
     done: Future[Any] = Future()
@@ -186,6 +196,9 @@ def _settle(store: Store, client: Any, name: str, owner: str, batch: list[Claime
     except RequestError as exc:
         outcomes, failure = exc.outcomes, exc
     ends = [(c.seq, *_end(o)) for c, o in zip(batch, outcomes, strict=True)]
+    # tracked here, not by the tracking plugin in the client's flow: its write would hold up the event loop
+    # with the next requests in flight (and the status poll follows them from this store all the same)
+    store.messages.track([o for o in outcomes if o.ok or o.unknown], source=f"campaign:{name}")
     store.campaigns.settle(name, owner, ends, clock())
     sent = sum(state == "sent" for _, state, _ in ends)
     plugins = getattr(client, "plugins", None)

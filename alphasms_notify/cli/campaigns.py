@@ -122,14 +122,10 @@ def _review(ctx: Context, client: Any, ready: list[Any], force: bool, yes: bool)
 def run(ctx: Context, name: str, wait: bool) -> None:
     """Send what is left of NAME; each recipient once, however often this is stopped and run again."""
     from ..campaign import run_campaign
-    from ..tracking import ensure_tracking
     from .sending import blocking_async_client, bulk_mode
 
     store = open_store(ctx)
     try:
-        tracking = ensure_tracking(ctx.plugins, store.target)  # the bot follows each one's delivery and replies
-        if tracking.target == store.target:
-            tracking.use(store)  # one connection: two would wait on each other's locks
         with bulk_mode(), blocking_async_client(ctx) as client:
             result = run_campaign(store, client, name, wait=wait)
         counts = store.campaigns.counts(name)
