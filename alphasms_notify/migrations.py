@@ -171,6 +171,17 @@ CREATE TABLE campaign_sends (
 );
 CREATE INDEX campaign_sends_at ON campaign_sends (campaign, at);
 """),
+    Migration(6, "the bot's progress messages of campaigns", """
+CREATE TABLE campaign_posts (
+    campaign TEXT NOT NULL,
+    chat_id BIGINT NOT NULL,
+    thread_id BIGINT,
+    message_id BIGINT NOT NULL,
+    shown TEXT,
+    state TEXT,
+    PRIMARY KEY (campaign, chat_id)
+);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -85,6 +85,12 @@ async def poll_job(context: BotContext) -> None:
         log.info("status poll: %d tracked, %d request(s), %d changed, %d new repl(ies)%s", stats.checked,
                  stats.requests, stats.changed, stats.replies, f", error: {stats.error}" if stats.error else "")
     forwarded = await services.forwarder.handle(stats.events)  # also retries replies Telegram refused earlier
+    telegram = services.settings.telegram
+    desk = telegram.topics_chat if telegram.topics_chat is not None else telegram.replies_chat
+    try:
+        await campaigns.watch_campaigns(services, context.bot, (desk, None) if desk is not None else None)
+    except Exception as exc:  # noqa: BLE001 - the campaigns' messages must never stop the status poll
+        log.warning("campaign progress messages not updated this cycle: %s: %s", type(exc).__name__, exc)
     if services.monitor is not None:
         services.monitor.poll_done(stats, time.monotonic() - started, forwarded)
 

@@ -87,15 +87,24 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     plugins = getattr(client, "plugins", None)
     in_flight: tuple[list[Claimed], Future[Any]] | None = None
     pipelined = hasattr(client, "submit")
+
+    def finish() -> RunResult:
+        nonlocal in_flight, sent
+        assert in_flight is not None
+        (batch, answer), in_flight = in_flight, None
+        result = _settle(store, client, name, owner, batch, answer, clock)
+        sent += result.sent
+        if progress is not None:
+            progress(len(batch))
+        return result
+
     try:
         while True:
             step = _next(store, name, owner, claim, clock(), plugins)
             if in_flight is not None:
-                batch, answer, in_flight = *in_flight, None
-                result = _settle(store, client, name, owner, batch, answer, clock)
-                sent += result.sent
-                if progress is not None:
-                    progress(len(batch))
+                result = finish()
+                if result.state == "running" and isinstance(step, _Claim):
+                    result = _unless_stopped(store, name) or result  # paused while we claimed ahead?
                 if result.state != "running":
                     if isinstance(step, _Claim):  # claimed ahead and not sent: back to the others
                         store.campaigns.settle(name, owner, [(c.seq, "pending", None) for c in step.batch],
@@ -115,11 +124,22 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
                 sleep(1.0)
                 continue
             in_flight = (step.batch, _submit(client, store, step.batch))
-            if step.paced or not pipelined:
-                in_flight[1].result()  # wait for it before claiming more
+            if step.paced or not pipelined:  # settled before claiming more
+                result = finish()
+                if result.state != "running":
+                    return RunResult(result.state, result.message, sent)
     finally:
         if in_flight is not None:  # interrupted (Ctrl-C): what was in flight ends as the client says
-            _settle(store, client, name, owner, in_flight[0], in_flight[1], clock)
+            finish()
+
+
+def _unless_stopped(store: Store, name: str) -> RunResult | None:
+    """The campaign's end if it was paused or canceled meanwhile (by an operator, another runner)."""
+    campaign = store.campaigns.get(name)
+    if campaign is None or campaign.state not in ("running", "scheduled"):
+        state = campaign.state if campaign is not None else "failed"
+        return RunResult(state, (campaign.reason if campaign else None) or state)
+    return None
 
 
 def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: Any

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..db import Database
 
-__all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "STATES", "owner_alive"]
+__all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "Post", "STATES", "owner_alive"]
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "expired", "skipped")
 _TODO = ("pending", "sending", "unknown")
@@ -49,6 +49,19 @@ class Claimed:
     phone: int
     payload: str
     maybe_sent: bool  # tried before without a known end: the provider is asked about its id first
+
+
+@dataclass(frozen=True)
+class Post:
+    """A message in a chat that shows a campaign's progress (edited as it goes; 0 while being posted, -1 once
+    it said its last word)."""
+
+    campaign: str
+    chat_id: int
+    thread_id: int | None
+    message_id: int
+    shown: str | None  # the text it shows now
+    state: str | None  # the campaign's state last announced in this chat
 
 
 def owner_alive(owner: str) -> bool:
@@ -229,3 +242,48 @@ class Campaigns:
         yield from self._db.all("SELECT r.seq, r.id, r.phone, r.state, r.error, r.tried, r.done_at, m.status AS"
                                 " delivery FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.id"
                                 " WHERE r.campaign = ? ORDER BY r.seq", (name,))
+
+    # -- the bot's progress messages -------------------------------------------------------------
+
+    def posts(self) -> list[Post]:
+        return [Post(r["campaign"], r["chat_id"], r["thread_id"], r["message_id"], r["shown"], r["state"])
+                for r in self._db.all("SELECT * FROM campaign_posts ORDER BY campaign, chat_id")]
+
+    def take_post(self, name: str, chat_id: int, thread_id: int | None, state: str | None) -> bool:
+        """Reserve the progress message of ``name`` in a chat: True for the one instance that should post it."""
+        with self._db.tx() as tx:
+            return tx.run("INSERT INTO campaign_posts (campaign, chat_id, thread_id, message_id, state)"
+                          " VALUES (?, ?, ?, 0, ?) ON CONFLICT (campaign, chat_id) DO NOTHING",
+                          (name, chat_id, thread_id, state)) > 0
+
+    def set_post(self, name: str, chat_id: int, thread_id: int | None, message_id: int, shown: str,
+                 state: str | None) -> None:
+        """This message now shows ``name`` in that chat (a newer /campaign replaces the older one)."""
+        with self._db.tx() as tx:
+            tx.run("INSERT INTO campaign_posts (campaign, chat_id, thread_id, message_id, shown, state)"
+                   " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign, chat_id) DO UPDATE SET"
+                   " thread_id = excluded.thread_id, message_id = excluded.message_id, shown = excluded.shown,"
+                   " state = excluded.state", (name, chat_id, thread_id, message_id, shown, state))
+
+    def shown(self, name: str, chat_id: int, text: str) -> None:
+        with self._db.tx() as tx:
+            tx.run("UPDATE campaign_posts SET shown = ? WHERE campaign = ? AND chat_id = ?", (text, name, chat_id))
+
+    def announce(self, name: str, chat_id: int, was: str | None, now: str) -> bool:
+        """Move the state announced in a chat from ``was`` to ``now``: True for the one instance that moved it
+        (and so tells the chat)."""
+        with self._db.tx() as tx:
+            return tx.run("UPDATE campaign_posts SET state = ? WHERE campaign = ? AND chat_id = ? AND"
+                          " state IS NOT DISTINCT FROM ?" if self._db.engine == "postgresql" else
+                          "UPDATE campaign_posts SET state = ? WHERE campaign = ? AND chat_id = ? AND state IS ?",
+                          (now, name, chat_id, was)) > 0
+
+    def retire_post(self, name: str, chat_id: int) -> None:
+        """The message says no more (its campaign ended, or it is gone): kept as -1, so none is posted again."""
+        with self._db.tx() as tx:
+            tx.run("UPDATE campaign_posts SET message_id = -1 WHERE campaign = ? AND chat_id = ?", (name, chat_id))
+
+    def last_done(self, name: str) -> float | None:
+        """When a recipient of ``name`` last ended (sent, failed, expired): how recently it finished."""
+        row = self._db.one("SELECT MAX(done_at) AS at FROM campaign_recipients WHERE campaign = ?", (name,))
+        return float(row["at"]) if row and row["at"] is not None else None
