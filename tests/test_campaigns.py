@@ -266,3 +266,37 @@ def test_the_preview_estimates_the_cost_and_refuses_more_than_the_balance_unless
     run = subprocess.run([ALPHASMS, "campaign", "run", "promo"], capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 1 and "Insufficient funds" in run.stderr  # paused: 33 sent, the rest pending
     assert len(alphasms_sandbox.messages()) == 33  # 100.00 at 3.00 a recipient (two UCS-2 parts)
+
+
+def test_status_shows_a_bar_and_watch_follows_a_run_to_its_end(alphasms_sandbox, tmp_path):
+    import os
+    import pty
+
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"), COLUMNS="100")
+    (tmp_path / "to.txt").write_text("\n".join(phones(2000)))
+    subprocess.run([ALPHASMS, "campaign", "create", "watched", "--to-file", str(tmp_path / "to.txt"), "Hi"],
+                   check=True, capture_output=True, timeout=60, env=env)
+    before = subprocess.run([ALPHASMS, "campaign", "status", "watched"], capture_output=True, text=True, env=env)
+    assert "[" + "." * 30 + "] 0 of 2000 done (0%)" in before.stdout
+    alphasms_sandbox.fault("delay", count=None, seconds=0.4)  # 20 requests, 4 at a time: about 2 s
+    runner = subprocess.Popen([ALPHASMS, "campaign", "run", "watched"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env)
+    wait_for(lambda: alphasms_sandbox.requests(), timeout=30)
+    leader, follower = pty.openpty()  # a terminal, so rich draws the live bar
+    watch = subprocess.Popen([ALPHASMS, "campaign", "status", "watched", "--watch"], stdin=follower,
+                             stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the watcher exited and closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert watch.wait(timeout=60) == 0 and runner.wait(timeout=60) == 0
+    alphasms_sandbox.clear_faults()
+    shown = seen.decode(errors="replace")
+    assert "watched: running" in shown and "/2000" in shown  # the live bar
+    assert "campaign watched: finished; 2000 recipient(s): 2000 sent" in shown

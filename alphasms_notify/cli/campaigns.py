@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -126,8 +128,8 @@ def run(ctx: Context, name: str, wait: bool) -> None:
 
     store = open_store(ctx)
     try:
-        with bulk_mode(), blocking_async_client(ctx) as client:
-            result = run_campaign(store, client, name, wait=wait)
+        with bulk_mode(), blocking_async_client(ctx) as client, _run_bar(ctx, store, name) as advance:
+            result = run_campaign(store, client, name, wait=wait, progress=advance)
         counts = store.campaigns.counts(name)
     finally:
         store.close()
@@ -138,6 +140,21 @@ def run(ctx: Context, name: str, wait: bool) -> None:
     else:
         click.echo(line, err=result.state in ("paused", "failed", "canceled"))
     sys.exit(0 if result.state in ("finished", "held", "waiting") else EXIT_STOPPED)
+
+
+@contextmanager
+def _run_bar(ctx: Context, store: Any, name: str) -> Iterator[Callable[[int], None] | None]:
+    """On a terminal, a bar of the campaign's recipients done (by every runner), advanced after each batch."""
+    found = store.campaigns.get(name)
+    if found is None or ctx.json or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"Sending {name}", total=found.total, completed=_done(store.campaigns.counts(name)))
+        yield lambda n: bar.advance(task, n)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -204,31 +221,71 @@ def retry_failed(ctx: Context, name: str) -> None:
 
 @campaign.command()
 @click.argument("name")
+@click.option("--watch", is_flag=True, help="Follow it with a live progress bar until it stops running (Ctrl-C ends).")
 @click.pass_obj
-def status(ctx: Context, name: str) -> None:
+def status(ctx: Context, name: str, watch: bool) -> None:
     """NAME's state and its recipients by state (and, from the status poll, delivered, read, replied)."""
+    store = open_store(ctx)
+    try:
+        found, state, counts = _status(store, name)
+        if watch and not ctx.json:
+            found, state, counts = _watch(store, name, found, state, counts)
+    finally:
+        store.close()
+    if ctx.json:
+        echo_results([{"name": name, "state": state, "reason": found.reason, "channel": found.channel,
+                       "total": found.total, "done": _done(counts), "counts": counts}])
+        return
+    click.echo(f"campaign {name}: {state}{f' ({found.reason})' if found.reason else ''}; {found.total} "
+               f"recipient(s): {_counts(counts)}")
+    if state in ("running", "held", "scheduled", "paused"):
+        click.echo(_bar(_done(counts), found.total))
+
+
+def _status(store: Any, name: str) -> tuple[Any, str, dict[str, int]]:
     import time
 
     from ..campaign import opens_at
 
-    store = open_store(ctx)
-    try:
-        found = store.campaigns.get(name)
-        if found is None:
-            fail(f"no campaign named {name!r}", EXIT_INVALID)
-        counts = {**store.campaigns.counts(name), **store.campaigns.delivery(name)}
-    finally:
-        store.close()
+    found = store.campaigns.get(name)
+    if found is None:
+        fail(f"no campaign named {name!r}", EXIT_INVALID)
+    counts = {**store.campaigns.counts(name), **store.campaigns.delivery(name)}
     state = found.state
     if state in ("scheduled", "running") and opens_at(time.time(), found.daily_window, found.tz,
                                                       found.start_at) > time.time():
         state = "held"
-    if ctx.json:
-        echo_results([{"name": name, "state": state, "reason": found.reason, "channel": found.channel,
-                       "total": found.total, "counts": counts}])
-        return
-    click.echo(f"campaign {name}: {state}{f' ({found.reason})' if found.reason else ''}; {found.total} "
-               f"recipient(s): {_counts(counts)}")
+    return found, state, counts
+
+
+def _done(counts: dict[str, int]) -> int:
+    return sum(counts[s] for s in ("sent", "failed", "expired", "skipped"))
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = round(width * done / max(total, 1))
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done} of {total} done ({100 * done // max(total, 1)}%)"
+
+
+def _watch(store: Any, name: str, found: Any, state: str, counts: dict[str, int]
+           ) -> tuple[Any, str, dict[str, int]]:
+    """A live bar (on stderr) until the campaign is no longer running or held; what it ended with."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(f"{name}: {state}", total=found.total, completed=_done(counts))
+            while state in ("running", "held", "scheduled"):
+                time.sleep(1.0)
+                found, state, counts = _status(store, name)
+                bar.update(task, description=f"{name}: {state}", completed=_done(counts))
+    except KeyboardInterrupt:
+        pass  # the status as it is now is printed below
+    return found, state, counts
 
 
 @campaign.command(name="list")
