@@ -300,3 +300,60 @@ def test_status_shows_a_bar_and_watch_follows_a_run_to_its_end(alphasms_sandbox,
     shown = seen.decode(errors="replace")
     assert "watched: running" in shown and "/2000" in shown  # the live bar
     assert "campaign watched: finished; 2000 recipient(s): 2000 sent" in shown
+
+
+PACED_RUNNER = r'''
+import sys, time
+from alphasms_notify import AlphaSMS
+from alphasms_notify.campaign import run_campaign
+from alphasms_notify.store import Store
+
+url, key, api_url, base, speed = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+
+
+def clock():  # the campaign's time runs `speed` times faster than the wall clock, the same in every runner
+    return base + (time.time() - base) * speed
+
+
+def sleep(seconds):
+    time.sleep(seconds / speed)
+
+
+store = Store(url)
+with AlphaSMS(key, api_url, sms_sender="Shop") as sms:
+    print(run_campaign(store, sms, "paced", wait=True, clock=clock, sleep=sleep, claim=100).state, flush=True)
+'''
+
+
+def test_two_paced_runners_on_postgresql_never_exceed_the_rate_in_any_minute(alphasms_sandbox, tmp_path,
+                                                                              postgres_url):
+    import sys
+
+    store = Store(postgres_url)
+    try:
+        with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+            _make(store, sms, "paced", 5000, rate=1500)
+        base, speed = time.time(), 60.0  # a minute of the campaign's is a second of the test's
+
+        def runner():
+            return subprocess.Popen([sys.executable, "-c", PACED_RUNNER, postgres_url, alphasms_sandbox.key,
+                                     alphasms_sandbox.api_url, str(base), str(speed)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+
+        first, second = runner(), runner()
+        wait_for(lambda: len(alphasms_sandbox.messages()) >= 1000, timeout=60)
+        first.send_signal(signal.SIGKILL)  # mid-run: the other takes over what it held (its pid is gone)
+        first.wait()
+        out, _ = second.communicate(timeout=120)
+        assert second.returncode == 0 and out.strip().endswith("finished"), out
+        received = [m["phone"] for m in alphasms_sandbox.messages()]
+        sends = store.campaigns.rate_used("paced", 0)  # every runner's reservations, on the campaign's clock
+        counts = store.campaigns.counts("paced")
+    finally:
+        store.close()
+    busiest = max(sum(n for at, n in sends if start <= at < start + 60 and n > 0) for start, _ in sends)
+    minutes = (max(at for at, _ in sends) - min(at for at, _ in sends)) / 60
+    print(f"\nPostgreSQL, two paced runners (one killed), 5,000 at 1,500 a minute: {len(set(received))} received, "
+          f"{len(received) - len(set(received))} twice; busiest minute {busiest}; over {minutes:.1f} minutes")
+    assert len(received) == len(set(received)) == 5000 and counts["sent"] == 5000
+    assert busiest <= 1500 and minutes >= 3  # 5,000 at 1,500 a minute: not before the 4th minute
