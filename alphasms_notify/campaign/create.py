@@ -55,7 +55,7 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     ready, refused = client.prepare(list(messages))  # ValidationError: nothing stored, the message named
     if review is not None:
         review(ready)
-    rows = [(m.id, m.phone, orjson.dumps(to_data(m)).decode()) for m in ready]
+    rows = [(m.id, m.phone, _payload(m)) for m in ready]
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}
     state = "scheduled"  # until its first runner starts it (alphasms_campaign_started)
@@ -65,6 +65,14 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
         store.campaigns.add_skipped(name, [(phones[id(m)], orjson.dumps(to_data(m)).decode(), why)
                                            for m, why in skipped], start=len(rows))
     return Created(name, len(rows), len(skipped), state)
+
+
+def _payload(message: SendMessage) -> str:
+    """The stored message without its phone and id (they are the row's columns): a campaign of one text
+    stores one payload many times, and the runner reads it once."""
+    data = to_data(message)
+    del data["fields"]["phone"], data["fields"]["id"]
+    return orjson.dumps(data).decode()
 
 
 def _phone(value: Any) -> int:

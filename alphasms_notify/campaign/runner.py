@@ -14,6 +14,7 @@ recipients to the next run.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -183,11 +184,18 @@ def _finish(store: Store, name: str, plugins: Any, reason: str | None) -> None:
 
 
 def _messages(batch: list[Claimed], store: Store) -> list[Any]:
+    """The stored messages, each payload read once (a campaign of one text has one)."""
+    read: dict[str, Any] = {}
     messages = []
     for claimed in batch:
-        message = from_data(orjson.loads(claimed.payload))
-        message.id = claimed.id
-        message.meta[TRACKED_BY] = store.target  # tracked below, where the batch is settled
+        model = read.get(claimed.payload)
+        if model is None:
+            data = orjson.loads(claimed.payload)
+            data["fields"].update(phone=claimed.phone, id=claimed.id)  # older payloads have their own
+            model = read[claimed.payload] = from_data(data)
+        message = copy.copy(model)
+        message.phone, message.id, message.meta = claimed.phone, claimed.id, dict(model.meta)
+        message.meta[TRACKED_BY] = store.target  # tracked where the batch is settled (see _settle)
         if claimed.maybe_sent:
             message.sent = UNKNOWN  # the client asks the provider about this id before sending it again
         messages.append(message)
