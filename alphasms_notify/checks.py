@@ -148,6 +148,11 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
             problems.append(("text", _empty(message.text, "SMS text")))
         _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems, "SMS")
         _check_lifetime(message.lifetime, "lifetime", problems)
+        for name in ("unsubscribe_link", "short_link"):
+            if not isinstance(getattr(message, name), bool):
+                problems.append((name, f"must be true or false, not {getattr(message, name)!r}"))
+        if message.hook is not None and not _is_http_url(message.hook):
+            problems.append(("hook", f"hook must be an http(s) URL, not {message.hook!r}"))
     elif isinstance(message, RICH):
         _check_viber(message, problems)
         _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems,

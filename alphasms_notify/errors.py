@@ -35,6 +35,7 @@ __all__ = [
     "AlphaSMSError",
     "ValidationError",
     "MessageRejected",
+    "OptedOut",
     "RequestError",
     "APIError",
     "AccessDenied",
@@ -79,6 +80,10 @@ class MessageRejected(AlphaSMSError):
     def __init__(self, reason: str, *, field: str = "message") -> None:
         self.reason, self.field = reason, field
         super().__init__(reason)
+
+
+class OptedOut(MessageRejected):
+    """The phone opted out of this message's category: its outcome is ``opted out (since DATE)``."""
 
 
 class RequestError(AlphaSMSError):

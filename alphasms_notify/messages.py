@@ -91,6 +91,11 @@ class Sms:
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     sent: Any = field(default=None, compare=False, repr=False)  # kept by the client: see the module's note
     id_drawn: bool = field(default=False, compare=False, repr=False)  # kept by the client: see the note
+    # the provider's per-SMS options, sent only when asked for: it appends an unsubscribe link, shortens
+    # the links in the text, and notifies ``hook`` (an http(s) URL) of the message's progress
+    unsubscribe_link: bool = False
+    short_link: bool = False
+    hook: str | None = None
     type: ClassVar[str] = "sms"
 
 
@@ -253,6 +258,9 @@ def build(
     id: int | None = None,
     meta: Mapping[str, Any] | None = None,
     split_image: bool = False,
+    unsubscribe_link: bool = False,
+    short_link: bool = False,
+    hook: str | None = None,
 ) -> list[SendMessage]:
     """Turn what a person asked for into messages: one per phone, in order.
 
@@ -274,12 +282,14 @@ def build(
         problems.append(("message", "phone", "no recipient given"))
     if id is not None and len(targets) > 1:
         problems.append(("message", "id", "can only be used with one recipient"))
-    unfit = {"sms": {"image": image, "link": link, "button": button, "sms_text": sms_text,
+    unfit: dict[str, Any] = {"sms": {"image": image, "link": link, "button": button, "sms_text": sms_text,
                      "viber_sender": viber_sender, "rcs_sender": rcs_sender},
              "viber": {"sms_text": sms_text, "sms_sender": sms_sender, "rcs_sender": rcs_sender},
              "viber+sms": {"rcs_sender": rcs_sender},
              "rcs": {"sms_text": sms_text, "sms_sender": sms_sender, "viber_sender": viber_sender},
              "rcs+sms": {"viber_sender": viber_sender}}[channel]
+    if channel != "sms":  # the provider's SMS-only options
+        unfit.update(unsubscribe_link=unsubscribe_link or None, short_link=short_link or None, hook=hook)
     for name, value in unfit.items():
         if value is not None:
             problems.append(("message", name, f"is not used by the {channel} channel"))
@@ -287,7 +297,8 @@ def build(
         raise ValidationError(problems)
     extra = meta or {}  # each message gets its own copy below: plugins may change one message's meta
     if channel == "sms":
-        return [Sms(p, text or "", sender=sms_sender, id=id, meta=dict(extra)) for p in targets]
+        return [Sms(p, text or "", sender=sms_sender, id=id, meta=dict(extra), unsubscribe_link=unsubscribe_link,
+                    short_link=short_link, hook=hook) for p in targets]
     text = text or None
     if channel == "rcs":
         return [Rcs(p, text, image=image, link=link, button=button, sender=rcs_sender, id=id, meta=dict(extra))

@@ -182,6 +182,22 @@ CREATE TABLE campaign_posts (
     PRIMARY KEY (campaign, chat_id)
 );
 """),
+    Migration(7, "opt-outs: who must not get marketing messages, or any", """
+CREATE TABLE optouts (
+    phone BIGINT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    reason TEXT NOT NULL,
+    note TEXT,
+    confirm_id BIGINT,
+    confirmed_at DOUBLE PRECISION
+);
+CREATE TABLE optouts_version (
+    id INTEGER PRIMARY KEY,
+    v BIGINT NOT NULL
+);
+INSERT INTO optouts_version (id, v) VALUES (1, 0);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

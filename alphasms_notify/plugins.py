@@ -56,6 +56,7 @@ DEFAULT_PLUGINS = (
 ENV_LOAD = "ALPHASMS_NOTIFY_LOAD_PLUGINS"
 TRACKING = "tracking"  # the built-in tracking plugin's name, registered when a store is configured
 TRACKING_MODULE = "alphasms_notify.tracking"  # loaded by name, as the built-in plugins are (it is above us)
+CONSENT_MODULE = "alphasms_notify.consent"  # the opt-outs' check, with tracking when a store is configured
 
 
 class PluginManager(pluggy.PluginManager):
@@ -167,14 +168,16 @@ def make_plugin_manager(
     *,
     store: str | os.PathLike[str] | None = None,
     defaults: Iterable[str] = DEFAULT_PLUGINS,
+    consent: Any = None,
 ) -> PluginManager:
     """A fresh manager: the defaults, entry points, ``plugins_dir``, and tracking into ``store`` (a SQLite
-    path or a PostgreSQL URL)."""
+    path or a PostgreSQL URL) with the opt-outs kept there (``consent``: the ``[consent]`` settings)."""
     pm = PluginManager()
     for module_name in defaults:
         pm.register_checked(importlib.import_module(module_name), module_name)
     if store:  # found by name, as the other built-in plugins (and entry points) are
         importlib.import_module(TRACKING_MODULE).ensure_tracking(pm, store)
+        importlib.import_module(CONSENT_MODULE).ensure_consent(pm, store, consent)
     wanted = _wanted()
     _load_entry_points(pm, wanted)
     if plugins_dir:
@@ -182,7 +185,7 @@ def make_plugin_manager(
     return pm
 
 
-_shared: dict[tuple[str | None, str | None], PluginManager] = {}
+_shared: dict[tuple[str | None, str | None, bytes], PluginManager] = {}
 _shared_lock = threading.Lock()
 
 
@@ -198,10 +201,12 @@ def get_plugin_manager(settings: Settings | None = None) -> PluginManager:
     """
     if settings is None:
         settings = settings_or_defaults()
-    key = (settings.plugins.dir, settings.store.target)
+    import msgspec
+
+    key = (settings.plugins.dir, settings.store.target, msgspec.json.encode(settings.consent))
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = make_plugin_manager(key[0], store=key[1])
+            _shared[key] = make_plugin_manager(key[0], store=key[1], consent=settings.consent)
         return _shared[key]
 
 

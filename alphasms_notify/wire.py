@@ -65,6 +65,12 @@ def encode_item(message: Message) -> dict[str, Any]:
         }
         if message.lifetime is not None:
             item["sms_lifetime"] = message.lifetime
+        if message.unsubscribe_link:
+            item["unsubscribe_link"] = True
+        if message.short_link:
+            item["short_link"] = True
+        if message.hook is not None:
+            item["hook"] = message.hook
         return item
     if isinstance(message, Viber):
         item = {"type": "viber", "id": message.id, "phone": message.phone, **_viber_fields(message)}

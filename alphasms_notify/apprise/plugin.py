@@ -101,13 +101,18 @@ class NotifyAlphaSMS(NotifyBase):
             "button": {"name": _("Viber Button Text"), "type": "string"},
             "batch": {"name": _("Batch Mode"), "type": "bool", "default": True},
             "endpoint": {"name": _("API URL"), "type": "string"},
+            "category": {"name": _("Category"), "type": "choice:string", "values": ("service", "marketing")},
+            "unsubscribe": {"name": _("Unsubscribe Link"), "type": "bool", "default": False},
+            "shortlinks": {"name": _("Short Links"), "type": "bool", "default": False},
+            "hook": {"name": _("Status Hook URL"), "type": "string"},
         },
     )
 
     def __init__(self, apikey: str, targets: Any = None, source: str | None = None, viber_from: str | None = None,
                  mode: str | None = None, rcs_from: str | None = None, image: str | None = None,
                  link: str | None = None, button: str | None = None, batch: bool | None = None,
-                 endpoint: str | None = None, **kwargs: Any) -> None:
+                 endpoint: str | None = None, category: str | None = None, unsubscribe: bool | None = None,
+                 shortlinks: bool | None = None, hook: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.apikey = (apikey or "").strip()
         if not self.apikey:
@@ -129,6 +134,13 @@ class NotifyAlphaSMS(NotifyBase):
         self.image, self.link, self.button = image or None, link or None, button or None
         self.batch = self.template_args["batch"]["default"] if batch is None else bool(batch)
         self.endpoint = endpoint or None
+        # the message category for opt-outs (NotifyBase's own ``category`` is apprise's kind of plugin)
+        self.message_category = (category or "").strip().lower() or None
+        if self.message_category not in (None, "service", "marketing"):
+            raise AppriseImproperlyConfigured(f"category must be service or marketing, not {category!r}.")
+        self.unsubscribe, self.shortlinks, self.hook = bool(unsubscribe), bool(shortlinks), hook or None
+        if self.mode != "sms" and (self.unsubscribe or self.shortlinks or self.hook):
+            raise AppriseImproperlyConfigured("unsubscribe=, shortlinks= and hook= are for SMS (mode=sms) only.")
         self.batch_size = DEFAULT_BATCH_SIZE if self.batch else 1
         self.max_parts = configured.max_parts
         if self.mode != "sms":
@@ -176,9 +188,14 @@ class NotifyAlphaSMS(NotifyBase):
 
     def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
         params: dict[str, str] = {"mode": self.mode, "batch": "yes" if self.batch else "no"}
-        for key in ("viber_from", "rcs_from", "image", "link", "button", "endpoint"):
+        for key in ("viber_from", "rcs_from", "image", "link", "button", "endpoint", "hook"):
             if getattr(self, key):
                 params[key] = getattr(self, key)
+        if self.message_category:
+            params["category"] = self.message_category
+        for key in ("unsubscribe", "shortlinks"):
+            if getattr(self, key):
+                params[key] = "yes"
         if self.endpoint and privacy:
             params["endpoint"] = safe_url(self.endpoint)  # user:password@ in the endpoint is a secret
         params.update(self.url_parameters(*args, privacy=privacy, **kwargs))
@@ -224,8 +241,10 @@ class NotifyAlphaSMS(NotifyBase):
             options["rcs_sender"] = self.rcs_from or self.source
         # Without a link, the reference has no type for a picture with a text: split_image sends them
         # as two Viber messages (image, then text) so neither is lost.
-        return build(cast(Channel, self.mode), targets, text, meta={"source": "apprise"},
-                     split_image=self.mode == "viber", **options)
+        if self.mode == "sms":
+            options.update(unsubscribe_link=self.unsubscribe, short_link=self.shortlinks, hook=self.hook)
+        meta = {"source": "apprise", **({"category": self.message_category} if self.message_category else {})}
+        return build(cast(Channel, self.mode), targets, text, meta=meta, split_image=self.mode == "viber", **options)
 
     def _done(self, target: int) -> bool:
         return bool(getattr(self, "is_delivered", None) and self.is_delivered(target))
@@ -316,11 +335,14 @@ class NotifyAlphaSMS(NotifyBase):
         for name in ("from", "source"):
             if qsd.get(name):
                 results["source"] = NotifyAlphaSMS.unquote(qsd[name])
-        for name in ("viber_from", "rcs_from", "mode", "image", "link", "button", "endpoint"):
+        for name in ("viber_from", "rcs_from", "mode", "image", "link", "button", "endpoint", "category", "hook"):
             if qsd.get(name):
                 results[name] = NotifyAlphaSMS.unquote(qsd[name])
         if "batch" in qsd and qsd["batch"]:
             results["batch"] = parse_bool(qsd["batch"], True)
+        for name in ("unsubscribe", "shortlinks"):
+            if qsd.get(name):
+                results[name] = parse_bool(qsd[name], False)
         return results
 
 

@@ -24,7 +24,7 @@ from .campaigns import campaign
 from .config_commands import config
 from .contacts import contacts, open_store
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, echo_results, fail, invalid, report_outcomes
-from .senders import sender_options, senders_for
+from .senders import message_extras, message_options, sender_options, senders_for
 from .store_commands import store
 from .templates import send_template
 
@@ -82,6 +82,7 @@ def balance(ctx: Context) -> None:
               help="Recipients from a file: one phone per line, or a CSV with a 'phone' column ('-': stdin).")
 @click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
 @sender_options
+@message_options(None)
 @click.option("--image", help="Viber image URL (http/https).")
 @click.option("--link", help="Viber button link (http/https); needs --button.")
 @click.option("--button", help="Viber button text; needs --link.")
@@ -128,8 +129,9 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Chann
     warn_each([f"+{number} is given {len(given)} times ({', '.join(dict.fromkeys(given))}): it gets one message"
                for number, given in repeated.items()], "{n} more phones given more than once")
     try:
+        extras = message_extras(opts, "cli")
         messages = build(channel, phones, text, image=opts["image"], link=opts["link"], button=opts["button"],
-                         sms_text=opts["sms_text"], id=opts["id"], meta={"source": "cli"},
+                         sms_text=opts["sms_text"], id=opts["id"], **extras,
                          **senders_for(channel, opts, ctx.settings.alphasms.sms_sender))
     except ValidationError as exc:
         invalid(ctx, exc, options=True)

@@ -17,7 +17,7 @@ import click
 from ..channels import CHANNELS, Channel
 from .contacts import open_store
 from .output import EXIT_INVALID, Context, echo_results, fail
-from .senders import sender_options, senders_for
+from .senders import message_extras, message_options, sender_options, senders_for
 
 __all__ = ["campaign"]
 
@@ -37,6 +37,7 @@ def campaign() -> None:
               help="Recipients: one phone per line (or a CSV with a 'phone' column).")
 @click.option("--channel", type=click.Choice(CHANNELS), default="sms", show_default=True)
 @sender_options
+@message_options("marketing")
 @click.option("--at", "start", help="Not before this local time (YYYY-MM-DD HH:MM, in --tz).")
 @click.option("--until", "until", help="Never after this local time: what is left then is reported expired.")
 @click.option("--window", help="Send only between these hours each day, e.g. 09:00-21:00 (in --tz).")
@@ -67,6 +68,7 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
         until_at = parse_moment(until, tz) if until else None
     except (RecipientsError, PlanError) as exc:
         fail(str(exc), EXIT_INVALID)
+    extras = message_extras(senders, f"campaign:{name}")
     chosen = senders_for(channel, senders, ctx.settings.alphasms.sms_sender)
     messages = []
     for row in rows:
@@ -76,7 +78,7 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
             fail(f"line {getattr(row, 'line', '?')} ({row.get('phone') or 'no phone'}): {exc}; nothing stored",
                  EXIT_INVALID)
         try:
-            messages += build(channel, row["phone"] or "", body, meta={"source": f"campaign:{name}"}, **chosen)
+            messages += build(channel, row["phone"] or "", body, **extras, **chosen)
         except ValidationError as exc:
             invalid(ctx, exc, options=True)
     store = open_store(ctx)

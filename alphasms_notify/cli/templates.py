@@ -15,7 +15,7 @@ import click
 from ..channels import Channel
 from ..errors import MessageRejected, ValidationError
 from ..templates import TemplateError, parse, render
-from .senders import sender_options, senders_for
+from .senders import message_extras, message_options, sender_options, senders_for
 
 __all__ = ["send_template", "with_contacts", "warn_repeated_phones"]
 
@@ -24,12 +24,13 @@ __all__ = ["send_template", "with_contacts", "warn_repeated_phones"]
               help="CSV with a 'phone' column and one column per template field ('-': standard input).")
 @click.option("--channel", type=click.Choice(["sms", "viber", "viber+sms"]), default="sms", show_default=True)
 @sender_options
+@message_options("marketing")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
 @click.option("--verbose", "-v", is_flag=True, help="A line for every row (by default, past 20: a summary).")
 @click.argument("template")
 @click.pass_context
 def send_template(ctx: click.Context, /, csv_path: str, channel: Channel, yes: bool, verbose: bool,
-                  template: str, **senders: str | None) -> None:
+                  template: str, **senders: Any) -> None:
     """Send TEMPLATE to every row of --csv, with {column} fields filled in per row ('-': standard input).
 
     A field is a column's name in braces, {name}; {{ and }} are braces. Every row is
@@ -65,11 +66,11 @@ def send_template(ctx: click.Context, /, csv_path: str, channel: Channel, yes: b
                 fail(f"{where} ({row.get('phone') or 'no phone'}): {exc.reason}; nothing was sent",
                      EXIT_INVALID)
         warn_repeated_phones(filled, lines)
+        extras = message_extras(senders, "template")
         chosen = senders_for(channel, senders, ctx.obj.settings.alphasms.sms_sender)
         try:
             messages = [m for row, text in zip(filled, texts, strict=True)
-                        for m in build(channel, row["phone"] or "", text, meta={"source": "template"},
-                                       **chosen)]
+                        for m in build(channel, row["phone"] or "", text, **extras, **chosen)]
         except ValidationError as exc:
             invalid(ctx.obj, exc)
         send_and_report(ctx.obj, messages, yes=yes, summary=f"template to {len(messages)} recipient(s)",

@@ -108,10 +108,11 @@ class Checking:
                    ) -> tuple[Message, list[Any]]:
         """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
         sender = message.sender if message.sender is not None else self.sms_sender
-        key = (message.text, sender, message.lifetime)
+        key = (message.text, sender, message.lifetime, message.unsubscribe_link, message.short_link, message.hook)
         common = cache.get(key)
         if common is None:
-            probe = Sms(_PROBE_PHONE, message.text, sender=sender, lifetime=message.lifetime)
+            probe = Sms(_PROBE_PHONE, message.text, sender=sender, lifetime=message.lifetime,
+                        unsubscribe_link=message.unsubscribe_link, short_link=message.short_link, hook=message.hook)
             _, found = check(probe)
             self._check_parts(probe, 0, found)
             common = cache[key] = [(field, reason) for _, field, reason in found]

@@ -126,8 +126,12 @@ def _message_html(row: dict[str, Any]) -> str:
         seg = count_segments(sms_text)
         label = "SMS fallback" if rich else ""
         prefix = f"<b>{label}:</b> " if label else ""
+        options = "".join(f" · {label}" for key, label in (("unsubscribe_link", "unsubscribe link added"),
+                                                           ("short_link", "links shortened")) if item.get(key))
+        if item.get("hook"):
+            options += f" · hook {e(str(item['hook']))}"
         parts.append(f'<p class="text sms">{prefix}{e(sms_text)}</p>'
-                     f'<p class="meta">{seg.parts} part(s), {seg.encoding}</p>')
+                     f'<p class="meta">{seg.parts} part(s), {seg.encoding}{options}</p>')
     history = ", ".join(f"{h['status']} +{h['after']:g} s" for h in row["history"])
     replies = "".join(_reply_html(r) for r in row["replies"])
     options = "".join(f"<option{' selected' if s == row['status'] else ''}>{e(s)}</option>"

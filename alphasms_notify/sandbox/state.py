@@ -31,7 +31,8 @@ _VIBER_FIELDS = {kind: tuple(VIBER_KEYS[name] for name in names) for kind, names
 _ALL_VIBER = set(VIBER_KEYS.values())
 _RICH_COMBINATIONS = {frozenset(names) for names in VIBER_TYPE_FIELDS.values()}
 _BASE_FIELDS = {
-    "sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime"},
+    "sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime", "unsubscribe_link", "short_link",
+            "hook"},
     "viber": {"type", "id", "phone", "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,
     "viber+sms": {"type", "id", "phone", "sms_signature", "sms_message", "sms_lifetime",
                   "viber_type", "viber_signature", "viber_lifetime"} | _ALL_VIBER,

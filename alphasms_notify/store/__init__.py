@@ -10,7 +10,8 @@ repository per job, each over the same connection:
 * ``store.leases`` (:mod:`.leases`): which instance does which shared work;
 * ``store.topics`` and ``store.bot`` (:mod:`.bot_state`): forum topics, settings,
   Telegram updates handled, sends waiting for a Confirm;
-* ``store.contacts`` (:mod:`.contacts`) and ``store.codes`` (:mod:`.codes`).
+* ``store.contacts`` (:mod:`.contacts`) and ``store.codes`` (:mod:`.codes`);
+* ``store.campaigns`` (:mod:`.campaigns`) and ``store.optouts`` (:mod:`.optouts`).
 
 The bot is async and the store is not: ``await store.run(store.replies.add, ...)``
 runs any of these methods so that the event loop never waits on the database
@@ -34,10 +35,11 @@ from .contacts import Contacts
 from .files import StoreBusy, StoreLock, create_private, default_store_path, instance_id, lease_owner
 from .leases import FORWARD, HOOK, NOTICE, POLL, Leases
 from .messages import Messages
+from .optouts import OptOut, OptOuts
 from .records import Contact, StoredReply, Topic, TrackedMessage
 from .replies import Replies
 
-__all__ = ["Store", "StoreBusy", "StoreLock", "TrackedMessage", "StoredReply", "Topic", "Contact",
+__all__ = ["Store", "StoreBusy", "StoreLock", "TrackedMessage", "StoredReply", "Topic", "Contact", "OptOut",
            "default_store_path", "create_private", "instance_id", "lease_owner", "OPEN_WAIT_MS",
            "POLL", "FORWARD", "NOTICE", "HOOK"]
 
@@ -67,6 +69,7 @@ class Store:
         self.contacts = Contacts(self._db)
         self.codes = Codes(self._db)
         self.campaigns = Campaigns(self._db)
+        self.optouts = OptOuts(self._db)
         try:
             if migrate:
                 self.migrate()
