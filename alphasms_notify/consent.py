@@ -19,6 +19,7 @@ try send the same message, which the provider takes once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -33,8 +34,11 @@ from .phone import InvalidPhone, normalize_phone
 from .sections import ConsentSettings
 from .store import OptOut, Store
 
-__all__ = ["Consent", "ensure_consent", "is_stop_word", "category_of", "handle_reply", "CONSENT", "MARKETING",
-           "SERVICE", "CONFIRMATION"]
+__all__ = ["Consent", "ensure_consent", "is_stop_word", "category_of", "refusal", "handle_reply", "confirm_pending",
+           "CONSENT",
+           "MARKETING", "SERVICE", "CONFIRMATION"]
+
+log = logging.getLogger("alphasms_notify.consent")
 
 CONSENT = "consent"  # the plugin's name in the manager
 MARKETING, SERVICE = "marketing", "service"
@@ -145,16 +149,30 @@ async def handle_reply(store: Store, client: Any, settings: ConsentSettings, tra
     wanted = new_message_id() if settings.confirm_text else None
     opted = await store.run(store.optouts.add, phone, settings.stop_scope, "reply", time.time(), text, wanted)
     if settings.confirm_text and opted.confirm_id is not None and opted.confirmed_at is None:
-        await _confirm(store, client, settings.confirm_text, tracked, opted, first=opted.confirm_id == wanted)
+        await _confirm(store, client, settings.confirm_text, str(tracked.type), opted,
+                       first=opted.confirm_id == wanted)
     return "out"
 
 
-async def _confirm(store: Store, client: Any, text: str, tracked: Any, opted: OptOut, *, first: bool) -> None:
+async def confirm_pending(store: Store, client: Any, settings: ConsentSettings) -> int:
+    """Send again the confirmations a failure left unsent (the same id: never two); how many went."""
+    if not settings.confirm_text:
+        return 0
+    sent = 0
+    for opted in await store.run(store.optouts.unconfirmed, time.time() - 3 * 86400):
+        try:
+            sent += await _confirm(store, client, settings.confirm_text, "viber", opted, first=False)
+        except Exception as exc:  # noqa: BLE001 - the next cycle tries again
+            log.warning("opt-out confirmation to +%s not sent yet: %s: %s", opted.phone, type(exc).__name__, exc)
+    return sent
+
+
+async def _confirm(store: Store, client: Any, text: str, kind_of: str, opted: OptOut, *, first: bool) -> bool:
     from .client.actions import UNKNOWN
     from .messages import Sms, Viber
 
     meta = {"consent": CONFIRMATION, "category": SERVICE, "source": "consent"}
-    kind = Viber if str(tracked.type).startswith("viber") else Sms  # by the channel the reply came by
+    kind = Viber if kind_of.startswith("viber") else Sms  # by the channel the reply came by
     message = kind(opted.phone, text, id=opted.confirm_id, meta=meta)
     message.id_drawn = True
     if not first:
@@ -162,3 +180,6 @@ async def _confirm(store: Store, client: Any, text: str, tracked: Any, opted: Op
     [outcome] = await client.send([message])
     if outcome.ok:
         await store.run(store.optouts.confirmed, opted.phone, time.time())
+    elif not outcome.unknown:
+        log.warning("opt-out confirmation to +%s refused: %s", opted.phone, outcome.error)
+    return bool(outcome.ok)

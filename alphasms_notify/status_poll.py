@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 import pluggy
 
 from .client import AsyncAlphaSMS
+from .consent import confirm_pending, handle_reply
 from .errors import RequestError
 from .plugins import acall_hook
 from .results import MessageStatus, StatusResult
+from .sections import ConsentSettings
 from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
 
 __all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
@@ -75,13 +77,22 @@ class Tracker:
 
     def __init__(self, store: Store, client: AsyncAlphaSMS, plugins: pluggy.PluginManager | None, *,
                  reply_window: float = 24 * 3600, max_age: float = 3 * 24 * 3600, lease: float = 27.0,
-                 claim_size: int = 2000, owner: str | None = None) -> None:
-        self.store, self.client, self.plugins = store, client, plugins
+                 claim_size: int = 2000, owner: str | None = None, consent: ConsentSettings | None = None) -> None:
+        self.store, self.client, self.plugins, self.consent = store, client, plugins, consent
         self.reply_window, self.max_age = reply_window, max_age
         self.lease, self.claim_size = max(lease, 0.5), claim_size
         self.owner = owner or instance_id()
 
     async def _hook_reply(self, stored: StoredReply) -> None:
+        """A new reply's consequences, each once: a STOP reply opts its phone out, then the plugins' hook."""
+        if self.consent is not None:
+            try:
+                tracked = await self.store.run(self.store.messages.get, stored.message_id)
+                if tracked is not None:
+                    await handle_reply(self.store, self.client, self.consent, tracked, stored.reply.message)
+            except Exception as exc:  # noqa: BLE001 - the opt-out is stored first; a confirmation is retried
+                log.error("reply to message %s: opt-out handling failed: %s: %s", stored.message_id,
+                          type(exc).__name__, exc)
         await acall_hook(self.plugins, "alphasms_reply_received", message_id=stored.message_id, reply=stored.reply)
         await self.store.run(self.store.replies.mark_hooked, stored.message_id, stored.seq)
 
@@ -107,6 +118,8 @@ class Tracker:
         """One cycle over every tracked message that is due (claimed from the store, batch by batch)."""
         stats = PollStats()
         await self._recover_hooks()
+        if self.consent is not None and self.consent.confirm_text:
+            await confirm_pending(self.store, self.client, self.consent)
         seen: set[int] = set()
         after: tuple[float, int] | None = None
         before = self.client.requests_made

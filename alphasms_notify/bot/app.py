@@ -47,6 +47,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from ..consent import ensure_consent
 from ..logs import RedactSecrets, safe_url
 from ..plugins import PluginManager, call_hook, get_plugin_manager
 from ..service import make_async_client
@@ -55,7 +56,7 @@ from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
 from ..tls import ssl_context
 from ..tracking import ensure_tracking
-from . import campaigns, commands, conversations, pending, queries, sending
+from . import campaigns, commands, conversations, optouts, pending, queries, sending
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
 from .gate import gate
@@ -125,6 +126,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     token = telegram.token or ""  # require() refused a missing one
     plugins = plugins if plugins is not None else get_plugin_manager(settings)
     tracking = ensure_tracking(plugins, target)  # the bot always tracks what it sends
+    consent = ensure_consent(plugins, target, settings.consent)  # and refuses what an opt-out forbids
     client = make_async_client(settings, plugins=plugins)
     builder = (ApplicationBuilder().token(token).base_url(telegram.api_url)
                .concurrent_updates(True)  # a slow provider call holds up only its own command
@@ -150,9 +152,10 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     lease = telegram.poll_interval * 0.9  # each message polled about once per poll_interval, by one instance
     topics = Topics(app.bot, store, telegram.topics_chat) if telegram.topics_chat is not None else None
     # forwarding renews its lease before each post; a dead instance's replies are taken over after it
-    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat, topics,
+    forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat, topics, consent=settings.consent,
                                   lease=max(2 * telegram.poll_interval, 10.0))
-    tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window, lease=lease)
+    tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window, lease=lease,
+                      consent=settings.consent)
     monitor = Monitor(telegram.poll_interval, app.bot)
     plugins.register(monitor)  # counts every send of this instance, from any command
     app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock, topics,
@@ -172,6 +175,8 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.add_handler(CommandHandler("campaigns", campaigns.campaigns_command, filters=new))
     app.add_handler(CommandHandler("campaign", campaigns.campaign_command, filters=new))
     described.update(campaigns.CAMPAIGN_COMMANDS)
+    app.add_handler(CommandHandler(["optout", "optin"], optouts.optout_command, filters=new))
+    described.update(optouts.OPTOUT_COMMANDS)
     app.add_handler(CallbackQueryHandler(sending.confirm))
     if topics is not None:
         app.add_handler(CommandHandler("close", conversations.close_topic, filters=new))
@@ -221,6 +226,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         await forwarder.aclose()
         await client.aclose()
         tracking.close()  # opens again on next use, should this manager serve another bot
+        consent.close()
         if lock is not None:
             lock.release()
 

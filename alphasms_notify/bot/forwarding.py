@@ -34,7 +34,9 @@ import httpx
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
+from ..consent import is_stop_word
 from ..results import MessageStatus, Reply
+from ..sections import ConsentSettings
 from ..status_poll import Event, StatusChanged
 from ..store import FORWARD, NOTICE, Store, StoredReply, TrackedMessage, instance_id
 from ..tls import ssl_context
@@ -95,7 +97,8 @@ class TelegramForwarder:
     """Forwards replies to the chat a message was sent from (or ``replies_chat``)."""
 
     def __init__(self, bot: Bot, store: Store, replies_chat: int | None, topics: Topics | None = None, *,
-                 lease: float = 60.0, owner: str | None = None) -> None:
+                 lease: float = 60.0, owner: str | None = None, consent: ConsentSettings | None = None) -> None:
+        self.consent = consent  # to mark a STOP (or START) reply as what it did
         self.bot, self.store, self.replies_chat, self.topics = bot, store, replies_chat, topics
         self.lease, self.owner = lease, owner or instance_id()
         # notices only for messages sent since topics were turned on: no flood of history
@@ -277,6 +280,8 @@ class TelegramForwarder:
         a media caption past 1,024 is cut, saying where the rest is.
         """
         text = format_reply(tracked, stored.reply, in_topic=self.topics is not None)
+        if (said := self._consent_note(stored.reply.message)) is not None:
+            text = f"{text}\n{said}"
         if repeat:
             text = f"{POSSIBLE_REPEAT}\n{text}"
         media = stored.reply.media
@@ -301,6 +306,17 @@ class TelegramForwarder:
             return await self.bot.send_message(chat_id, text, reply_parameters=anchor, message_thread_id=thread_id)
 
         return post
+
+    def _consent_note(self, text: str | None) -> str | None:
+        """What a reply did to its phone's consent (the status poll acted on it already), for the operators."""
+        if self.consent is None:
+            return None
+        if self.consent.allow_restart and is_stop_word(text, self.consent.start_words):
+            return "✅ Opted back in: a START reply"
+        if is_stop_word(text, self.consent.stop_words):
+            what = "marketing messages" if self.consent.stop_scope == "marketing" else "all messages"
+            return f"🚫 Opted out of {what}: a STOP reply (alphasms optout remove, or /optin, undoes it)"
+        return None
 
     async def _fetch(self, url: str, size: int | None) -> bytes | None:
         if size is not None and size > MEDIA_LIMIT:

@@ -17,6 +17,7 @@ import orjson
 
 from ..messages import SendMessage, to_data
 from ..phone import InvalidPhone, normalize_phone
+from ..results import Outcome
 from ..store import Store
 from ..store.campaigns import CampaignRow
 from .plan import DEFAULT_TZ, PlanError, parse_window, zone
@@ -35,11 +36,12 @@ class Created:
 def create_campaign(store: Store, client: Any, name: str, messages: Sequence[SendMessage], *, channel: str,
                     start_at: float | None = None, until_at: float | None = None, window: str | None = None,
                     tz: str = DEFAULT_TZ, rate: int | None = None, now: float | None = None,
-                    review: Callable[[list[SendMessage]], None] | None = None) -> Created:
+                    review: Callable[[list[SendMessage], list[Outcome[Any]]], None] | None = None) -> Created:
     """Prepare and check ``messages`` with ``client`` (nothing is sent) and store the campaign.
 
-    ``review(prepared)`` sees what would be stored before it is (the CLI's preview and its balance check);
-    an exception there stores nothing."""
+    ``review(prepared, refused)`` sees what would be stored before it is (the CLI's preview and its balance
+    check), and what the plugins refused (an opted-out phone: it is stored ``skipped``, never sent); an
+    exception there stores nothing."""
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise PlanError(f"name: expected a word of up to 100 characters without spaces, not {name!r}")
     zone(tz)
@@ -54,7 +56,7 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     now = time.time() if now is None else now
     ready, refused = client.prepare(list(messages))  # ValidationError: nothing stored, the message named
     if review is not None:
-        review(ready)
+        review(ready, refused)
     rows = [(m.id, m.phone, _payload(m)) for m in ready]
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}

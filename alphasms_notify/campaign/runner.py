@@ -25,6 +25,7 @@ from typing import Any, cast
 import orjson
 
 from ..client.actions import UNKNOWN, stops_later_batches
+from ..consent import category_of, refusal
 from ..errors import AccessDenied, RequestError
 from ..messages import from_data
 from ..plugins import call_hook
@@ -124,7 +125,10 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
             if step is None:  # the rate's minute is used up, or other runners hold the rest
                 sleep(1.0)
                 continue
-            in_flight = (step.batch, _submit(client, store, step.batch))
+            batch, messages = _consented(store, name, owner, step.batch, clock)
+            if not batch:
+                continue
+            in_flight = (batch, _submit(client, messages))
             if step.paced or not pipelined:  # settled before claiming more
                 result = finish()
                 if result.state != "running":
@@ -202,9 +206,28 @@ def _messages(batch: list[Claimed], store: Store) -> list[Any]:
     return messages
 
 
-def _submit(client: Any, store: Store, batch: list[Claimed]) -> Future[Any]:
-    """Start sending ``batch`` (prepared, with the hooks and checks, when the campaign was made)."""
+def _consented(store: Store, name: str, owner: str, batch: list[Claimed], clock: Callable[[], float]
+               ) -> tuple[list[Claimed], list[Any]]:
+    """The batch's messages, less those whose phone opted out since the campaign was made (checked again
+    now: the plugins ran at creation); those are settled ``skipped``, with since when."""
     messages = _messages(batch, store)
+    opted = store.optouts.among(m.phone for m in messages)
+    if not opted:
+        return batch, messages
+    kept: list[tuple[Claimed, Any]] = []
+    ends: list[tuple[int, str, str | None]] = []
+    for claimed, message in zip(batch, messages, strict=True):
+        found = opted.get(message.phone)
+        if found is not None and found.blocks(category_of(message)):
+            ends.append((claimed.seq, "skipped", refusal(found)))
+        else:
+            kept.append((claimed, message))
+    store.campaigns.settle(name, owner, ends, clock())
+    return [c for c, _ in kept], [m for _, m in kept]
+
+
+def _submit(client: Any, messages: list[Any]) -> Future[Any]:
+    """Start sending (prepared, with the hooks and checks, when the campaign was made)."""
     if hasattr(client, "submit"):
         return cast("Future[Any]", client.submit(messages, prepared=True))
     done: Future[Any] = Future()

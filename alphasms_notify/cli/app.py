@@ -23,6 +23,7 @@ from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
 from .campaigns import campaign
 from .config_commands import config
 from .contacts import contacts, open_store
+from .optouts import optout
 from .output import EXIT_INVALID, Context, call_provider, describe_sent, echo_results, fail, invalid, report_outcomes
 from .senders import message_extras, message_options, sender_options, senders_for
 from .store_commands import store
@@ -298,6 +299,7 @@ cli.add_command(send_template)
 cli.add_command(store)
 cli.add_command(config)
 cli.add_command(campaign)
+cli.add_command(optout)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -84,10 +84,12 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
     store = open_store(ctx)
     try:
         with ctx.client() as client:
+            def review(ready: list[Any], refused: list[Any]) -> None:
+                _review(ctx, client, ready, refused, force=force, yes=yes)
+
             made = guarded(ctx, lambda: create_campaign(store, client, name, messages, channel=channel,
                                                         start_at=start_at, until_at=until_at, window=window, tz=tz,
-                                                        rate=rate, review=lambda ready: _review(ctx, client, ready,
-                                                                                                force, yes)))
+                                                        rate=rate, review=review))
     except (PlanError, CampaignExists) as exc:
         fail(str(exc), EXIT_INVALID)
     finally:
@@ -101,7 +103,7 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
                    + f"; {made.state}. Send with: alphasms campaign run {made.name}")
 
 
-def _review(ctx: Context, client: Any, ready: list[Any], force: bool, yes: bool) -> None:
+def _review(ctx: Context, client: Any, ready: list[Any], refused: list[Any], *, force: bool, yes: bool) -> None:
     """The preview before the plan is stored: what it costs, next to the balance; over it, nothing is stored
     unless ``--force``."""
     from ..campaign.estimate import estimate
@@ -111,6 +113,10 @@ def _review(ctx: Context, client: Any, ready: list[Any], force: bool, yes: bool)
     if not ctx.json:
         click.echo(f"Preview: {found.line()}" + (f" (balance {balance:.2f})" if balance is not None else ""),
                    err=True)
+        if refused:
+            opted = sum(1 for o in refused if (o.error or "").startswith("opted out"))
+            click.echo(f"Skipped: {len(refused)} recipient(s)" + (f", {opted} of them opted out" if opted else "")
+                       + " (stored as skipped, with the reason; `campaign report` lists them)", err=True)
     if balance is not None and found.cost is not None and found.cost > balance and not force:
         fail(f"the estimated cost {found.cost:.2f} is more than the balance {balance:.2f}: top up, or store it "
              "anyway with --force (it pauses when the money runs out); nothing stored", EXIT_STOPPED)

@@ -74,6 +74,11 @@ class OptOuts:
         with self._db.tx() as tx:
             tx.run("UPDATE optouts SET confirmed_at = ? WHERE phone = ?", (at, phone))
 
+    def unconfirmed(self, since: float) -> list[OptOut]:
+        """STOP replies since ``since`` whose confirmation was drawn and not (yet) accepted."""
+        return [_row(r) for r in self._db.all("SELECT * FROM optouts WHERE confirm_id IS NOT NULL AND"
+                                              " confirmed_at IS NULL AND at >= ? ORDER BY at", (since,))]
+
     def get(self, phone: int) -> OptOut | None:
         row = self._db.one("SELECT * FROM optouts WHERE phone = ?", (phone,))
         return _row(row) if row else None

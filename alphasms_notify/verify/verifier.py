@@ -160,7 +160,8 @@ class _Rules:
         code = "".join(secrets.choice("0123456789") for _ in range(self.settings.code_length))
         text = self.settings.template.format(code=code)
         # tracked (its delivery followed) with the code masked: see store.records.tracked_text
-        message = build(cast(Channel, channel), phone, text, meta={"source": "verify", "redact": [code]})
+        message = build(cast(Channel, channel), phone, text, meta={"source": "verify", "redact": [code],
+                                                                   "category": "service"})
         [outcome] = yield _Client("send", (message,))
         if outcome.unknown:
             return code, True
