@@ -43,7 +43,7 @@ log = logging.getLogger("alphasms_notify.consent")
 CONSENT = "consent"  # the plugin's name in the manager
 MARKETING, SERVICE = "marketing", "service"
 CONFIRMATION = "optout-confirmation"  # meta["consent"]: the confirmation a STOP reply gets passes the check
-REFRESH = 0.5  # seconds between looks at the store's version of the list
+REFRESH = 0.05  # seconds between looks at the store's version of the list (a query of one row)
 
 # Latin letters that look like Cyrillic ones (and the Ukrainian і, ї): "CTOП" and "stор" are read as typed
 _LOOK_ALIKES = str.maketrans({"a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "k": "к",

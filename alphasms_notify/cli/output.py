@@ -82,13 +82,16 @@ def echo_results(rows: list[Any]) -> None:
     _echo_json({"ok": True, "results": rows})
 
 
+_OPTION = {"short_link": "short-links"}  # a message field whose option is not its name with dashes
+
+
 def invalid(ctx: Context, exc: ValidationError, *, options: bool = False) -> NoReturn:
     """Report every problem and exit 2; ``options``: name the fields as the command's ``--options``."""
     if ctx.json:
         _echo_json({"ok": False, "error": "invalid", "problems": [
             {"message": m, "field": f, "reason": r} for m, f, r in exc.problems]})
     if options:
-        fail("; ".join(f"--{f.replace('_', '-')} {r}" for _, f, r in exc.problems), EXIT_INVALID)
+        fail("; ".join(f"--{_OPTION.get(f, f.replace('_', '-'))} {r}" for _, f, r in exc.problems), EXIT_INVALID)
     fail(str(exc), EXIT_INVALID)
 
 

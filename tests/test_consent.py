@@ -1,0 +1,149 @@
+"""Consent: an opted-out phone is refused on every road, STOP replies opt out (once confirmed), and the
+provider's own unsubscribe, short-link and hook options reach it as named."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+from conftest import BOT_POLL
+from helpers import ALPHASMS, OPERATOR, last_text, sandbox_env, texts, until
+
+from alphasms_notify import Sms
+from alphasms_notify.consent import is_stop_word
+from alphasms_notify.sections import DEFAULT_STOP_WORDS
+
+MARKETING_OUT, ALL_OUT, FREE = "380971111111", "380972222222", "380973333333"
+
+
+def _cli(env, *args, stdin=None):
+    return subprocess.run([ALPHASMS, *args], capture_output=True, text=True, timeout=60, env=env, input=stdin)
+
+
+def _to(sandbox, phone):
+    return [m for m in sandbox.messages() if str(m["phone"]) == phone]
+
+
+def test_stop_words_are_the_whole_reply_whatever_its_case_punctuation_and_look_alikes():
+    for said in ("СТОП!", "стоп", " Stop 🙏", "STOP.", "CTOП", "stоp", "Відписатися", "unsubscribe!!", "«стоп»"):
+        assert is_stop_word(said, DEFAULT_STOP_WORDS), said
+    for said in ("can't stop laughing", "stop the order please", "стопка", "", None, "🙏", "не стоп"):
+        assert not is_stop_word(said, DEFAULT_STOP_WORDS), said
+
+
+def test_an_opted_out_phone_is_refused_on_every_road(alphasms_sandbox, tmp_path, monkeypatch):
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"))
+    assert _cli(env, "optout", "add", MARKETING_OUT, "--note", "asked by phone").returncode == 0
+    assert _cli(env, "optout", "add", ALL_OUT, "--scope", "all").returncode == 0
+    # CLI send: a marketing message is refused, saying since when; a service one passes a marketing opt-out
+    refused = _cli(env, "send", "--category", "marketing", "--to", MARKETING_OUT, "Sale!")
+    assert refused.returncode != 0 and "opted out (since 20" in refused.stdout + refused.stderr
+    assert _cli(env, "send", "--to", MARKETING_OUT, "Your order shipped").returncode == 0  # service
+    everything = _cli(env, "send", "--to", ALL_OUT, "Your order shipped")
+    assert everything.returncode != 0 and "opted out of all messages" in everything.stdout + everything.stderr
+    # templates are marketing by default
+    (tmp_path / "rows.csv").write_text(f"phone,name\n{MARKETING_OUT},A\n{FREE},B\n")
+    template = _cli(env, "send-template", "--csv", str(tmp_path / "rows.csv"), "--yes", "Hi {name}, sale!")
+    assert "opted out" in template.stdout + template.stderr
+    # Apprise, marketing by its URL
+    apprise = subprocess.run(["apprise", "-vv", "-b", "Sale!", f"alphasms://{alphasms_sandbox.key}@Shop/{MARKETING_OUT}"
+                              f"?category=marketing&endpoint={alphasms_sandbox.api_url}"],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert apprise.returncode != 0 and "opted out" in apprise.stdout + apprise.stderr
+    # the library, through make_client() with the same settings
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from alphasms_notify import make_client
+
+    with make_client() as client:
+        [outcome] = client.send(Sms(MARKETING_OUT, "Sale!", meta={"category": "marketing"}), skip_invalid=True)
+    assert not outcome.ok and outcome.error.startswith("opted out (since 20")
+    # a campaign: skipped in its preview, and checked again before each batch
+    (tmp_path / "to.txt").write_text("\n".join([MARKETING_OUT, FREE, "380974444444"]))
+    made = _cli(env, "campaign", "create", "sale", "--to-file", str(tmp_path / "to.txt"), "Sale!")
+    assert made.returncode == 0 and "Skipped: 1 recipient(s), 1 of them opted out" in made.stderr, made.stderr
+    assert _cli(env, "optout", "add", "380974444444").returncode == 0  # after the campaign was made
+    assert _cli(env, "campaign", "run", "sale").returncode == 0
+    report = _cli(env, "campaign", "report", "sale", "--csv").stdout
+    assert report.count("skipped,opted out (since 20") == 2 and report.count(",sent,") == 1
+    assert _to(alphasms_sandbox, ALL_OUT) == [] and _to(alphasms_sandbox, "380974444444") == []
+    assert [m["item"]["sms_message"] for m in _to(alphasms_sandbox, MARKETING_OUT)] == ["Your order shipped"]
+    assert len(_to(alphasms_sandbox, FREE)) == 2  # the template's row B and the campaign
+    listed = _cli(env, "optout", "export").stdout.splitlines()
+    assert listed[0] == "phone,scope,since,reason,note" and len(listed) == 4
+    assert any(line.startswith(f"{MARKETING_OUT},marketing,") and line.endswith("operator,asked by phone")
+               for line in listed)
+
+
+async def test_the_bot_refuses_an_opted_out_phone_and_operators_opt_out_and_in(make_bot, telegram,
+                                                                                alphasms_sandbox):
+    from alphasms_notify.bot import running
+
+    async with running(make_bot()):
+        telegram.send(OPERATOR, f"/optout {ALL_OUT} all")
+        assert "opted out of all messages" in await until(last_text(telegram, containing="🚫"))
+        telegram.send(OPERATOR, f"/send {ALL_OUT} Hello")
+        assert "opted out of all messages (since 20" in await until(last_text(telegram, containing="opted out of all"
+                                                                                                 " messages (since"))
+        assert _to(alphasms_sandbox, ALL_OUT) == []
+        telegram.send(OPERATOR, f"/optin {ALL_OUT}")
+        assert "opted back in" in await until(last_text(telegram, containing="✅"))
+        telegram.send(OPERATOR, f"/send {ALL_OUT} Hello")
+        await until(lambda: _to(alphasms_sandbox, ALL_OUT))
+
+
+async def test_a_stop_reply_opts_out_once_confirmed_and_the_next_campaign_skips_it(make_bot, telegram,
+                                                                                   alphasms_sandbox, tmp_path):
+    from alphasms_notify.bot import running
+    from alphasms_notify.sections import ConsentSettings
+
+    confirm = "Ви відписалися. You are unsubscribed."
+    async with running(make_bot(consent=ConsentSettings(confirm_text=confirm))):
+        telegram.send(OPERATOR, f"/viber {MARKETING_OUT},{FREE} Spring sale: -20%")
+        sent = await until(lambda: {str(m["phone"]): m["id"] for m in alphasms_sandbox.messages()} if len(
+            alphasms_sandbox.messages()) == 2 else None)
+        alphasms_sandbox.reply(sent[MARKETING_OUT], "СТОП!")  # what the inbox's Reply form posts
+        alphasms_sandbox.reply(sent[FREE], "can't stop laughing")
+        forwarded = await until(last_text(telegram, containing="СТОП!"))
+        assert "🚫 Opted out of marketing messages: a STOP reply" in forwarded
+        laughing = await until(last_text(telegram, containing="can't stop laughing"))
+        assert "Opted out" not in laughing
+        await until(lambda: [m for m in _to(alphasms_sandbox, MARKETING_OUT) if m["type"] == "viber" and
+                             m["item"].get("viber_message") == confirm])
+        await asyncio.sleep(BOT_POLL * 5)  # more cycles, and the retry sweep: still one
+    confirmations = [m for m in _to(alphasms_sandbox, MARKETING_OUT) if m["item"].get("viber_message") == confirm]
+    assert len(confirmations) == 1
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "bot.sqlite3"))
+    listed = _cli(env, "optout", "list").stdout
+    assert f"+{MARKETING_OUT}  marketing" in listed and "reply  СТОП!" in listed and FREE not in listed
+    (tmp_path / "to.txt").write_text(f"{MARKETING_OUT}\n{FREE}\n")
+    made = _cli(env, "campaign", "create", "next", "--to-file", str(tmp_path / "to.txt"), "Summer sale")
+    assert "Skipped: 1 recipient(s), 1 of them opted out" in made.stderr
+    assert _cli(env, "campaign", "run", "next").returncode == 0
+    assert [m for m in _to(alphasms_sandbox, MARKETING_OUT) if "Summer" in str(m["item"])] == []
+    assert texts(telegram, OPERATOR, "🚫") and len(_to(alphasms_sandbox, FREE)) == 2
+
+
+def test_the_providers_sms_options_reach_it_as_named(alphasms_sandbox, tmp_path):
+    from alphasms_notify import AlphaSMS
+
+    wanted = {"unsubscribe_link": True, "short_link": True, "hook": "https://hooks.example.com/alphasms"}
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        assert sms.send(Sms(FREE, "Library https://example.com/a", **wanted))[0].ok
+    env = sandbox_env(alphasms_sandbox)
+    assert _cli(env, "send", "--to", FREE, "--unsubscribe-link", "--short-links", "--hook", wanted["hook"],
+                "CLI https://example.com/b").returncode == 0
+    assert subprocess.run(["apprise", "-b", "Apprise https://example.com/c",
+                           f"alphasms://{alphasms_sandbox.key}@Shop/{FREE}?unsubscribe=yes&shortlinks=yes"
+                           f"&hook={wanted['hook']}&endpoint={alphasms_sandbox.api_url}"],
+                          capture_output=True, text=True, timeout=60, env=env).returncode == 0
+    plain = _cli(env, "send", "--to", FREE, "Plain")
+    assert plain.returncode == 0
+    items = [m["item"] for m in _to(alphasms_sandbox, FREE)]
+    for item in items[:3]:
+        assert {k: item.get(k) for k in wanted} == wanted, item
+    assert not {"unsubscribe_link", "short_link", "hook"} & set(items[3])  # sent only when asked for
+    viber = _cli(env, "send", "--channel", "viber", "--to", FREE, "--short-links", "Hi")
+    assert viber.returncode == 2 and "--short-links is not used by the viber channel" in viber.stderr
+    page = __import__("httpx").get(alphasms_sandbox.inbox_url + f"?phone={FREE}").text
+    assert "unsubscribe link added" in page and "links shortened" in page
