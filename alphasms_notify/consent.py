@@ -8,7 +8,9 @@ default_category`` says for a message without one). A ``marketing`` opt-out stop
 callers all refuse such a message the same way: a failed outcome ``opted out (since DATE)``.
 
 The list is kept in memory and read again when the store's version of it changed (looked at no more
-than every ``REFRESH`` seconds), so a send of 100,000 asks the store a few times, not 100,000.
+than every ``REFRESH`` seconds), so a send of 100,000 asks the store a few times, not 100,000. When
+the store cannot be read, a marketing message is refused (it must not go without the list) and a
+service message goes (an alarm or a code is not held up by a broken store; tracking reports it).
 
 A Viber reply that is only a stop word ("СТОП!", "stop", "відписатися" ...: :func:`is_stop_word`)
 opts its phone out (:func:`handle_reply`, from the status poll) and, with ``[consent] confirm_text``,
@@ -28,7 +30,7 @@ from typing import Any
 
 import pluggy
 
-from .errors import OptedOut
+from .errors import MessageRejected, OptedOut
 from .hookspecs import hookimpl
 from .phone import InvalidPhone, normalize_phone
 from .sections import ConsentSettings
@@ -119,8 +121,16 @@ class Consent:
             phone = normalize_phone(message.phone)
         except (InvalidPhone, TypeError):
             return  # the checks name what is wrong with it
-        found = self._current().get(phone)
-        if found is not None and found.blocks(category_of(message, self.settings.default_category)):
+        category = category_of(message, self.settings.default_category)
+        try:
+            found = self._current().get(phone)
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read: decided by the category
+            if category == MARKETING:  # never without the list: that is the message the law is about
+                raise MessageRejected(f"not sent: the opt-out list cannot be read ({type(exc).__name__}: {exc}); "
+                                      "a marketing message waits for it", field="phone") from None
+            log.info("opt-out list not read (%s: %s): a service message goes", type(exc).__name__, exc)
+            return  # a door alarm or a code is not held up by a broken store (tracking reports it)
+        if found is not None and found.blocks(category):
             raise OptedOut(refusal(found), field="phone")
 
 

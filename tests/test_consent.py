@@ -147,3 +147,15 @@ def test_the_providers_sms_options_reach_it_as_named(alphasms_sandbox, tmp_path)
     assert viber.returncode == 2 and "--short-links is not used by the viber channel" in viber.stderr
     page = __import__("httpx").get(alphasms_sandbox.inbox_url + f"?phone={FREE}").text
     assert "unsubscribe link added" in page and "links shortened" in page
+
+
+def test_a_store_that_cannot_be_read_holds_marketing_back_and_lets_service_go(alphasms_sandbox, tmp_path):
+    broken = tmp_path / "corrupt.sqlite3"
+    broken.write_bytes(b"this is not a database" * 100)
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(broken))
+    held = _cli(env, "send", "--category", "marketing", "--to", FREE, "Sale!")
+    assert held.returncode != 0 and "the opt-out list cannot be read" in held.stderr, held.stderr
+    assert _to(alphasms_sandbox, FREE) == []
+    alarm = _cli(env, "send", "--to", FREE, "Door open")
+    assert alarm.returncode == 0 and "tracking failed" in alarm.stderr
+    assert [m["item"]["sms_message"] for m in _to(alphasms_sandbox, FREE)] == ["Door open"]
