@@ -157,7 +157,9 @@ async def handle_reply(store: Store, client: Any, settings: ConsentSettings, tra
     from .ids import new_message_id
 
     wanted = new_message_id() if settings.confirm_text else None
-    opted = await store.run(store.optouts.add, phone, settings.stop_scope, "reply", time.time(), text, wanted)
+    # an SMS has no replies: its "reply" is the provider's unsubscribe link followed
+    reason = "unsubscribe" if tracked.type == "sms" else "reply"
+    opted = await store.run(store.optouts.add, phone, settings.stop_scope, reason, time.time(), text, wanted)
     if settings.confirm_text and opted.confirm_id is not None and opted.confirmed_at is None:
         await _confirm(store, client, settings.confirm_text, str(tracked.type), opted,
                        first=opted.confirm_id == wanted)

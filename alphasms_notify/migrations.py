@@ -198,6 +198,9 @@ CREATE TABLE optouts_version (
 );
 INSERT INTO optouts_version (id, v) VALUES (1, 0);
 """),
+    Migration(8, "SMS sent with the provider's unsubscribe link are followed for replies as Viber is", """
+ALTER TABLE messages ADD COLUMN follow_replies INTEGER NOT NULL DEFAULT 0;
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

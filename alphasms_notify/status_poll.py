@@ -100,9 +100,10 @@ class Tracker:
         status = result.status
         if not isinstance(status, MessageStatus) or not status.is_final:
             return now - row.created_at > self.max_age
-        if status.is_failure or result.type == "sms" or row.type == "sms":
+        if status.is_failure or ((result.type == "sms" or row.type == "sms") and not row.follow_replies):
             return True
-        return now - row.created_at > self.reply_window  # Viber: replies may still come
+        # Viber, and an SMS with the provider's unsubscribe link: replies (an unsubscribe) may still come
+        return now - row.created_at > self.reply_window
 
     async def _recover_hooks(self) -> None:
         """Hooks a crash interrupted: replies stored over a lease ago and never hooked."""

@@ -146,7 +146,7 @@ def test_the_providers_sms_options_reach_it_as_named(alphasms_sandbox, tmp_path)
     viber = _cli(env, "send", "--channel", "viber", "--to", FREE, "--short-links", "Hi")
     assert viber.returncode == 2 and "--short-links is not used by the viber channel" in viber.stderr
     page = __import__("httpx").get(alphasms_sandbox.inbox_url + f"?phone={FREE}").text
-    assert "unsubscribe link added" in page and "links shortened" in page
+    assert "unsubscribe link added" in page and "links shortened" in page and "Unsubscribe (as +" in page
 
 
 def test_a_store_that_cannot_be_read_holds_marketing_back_and_lets_service_go(alphasms_sandbox, tmp_path):
@@ -159,3 +159,22 @@ def test_a_store_that_cannot_be_read_holds_marketing_back_and_lets_service_go(al
     alarm = _cli(env, "send", "--to", FREE, "Door open")
     assert alarm.returncode == 0 and "tracking failed" in alarm.stderr
     assert [m["item"]["sms_message"] for m in _to(alphasms_sandbox, FREE)] == ["Door open"]
+
+
+async def test_the_unsubscribe_link_followed_in_the_sandbox_opts_out_like_a_stop_reply(make_bot, telegram,
+                                                                                       alphasms_sandbox, tmp_path):
+    from alphasms_notify.bot import running
+
+    env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "bot.sqlite3"))
+    async with running(make_bot(replies_chat=OPERATOR)):
+        sent = _cli(env, "send", "--category", "marketing", "--unsubscribe-link", "--to", FREE, "Sale! -20%")
+        assert sent.returncode == 0, sent.stderr
+        [message] = _to(alphasms_sandbox, FREE)
+        alphasms_sandbox.unsubscribe(message["id"])  # the inbox's Unsubscribe button
+        told = await until(last_text(telegram, containing="followed the unsubscribe link"), timeout=10)
+        assert "🚫 Opted out of marketing messages" in told
+    listed = _cli(env, "optout", "list").stdout
+    assert f"+{FREE}  marketing" in listed and "unsubscribe" in listed
+    again = _cli(env, "send", "--category", "marketing", "--to", FREE, "Sale again")
+    assert again.returncode != 0 and "opted out" in again.stdout + again.stderr
+    assert len(_to(alphasms_sandbox, FREE)) == 1

@@ -62,12 +62,14 @@ def _maybe_posted(exc: TelegramError) -> bool:
 
 def format_reply(message: TrackedMessage, reply: Reply, *, in_topic: bool = False) -> str:
     when = reply.datetime.strftime("%Y-%m-%d %H:%M:%S %z")
-    lines = [f"💬 Viber reply from +{message.phone} at {when} (to message {message.id})"]
+    head = f"💬 Viber reply from +{message.phone} at {when}"
+    if message.type == "sms":  # an SMS is not answered: this is the provider's unsubscribe link, followed
+        head = f"🔗 +{message.phone} followed the unsubscribe link at {when}"
+    lines = [f"{head} (to message {message.id})"]
     if message.source.startswith("campaign:"):  # campaigns post no notice in topics: say what it answers here
         sent = _cut(" ".join((message.text or "").split()), 200, "…")
         name = message.source.removeprefix("campaign:")
-        lines[0] = (f"💬 Viber reply from +{message.phone} at {when} to campaign {name} (message {message.id}"
-                    + (f": «{sent}»)" if sent else ")"))
+        lines[0] = f"{head} to campaign {name} (message {message.id}" + (f": «{sent}»)" if sent else ")")
     if reply.message:
         lines.append(reply.message)
     if reply.media is not None:

@@ -115,6 +115,7 @@ async def control_index(request: web.Request) -> web.Response:
         "control": {
             "GET /_sandbox/messages[?phone=N]": "messages received, with their status now and replies",
             "GET /_sandbox/requests": "every API request received (items, fault injected), key left out",
+            "POST /_sandbox/unsubscribe": '{"id": ID}: the recipient follows an SMS\'s unsubscribe link',
             "POST /_sandbox/replies": '{"id": ID, "message": "text", '
                                       '"media": {"filename", "content_type", "content_base64"}}',
             "POST /_sandbox/faults": '{"kind": one of ' + ", ".join(FAULT_KINDS)
@@ -178,6 +179,19 @@ async def post_reply(request: web.Request) -> web.Response:
     except ValueError as exc:
         return _error(409, str(exc))
     return _json(request.app[PROVIDER].reply_view(reply, _base_url(request)), status=201)
+
+
+async def post_unsubscribe(request: web.Request) -> web.Response:
+    msg_id = _message_id(await _body(request))
+    if msg_id is None:
+        return _error(400, "id must be the message id")
+    try:
+        reply = request.app[PROVIDER].unsubscribe(msg_id)
+    except KeyError as exc:
+        return _error(404, str(exc.args[0]))
+    except ValueError as exc:
+        return _error(409, str(exc))
+    return _json(reply, status=201)
 
 
 async def post_fault(request: web.Request) -> web.Response:
@@ -255,6 +269,7 @@ def make_app(provider: Provider, *, fault_seed: int | None = None, listen_host: 
     app.router.add_get(p + "/requests", list_requests)
     app.router.add_get(p + "/calls", list_calls)
     app.router.add_post(p + "/replies", post_reply)
+    app.router.add_post(p + "/unsubscribe", post_unsubscribe)
     app.router.add_get(p + "/faults", get_faults)
     app.router.add_post(p + "/faults", post_fault)
     app.router.add_delete(p + "/faults", clear_faults)

@@ -75,6 +75,10 @@ class SandboxControl(ControlClient):
                                 "content_base64": base64.b64encode(media[1]).decode()}
         return cast(dict[str, Any], self._control("POST", "/replies", json=payload))
 
+    def unsubscribe(self, message_id: int) -> dict[str, Any]:
+        """Play the recipient: follow the unsubscribe link of SMS ``message_id`` (sent with unsubscribe_link)."""
+        return cast(dict[str, Any], self._control("POST", "/unsubscribe", json={"id": message_id}))
+
     def fault(self, kind: str, count: int | None = 1, **options: Any) -> dict[str, Any]:
         """Make the next ``count`` API requests fail as ``kind`` (see FAULT_KINDS)."""
         return cast(dict[str, Any], self._control("POST", "/faults", json={"kind": kind, "count": count, **options}))

@@ -136,6 +136,9 @@ def _message_html(row: dict[str, Any]) -> str:
     replies = "".join(_reply_html(r) for r in row["replies"])
     options = "".join(f"<option{' selected' if s == row['status'] else ''}>{e(s)}</option>"
                       for s in Provider.OUTCOMES)
+    if item.get("unsubscribe_link") and kind == "sms":  # the recipient may follow the link the provider added
+        parts.append(f'<form class="unsubscribe-form" data-id="{row["id"]}"><button type="submit">'
+                     f'Unsubscribe (as +{row["phone"]})</button></form>')
     reply_form = "" if kind not in ("viber", "viber+sms") else (  # the reference has replies for Viber only
         f'<form class="reply-form" data-id="{row["id"]}">'
         f'<label>Reply as +{row["phone"]} <input name="message" autocomplete="off"></label>'

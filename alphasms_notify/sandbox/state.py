@@ -81,7 +81,7 @@ class SentMessage:
     def current(self, step: float, now: float, replies: bool = True) -> tuple[str, str]:
         """(type, status) now: QUEUED, ROUTING, then the outcome; Viber goes on to READ."""
         stage = (now - self.sent_at) / step if step > 0 else 99
-        if self.replies and replies:
+        if self.replies and replies and self.channel != "sms":  # an SMS's "reply" is an unsubscribe: no status
             return "viber", "REPLIED"
         if self.forced is not None:
             return self.channel, self.forced[0]
@@ -341,6 +341,20 @@ class Provider:
             self.media[token] = media
             reply["media"] = {"token": token, "filename": media[0], "filesize": len(media[2])}
         message.replies.append({**reply, "at": time.monotonic()})  # "at": for the inbox's status history
+        self.version += 1
+        return reply
+
+    def unsubscribe(self, msg_id: int) -> dict[str, Any]:
+        """The recipient follows the unsubscribe link the provider appended to an SMS: it reaches the
+        client as a reply "unsubscribe" on that message, as a STOP reply does."""
+        message = self.messages.get(msg_id)
+        if message is None:
+            raise KeyError(f"no message with id {msg_id}")
+        if not message.item.get("unsubscribe_link"):
+            raise ValueError(f"message {msg_id} was sent without unsubscribe_link: it has no link to follow")
+        reply: dict[str, Any] = {"datetime": datetime.now(_KYIV).isoformat(timespec="seconds"),
+                                 "message": "unsubscribe"}
+        message.replies.append({**reply, "at": time.monotonic()})
         self.version += 1
         return reply
 

@@ -33,13 +33,13 @@ class Messages:
         now = time.time()
         rows = [
             (o.message.id, o.message.type, o.message.phone, tracked_text(o.message), source, chat_id,
-             anchor_id, thread_id, now)
+             anchor_id, thread_id, now, int(bool(getattr(o.message, "unsubscribe_link", False))))
             for (source, chat_id, anchor_id, thread_id), outcomes in groups.items()
             for o in outcomes if (o.ok or o.unknown) and getattr(o.message, "id", None) is not None
         ]
         with self._db.tx() as tx:
-            tx.many("INSERT INTO messages (id, type, phone, text, source, chat_id, anchor_id, thread_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", rows)
+            tx.many("INSERT INTO messages (id, type, phone, text, source, chat_id, anchor_id, thread_id, created_at,"
+                    " follow_replies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", rows)
         return len(rows)
 
     def get(self, message_id: int) -> TrackedMessage | None:

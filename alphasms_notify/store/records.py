@@ -30,6 +30,7 @@ class TrackedMessage:
     notice_chat_id: int | None = None  # where the message was shown in its phone's topic (None: not yet)
     notice_id: int | None = None
     notice_thread_id: int | None = None
+    follow_replies: bool = False  # an SMS with the provider's unsubscribe link: its unsubscribe comes as a reply
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def tracked_text(message: object) -> str | None:
 def message_row(row: dict[str, Any]) -> TrackedMessage:
     return TrackedMessage(row["id"], row["type"], row["phone"], row["text"], row["source"], row["chat_id"],
                           row["anchor_id"], row["status"], row["status_type"], row["created_at"], bool(row["done"]),
-                          row["thread_id"], row["notice_chat_id"], row["notice_id"], row["notice_thread_id"])
+                          row["thread_id"], row["notice_chat_id"], row["notice_id"], row["notice_thread_id"],
+                          bool(row.get("follow_replies")))
 
 
 def contact_row(row: dict[str, Any]) -> Contact:

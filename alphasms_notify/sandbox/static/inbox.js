@@ -52,11 +52,14 @@
 
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (!form.matches(".outcome-form, .reply-form")) { return; }
+    if (!form.matches(".outcome-form, .reply-form, .unsubscribe-form")) { return; }
     event.preventDefault();
     const id = form.dataset.id;  // a string: ids pass 2**53, past what a JavaScript number holds exactly
     try {
-      if (form.matches(".outcome-form")) {
+      if (form.matches(".unsubscribe-form")) {
+        await call("POST", "/_sandbox/unsubscribe", {id});
+        say("The recipient of message " + id + " unsubscribed.");
+      } else if (form.matches(".outcome-form")) {
         await call("POST", "/_sandbox/outcomes", {id, status: form.elements.status.value});
         say("Outcome of message " + id + " set to " + form.elements.status.value + ".");
       } else {
