@@ -52,7 +52,7 @@ SMOKE = {
     "inbox": lambda: bench_inbox.run(300),
     "shared": lambda: bench_shared.run(500),
     "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1),
-    "campaign": lambda: bench_campaign.run(300, rounds=1),
+    "campaign": lambda: bench_campaign.run(300, rounds=1, warm=False),
 }
 
 

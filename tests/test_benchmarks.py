@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers import clean_env
 
 ROOT = Path(__file__).parent.parent
 
@@ -18,7 +18,7 @@ GROUPS = [["send", "apprise"], ["poll", "replies"], ["startup", "inbox"], ["shar
 
 @pytest.mark.parametrize("group", GROUPS, ids=["+".join(g) for g in GROUPS])
 def test_every_benchmark_runs_and_prints_its_figures(group, request):
-    env = dict(os.environ)
+    env = clean_env()  # the processes the benchmarks start import what a user's install has (no trio)
     if "shared" in group:  # the run's PostgreSQL server, instead of one more of its own
         env["ALPHASMS_BENCH_POSTGRES"] = json.dumps(request.getfixturevalue("postgres_server").describe())
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", *group], capture_output=True, text=True,

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import ALPHASMS, sandbox_env, wait_for
+from helpers import ALPHASMS, clean_env, sandbox_env, wait_for
 
 from alphasms_notify import AlphaSMS
 from alphasms_notify.campaign import create_campaign, parse_moment, run_campaign
@@ -338,7 +338,7 @@ def test_two_paced_runners_on_postgresql_never_exceed_the_rate_in_any_minute(alp
         def runner():
             return subprocess.Popen([sys.executable, "-c", PACED_RUNNER, postgres_url, alphasms_sandbox.key,
                                      alphasms_sandbox.api_url, str(base), str(speed)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+                                    stderr=subprocess.STDOUT, text=True, env=clean_env())
 
         first, second = runner(), runner()
         wait_for(lambda: len(alphasms_sandbox.messages()) >= 1000, timeout=60)
