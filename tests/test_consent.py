@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
+import pytest
 from conftest import BOT_POLL
 from helpers import ALPHASMS, OPERATOR, last_text, sandbox_env, texts, until
 
@@ -178,3 +179,55 @@ async def test_the_unsubscribe_link_followed_in_the_sandbox_opts_out_like_a_stop
     again = _cli(env, "send", "--category", "marketing", "--to", FREE, "Sale again")
     assert again.returncode != 0 and "opted out" in again.stdout + again.stderr
     assert len(_to(alphasms_sandbox, FREE)) == 1
+
+
+ANNOUNCE = r'''
+import sys, time
+from alphasms_notify.store import Store
+store = Store(sys.argv[1])
+deadline = float(sys.argv[2])
+while time.time() < deadline:  # both processes ask at the same moment
+    pass
+print(store.campaigns.announce("c", -100, "running", "finished"), flush=True)
+'''
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, tmp_path):
+    return str(tmp_path / "s.sqlite3") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+def test_opt_outs_and_announcements_on_sqlite_and_postgresql_by_processes_at_once(target):
+    import sys
+    import time
+
+    from helpers import clean_env
+
+    from alphasms_notify.store import Store
+    from alphasms_notify.store.campaigns import CampaignRow
+
+    store = Store(target)
+    try:
+        version = store.optouts.version()
+        first = store.optouts.add(380971111111, "marketing", "reply", 1000.0, "стоп", confirm_id=7)
+        again = store.optouts.add(380971111111, "marketing", "operator", 2000.0)  # keeps its date and id
+        wider = store.optouts.add(380971111111, "all", "operator", 3000.0)
+        assert (first.at, again.at, again.confirm_id, wider.scope, wider.at) == (1000.0, 1000.0, 7, "all", 1000.0)
+        assert store.optouts.version() == version + 2  # added, widened; not the repeat
+        assert set(store.optouts.among([380971111111, 380972222222, 380971111111])) == {380971111111}
+        assert [o.phone for o in store.optouts.unconfirmed(0)] == [380971111111]
+        store.optouts.confirmed(380971111111, 4000.0)
+        assert store.optouts.unconfirmed(0) == [] and store.optouts.remove(380971111111)
+        assert not store.optouts.remove(380971111111) and store.optouts.get(380971111111) is None
+        store.campaigns.create(CampaignRow("c", 0, "sms", "running", None, None, None, None, "Europe/Kyiv", None,
+                                           1), [(1, 380971111111, "{}")])
+        assert store.campaigns.take_post("c", -100, None, "running")
+        assert not store.campaigns.take_post("c", -100, None, "running")  # one instance posts it
+        store.campaigns.set_post("c", -100, None, 55, "shown", "running")
+    finally:
+        store.close()
+    moment = str(time.time() + 1.5)
+    racers = [subprocess.Popen([sys.executable, "-c", ANNOUNCE, target, moment], stdout=subprocess.PIPE, text=True,
+                               env=clean_env()) for _ in range(4)]
+    said = [r.communicate(timeout=60)[0].strip() for r in racers]
+    assert sorted(said) == ["False", "False", "False", "True"]  # the end is told once, by one of them
