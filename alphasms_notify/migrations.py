@@ -201,6 +201,20 @@ INSERT INTO optouts_version (id, v) VALUES (1, 0);
     Migration(8, "SMS sent with the provider's unsubscribe link are followed for replies as Viber is", """
 ALTER TABLE messages ADD COLUMN follow_replies INTEGER NOT NULL DEFAULT 0;
 """),
+    Migration(9, "the operators' desk: snippets, automatic answers outside office hours", """
+CREATE TABLE snippets (
+    name TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    created_by TEXT,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE auto_replies (
+    phone BIGINT NOT NULL,
+    period TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (phone, period)
+);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -56,7 +56,7 @@ from ..status_poll import Tracker
 from ..store import StoreLock, default_store_path
 from ..tls import ssl_context
 from ..tracking import ensure_tracking
-from . import campaigns, commands, conversations, optouts, pending, queries, sending
+from . import campaigns, commands, conversations, desk, optouts, pending, queries, sending
 from .context import CONTEXT_TYPES, BotContext, Services
 from .forwarding import TelegramForwarder
 from .gate import gate
@@ -182,6 +182,9 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         app.add_handler(CommandHandler("close", conversations.close_topic, filters=new))
         app.add_handler(CommandHandler("name", conversations.name_contact, filters=new))
         described.update(commands.TOPIC_COMMANDS)
+        app.add_handler(CommandHandler("s", desk.use_snippet, filters=new))
+    app.add_handler(CommandHandler("snippet", desk.snippet_command, filters=new))
+    described.update({k: v for k, v in desk.DESK_COMMANDS.items() if topics is not None or k != "s"})
 
     def register(name: str, callback: Any, description: str) -> None:
         app.add_handler(CommandHandler(name, callback, filters=new))

@@ -15,7 +15,7 @@ from .outcomes import describe, not_sent
 from .sending import deliver, prepare, prepare_to_send
 
 log = logging.getLogger(__name__)
-__all__ = ["answer_reply", "topic_message", "close_topic", "name_contact"]
+__all__ = ["answer_reply", "topic_message", "send_from_topic", "close_topic", "name_contact"]
 
 
 async def answer_reply(update: Update, context: BotContext) -> None:
@@ -56,6 +56,12 @@ async def topic_message(update: Update, context: BotContext) -> None:
     if not text:
         await message.reply_text("❗ Only text can be sent from a topic; nothing was sent.")
         return
+    await send_from_topic(update, context, phone, text)
+
+
+async def send_from_topic(update: Update, context: BotContext, phone: int, text: str) -> None:
+    """``text`` to the topic's phone by ``[telegram] topic_channel``, with the Confirm rules of any send."""
+    message = message_of(update)
     channel = context.services.settings.telegram.topic_channel
     try:
         messages = build(channel, phone, text, meta={"source": "bot"})

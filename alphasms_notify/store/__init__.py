@@ -11,7 +11,8 @@ repository per job, each over the same connection:
 * ``store.topics`` and ``store.bot`` (:mod:`.bot_state`): forum topics, settings,
   Telegram updates handled, sends waiting for a Confirm;
 * ``store.contacts`` (:mod:`.contacts`) and ``store.codes`` (:mod:`.codes`);
-* ``store.campaigns`` (:mod:`.campaigns`) and ``store.optouts`` (:mod:`.optouts`).
+* ``store.campaigns`` (:mod:`.campaigns`), ``store.optouts`` (:mod:`.optouts`) and ``store.desk``
+  (:mod:`.desk`: snippets, automatic answers).
 
 The bot is async and the store is not: ``await store.run(store.replies.add, ...)``
 runs any of these methods so that the event loop never waits on the database
@@ -32,6 +33,7 @@ from .bot_state import BotState, Topics
 from .campaigns import Campaigns
 from .codes import Codes
 from .contacts import Contacts
+from .desk import Desk
 from .files import StoreBusy, StoreLock, create_private, default_store_path, instance_id, lease_owner
 from .leases import FORWARD, HOOK, NOTICE, POLL, Leases
 from .messages import Messages
@@ -70,6 +72,7 @@ class Store:
         self.codes = Codes(self._db)
         self.campaigns = Campaigns(self._db)
         self.optouts = OptOuts(self._db)
+        self.desk = Desk(self._db)
         try:
             if migrate:
                 self.migrate()

@@ -1,0 +1,54 @@
+"""The operators' desk: canned answers (snippets) and the office hours' automatic answers given.
+
+Kept in the store so every bot instance (and the CLI) shares them: a snippet added in one chat is
+there for every operator; an automatic answer is given once per phone per closed period, whichever
+instance sees the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..db import Database
+
+__all__ = ["Desk", "Snippet"]
+
+
+@dataclass(frozen=True)
+class Snippet:
+    name: str
+    text: str
+    created_by: str | None
+    created_at: float
+
+
+class Desk:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def save_snippet(self, name: str, text: str, created_by: str | None, at: float) -> bool:
+        """Add or replace snippet ``name``; True when it is new."""
+        with self._db.tx() as tx:
+            existed = tx.one("SELECT 1 AS x FROM snippets WHERE name = ?", (name,)) is not None
+            tx.run("INSERT INTO snippets (name, text, created_by, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name)"
+                   " DO UPDATE SET text = excluded.text, created_by = excluded.created_by,"
+                   " created_at = excluded.created_at", (name, text, created_by, at))
+        return not existed
+
+    def snippet(self, name: str) -> Snippet | None:
+        row = self._db.one("SELECT * FROM snippets WHERE name = ?", (name,))
+        return Snippet(row["name"], row["text"], row["created_by"], row["created_at"]) if row else None
+
+    def snippets(self) -> list[Snippet]:
+        return [Snippet(r["name"], r["text"], r["created_by"], r["created_at"])
+                for r in self._db.all("SELECT * FROM snippets ORDER BY name")]
+
+    def delete_snippet(self, name: str) -> bool:
+        with self._db.tx() as tx:
+            return tx.run("DELETE FROM snippets WHERE name = ?", (name,)) > 0
+
+    def take_auto_reply(self, phone: int, period: str, at: float) -> bool:
+        """Whether this phone is due the automatic answer of closed period ``period`` (once: True for one caller)."""
+        with self._db.tx() as tx:
+            return tx.run("INSERT INTO auto_replies (phone, period, at) VALUES (?, ?, ?)"
+                          " ON CONFLICT (phone, period) DO NOTHING", (phone, period, at)) > 0

@@ -1,0 +1,35 @@
+"""The operators' desk: snippets with the contact's fields filled in, office hours' automatic answers,
+history and search (the stand-in plays Telegram, the sandbox plays the provider)."""
+
+from __future__ import annotations
+
+from helpers import OPERATOR, last_text, until
+from test_topics import FORUM, PHONE_A, bot_texts, forum_bot, start_conversations, topic_of  # noqa: F401
+
+from alphasms_notify.bot import running
+
+
+async def test_a_snippet_reaches_the_phone_with_the_contacts_name_filled_in(forum_bot, telegram,  # noqa: F811
+                                                                            alphasms_sandbox):
+    async with running(forum_bot()):
+        await start_conversations(telegram, alphasms_sandbox, phones=("0971234567",))
+        thread = topic_of(telegram, "97 123 45 67")["message_thread_id"]
+        telegram.send(OPERATOR, "/snippet add thanks Дякуємо, {name}! Your order {order} ships today.")
+        assert "📝 Snippet thanks saved. Use it in a topic: /s thanks" == await until(
+            last_text(telegram, containing="Snippet thanks"))
+        telegram.send(OPERATOR, "/snippet add hello Добрий день, {name}!")
+        telegram.send(OPERATOR, "/snippet add broken Hi {name!r}")
+        assert "Not saved" in await until(last_text(telegram, containing="Not saved"))
+        telegram.send(OPERATOR, "/snippet list")
+        listed = await until(last_text(telegram, containing="• hello"))
+        assert "• thanks: Дякуємо, {name}!" in listed and "broken" not in listed
+        telegram.send(FORUM, "/s hello", user_id=OPERATOR, thread_id=thread)  # no name yet: nothing sent
+        assert await until(lambda: bot_texts(telegram, thread, "needs") or bot_texts(telegram, thread, "no value"))
+        telegram.send(FORUM, "/name Олена", user_id=OPERATOR, thread_id=thread)
+        await until(lambda: bot_texts(telegram, thread, "is now Олена"))
+        telegram.send(FORUM, "/s hello", user_id=OPERATOR, thread_id=thread)
+        await until(lambda: len(alphasms_sandbox.messages(PHONE_A)) == 2)
+        telegram.send(OPERATOR, "/snippet del hello")
+        assert "deleted" in await until(last_text(telegram, containing="deleted"))
+    texts = [m["item"].get("viber_message") for m in alphasms_sandbox.messages(PHONE_A)]
+    assert texts[-1] == "Добрий день, Олена!"
