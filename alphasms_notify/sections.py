@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 __all__ = ["CliSettings", "PricingSettings", "VerifySettings", "MetricsSettings", "PluginsSettings",
-           "ConsentSettings", "Positive", "Count"]
+           "ConsentSettings", "DeskSettings", "Positive", "Count"]
 
 Positive = Annotated[float, Meta(gt=0, le=1e6)]  # also refuses nan and inf
 Count = Annotated[int, Meta(ge=1)]
@@ -128,3 +128,21 @@ class ConsentSettings(_Section):
             raise ValueError("stop_words: needs at least one word (or people could not say stop)")
         if self.confirm_text is not None and not self.confirm_text.strip():
             raise ValueError("confirm_text: empty; leave it out to send no confirmation")
+
+
+class DeskSettings(_Section):
+    """``[desk]``: the operators' desk in Telegram: office hours and the answer given outside them."""
+
+    hours: str | None = None  # "Mon-Fri 09:00-18:00, Sat 10:00-14:00", in tz; unset: always open
+    tz: str = "Europe/Kyiv"  # the recipients' time zone
+    auto_reply: str | None = None  # sent by Viber to a reply outside the hours, once per phone per closed period
+
+    def __post_init__(self) -> None:
+        if self.hours is not None:
+            from .hours import parse_hours
+
+            parse_hours(self.hours, self.tz)
+        if self.auto_reply is not None and not self.auto_reply.strip():
+            raise ValueError("auto_reply: empty; leave it out to send none")
+        if self.auto_reply and not self.hours:
+            raise ValueError("auto_reply: needs hours (outside which it is sent)")

@@ -1,7 +1,7 @@
 """Typed settings for every section, from a TOML file and the environment (the environment wins).
 
 One place defines each section (``[alphasms]``, ``[telegram]``, ``[store]``,
-``[verify]``, ``[metrics]``, ``[cli]``, ``[plugins]``, ``[pricing]``, ``[consent]``; the smaller ones are
+``[verify]``, ``[metrics]``, ``[cli]``, ``[plugins]``, ``[pricing]``, ``[consent]``, ``[desk]``; the smaller ones are
 in :mod:`.sections`), each default once, and the one check that an API key is
 there. The file is type-checked by msgspec rather than by hand per key, so a
 wrong value is refused with its section, key and the type expected
@@ -25,7 +25,8 @@ import msgspec
 from msgspec import Meta
 
 __all__ = ["ca_bundle", "Settings", "AlphaSMSSettings", "TelegramSettings", "StoreSettings", "PluginsSettings",
-           "CliSettings", "VerifySettings", "MetricsSettings", "PricingSettings", "ConsentSettings", "ConfigError",
+           "CliSettings", "VerifySettings", "MetricsSettings", "PricingSettings", "ConsentSettings", "DeskSettings",
+           "ConfigError",
            "load_settings", "ENV",
            "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "DEFAULT_MAX_CONCURRENCY",
            "DEFAULT_MAX_PARTS", "DEFAULT_MAX_COMMAND_AGE", "TELEGRAM_API_URL"]
@@ -45,6 +46,7 @@ from .sections import (  # noqa: E402 - the smaller sections, in a module of the
     CliSettings,
     ConsentSettings,
     Count,
+    DeskSettings,
     MetricsSettings,
     PluginsSettings,
     Positive,
@@ -234,6 +236,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     pricing: PricingSettings = msgspec.field(default_factory=PricingSettings)
     consent: ConsentSettings = msgspec.field(default_factory=ConsentSettings)
+    desk: DeskSettings = msgspec.field(default_factory=DeskSettings)
     source: str | None = None
 
 

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 
 import pluggy
 
+from .autoreply import auto_answer
 from .client import AsyncAlphaSMS
 from .consent import confirm_pending, handle_reply
 from .errors import RequestError
 from .plugins import acall_hook
 from .results import MessageStatus, StatusResult
-from .sections import ConsentSettings
+from .sections import ConsentSettings, DeskSettings
 from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
 
 __all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
@@ -77,21 +78,26 @@ class Tracker:
 
     def __init__(self, store: Store, client: AsyncAlphaSMS, plugins: pluggy.PluginManager | None, *,
                  reply_window: float = 24 * 3600, max_age: float = 3 * 24 * 3600, lease: float = 27.0,
-                 claim_size: int = 2000, owner: str | None = None, consent: ConsentSettings | None = None) -> None:
-        self.store, self.client, self.plugins, self.consent = store, client, plugins, consent
+                 claim_size: int = 2000, owner: str | None = None, consent: ConsentSettings | None = None,
+                 desk: DeskSettings | None = None) -> None:
+        self.store, self.client, self.plugins, self.consent, self.desk = store, client, plugins, consent, desk
         self.reply_window, self.max_age = reply_window, max_age
         self.lease, self.claim_size = max(lease, 0.5), claim_size
         self.owner = owner or instance_id()
 
     async def _hook_reply(self, stored: StoredReply) -> None:
-        """A new reply's consequences, each once: a STOP reply opts its phone out, then the plugins' hook."""
-        if self.consent is not None:
+        """A new reply's consequences, each once: a STOP reply opts its phone out, any other outside office
+        hours gets the automatic answer, then the plugins' hook."""
+        if self.consent is not None or self.desk is not None:
             try:
                 tracked = await self.store.run(self.store.messages.get, stored.message_id)
-                if tracked is not None:
-                    await handle_reply(self.store, self.client, self.consent, tracked, stored.reply.message)
+                said = None
+                if tracked is not None and self.consent is not None:
+                    said = await handle_reply(self.store, self.client, self.consent, tracked, stored.reply.message)
+                if tracked is not None and self.desk is not None and said is None:
+                    await auto_answer(self.store, self.client, self.desk, tracked, stored.reply.datetime)
             except Exception as exc:  # noqa: BLE001 - the opt-out is stored first; a confirmation is retried
-                log.error("reply to message %s: opt-out handling failed: %s: %s", stored.message_id,
+                log.error("reply to message %s: opt-out or automatic answer failed: %s: %s", stored.message_id,
                           type(exc).__name__, exc)
         await acall_hook(self.plugins, "alphasms_reply_received", message_id=stored.message_id, reply=stored.reply)
         await self.store.run(self.store.replies.mark_hooked, stored.message_id, stored.seq)

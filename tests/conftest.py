@@ -77,7 +77,7 @@ def make_bot(alphasms_sandbox, telegram, tmp_path):
     from alphasms_notify.settings import AlphaSMSSettings, Settings, StoreSettings, TelegramSettings
 
     def make(*, plugins=None, confirm_above=10, store_path=None, store_url=None, replies_chat=None,
-             operators=(OPERATOR,), consent=None, **telegram_options):
+             operators=(OPERATOR,), consent=None, desk=None, **telegram_options):
         settings = Settings(
             alphasms=AlphaSMSSettings(api_key=alphasms_sandbox.key, api_url=alphasms_sandbox.api_url,
                                       sms_sender="Shop", viber_sender="ShopViber", timeout=2.0),
@@ -85,7 +85,7 @@ def make_bot(alphasms_sandbox, telegram, tmp_path):
                                       poll_interval=BOT_POLL, confirm_above=confirm_above, replies_chat=replies_chat,
                                       **telegram_options),
             store=StoreSettings(path=str(store_path or tmp_path / "bot.sqlite3"), url=store_url),
-            **({"consent": consent} if consent is not None else {}))
+            **({"consent": consent} if consent is not None else {}), **({"desk": desk} if desk is not None else {}))
         return build_application(settings, plugins=plugins or make_plugin_manager(defaults=()))
 
     return make

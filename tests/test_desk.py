@@ -3,6 +3,9 @@ history and search (the stand-in plays Telegram, the sandbox plays the provider)
 
 from __future__ import annotations
 
+import asyncio
+
+from conftest import BOT_POLL
 from helpers import OPERATOR, last_text, until
 from test_topics import FORUM, PHONE_A, bot_texts, forum_bot, start_conversations, topic_of  # noqa: F401
 
@@ -33,3 +36,32 @@ async def test_a_snippet_reaches_the_phone_with_the_contacts_name_filled_in(foru
         assert "deleted" in await until(last_text(telegram, containing="deleted"))
     texts = [m["item"].get("viber_message") for m in alphasms_sandbox.messages(PHONE_A)]
     assert texts[-1] == "Добрий день, Олена!"
+
+
+async def test_a_reply_at_night_gets_the_automatic_answer_once_and_one_in_office_hours_none(
+        make_bot, telegram, alphasms_sandbox):
+    from alphasms_notify.sections import DeskSettings
+
+    telegram.make_forum(FORUM)
+    closed = "Дякуємо! Ми відповімо з 09:00. We answer from 09:00."
+    desk = DeskSettings(hours="Mon-Fri 09:00-18:00", auto_reply=closed)
+    async with running(make_bot(topics_chat=FORUM, desk=desk)):
+        sent = await start_conversations(telegram, alphasms_sandbox, phones=("0971234567",))
+        first = sent[PHONE_A]
+        thread = topic_of(telegram, "97 123 45 67")["message_thread_id"]
+
+        def answers():
+            return [m for m in alphasms_sandbox.messages(PHONE_A) if m["item"].get("viber_message") == closed]
+
+        alphasms_sandbox.reply(first, "Are you open?", at="2026-12-01T22:00:00+02:00")  # Tuesday night
+        await until(lambda: bot_texts(telegram, thread, "Are you open?"))
+        await until(answers)
+        await until(lambda: bot_texts(telegram, thread, "sent from auto-reply"))  # the topic shows it went out
+        alphasms_sandbox.reply(first, "Hello??", at="2026-12-02T01:30:00+02:00")  # the same night
+        await until(lambda: bot_texts(telegram, thread, "Hello??"))
+        alphasms_sandbox.reply(first, "Good morning", at="2026-12-02T10:00:00+02:00")  # open
+        await until(lambda: bot_texts(telegram, thread, "Good morning"))
+        alphasms_sandbox.reply(first, "And now?", at="2026-12-05T11:00:00+02:00")  # Saturday: a new period
+        await until(lambda: len(answers()) == 2)
+        await asyncio.sleep(BOT_POLL * 4)
+    assert len(answers()) == 2

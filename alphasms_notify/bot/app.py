@@ -155,7 +155,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     forwarder = TelegramForwarder(app.bot, store, telegram.replies_chat, topics, consent=settings.consent,
                                   lease=max(2 * telegram.poll_interval, 10.0))
     tracker = Tracker(store, client, plugins, reply_window=telegram.reply_window, lease=lease,
-                      consent=settings.consent)
+                      consent=settings.consent, desk=settings.desk)
     monitor = Monitor(telegram.poll_interval, app.bot)
     plugins.register(monitor)  # counts every send of this instance, from any command
     app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock, topics,

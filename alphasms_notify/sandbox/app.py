@@ -11,6 +11,7 @@ import asyncio
 import base64
 import time
 import urllib.parse
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -172,8 +173,16 @@ async def post_reply(request: web.Request) -> web.Response:
     text = data.get("message")
     if text is not None and not isinstance(text, str):
         return _error(400, "message must be a string")
+    at = None
+    if data.get("at") is not None:
+        try:
+            at = datetime.fromisoformat(str(data["at"]))
+        except ValueError:
+            return _error(400, "at must be an ISO 8601 date and time, such as 2026-12-02T22:00:00+02:00")
+        if at.tzinfo is None:
+            return _error(400, "at needs its UTC offset, such as +02:00")
     try:
-        reply = request.app[PROVIDER].add_reply(msg_id, text, media_item)
+        reply = request.app[PROVIDER].add_reply(msg_id, text, media_item, at)
     except KeyError as exc:
         return _error(404, str(exc.args[0]))
     except ValueError as exc:

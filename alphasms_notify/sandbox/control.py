@@ -67,9 +67,10 @@ class SandboxControl(ControlClient):
         return cast(list[dict[str, Any]], self._control("GET", "/requests"))
 
     def reply(self, message_id: int, text: str | None = None, *, media: tuple[str, bytes] | None = None,
-              content_type: str = "application/octet-stream") -> dict[str, Any]:
-        """Play the recipient: answer Viber message ``message_id`` with text, a file, or both."""
-        payload: dict[str, Any] = {"id": message_id, "message": text}
+              content_type: str = "application/octet-stream", at: str | None = None) -> dict[str, Any]:
+        """Play the recipient: answer Viber message ``message_id`` with text, a file, or both (``at``: when, as
+        ISO 8601 with its offset; now by default)."""
+        payload: dict[str, Any] = {"id": message_id, "message": text, **({"at": at} if at else {})}
         if media is not None:
             payload["media"] = {"filename": media[0], "content_type": content_type,
                                 "content_base64": base64.b64encode(media[1]).decode()}

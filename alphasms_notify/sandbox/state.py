@@ -320,9 +320,10 @@ class Provider:
 
     # -- playing the recipient ---------------------------------------------------
 
-    def add_reply(self, msg_id: int, text: str | None, media: tuple[str, str, bytes] | str | None
-                  ) -> dict[str, Any]:
-        """A recipient answers a Viber message (text, a file or a media URL, or both)."""
+    def add_reply(self, msg_id: int, text: str | None, media: tuple[str, str, bytes] | str | None,
+                  at: datetime | None = None) -> dict[str, Any]:
+        """A recipient answers a Viber message (text, a file or a media URL, or both); ``at``: when it says
+        the recipient wrote it (now by default), to play a reply at night."""
         message = self.messages.get(msg_id)
         if message is None:
             raise KeyError(f"no message with id {msg_id}")
@@ -330,7 +331,8 @@ class Provider:
             raise ValueError(f"message {msg_id} went out as SMS: only Viber messages can be replied to")
         if not text and not media:
             raise ValueError("a reply needs a message or media")
-        reply: dict[str, Any] = {"datetime": datetime.now(_KYIV).isoformat(timespec="seconds"), "message": text}
+        when = (at or datetime.now(_KYIV)).astimezone(_KYIV)
+        reply: dict[str, Any] = {"datetime": when.isoformat(timespec="seconds"), "message": text}
         if isinstance(media, str):  # a URL, as the web inbox takes it: shown as given
             if not media.startswith(("http://", "https://")):
                 raise ValueError("a media URL must be http(s)")
