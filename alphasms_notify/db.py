@@ -101,6 +101,9 @@ class SQLiteDatabase:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = _dict_row
+        # SQLite's own lower() folds ASCII only: "СТОП" would not find "стоп" (PostgreSQL's lower() does)
+        self._db.create_function("lower", 1, lambda text: text.lower() if isinstance(text, str) else text,
+                                 deterministic=True)
         self._lock = threading.RLock()
         with self._lock:
             self._db.execute(f"PRAGMA busy_timeout = {OPEN_WAIT_MS}")

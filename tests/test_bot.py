@@ -24,7 +24,7 @@ async def test_balance_and_commands_registered(make_bot, telegram):
         assert await until(last_text(telegram, containing="Balance")) == "💰 Balance: 100000.0 UAH"
         names = [c["command"] for c in telegram.info()["commands"]]
         assert names == ["help", "balance", "send", "viber", "vibersms", "rcs", "rcssms", "callotp", "hlr", "status",
-                         "campaigns", "campaign", "optout", "optin", "snippet"]
+                         "campaigns", "campaign", "optout", "optin", "snippet", "history", "find"]
         telegram.send(OPERATOR, "/help")
         assert "/viber 0971234567 link=https://example.com" in await until(last_text(telegram, containing="/hlr"))
 

@@ -65,3 +65,25 @@ async def test_a_reply_at_night_gets_the_automatic_answer_once_and_one_in_office
         await until(lambda: len(answers()) == 2)
         await asyncio.sleep(BOT_POLL * 4)
     assert len(answers()) == 2
+
+
+async def test_history_and_find_show_both_ways_with_statuses_and_topic_links(forum_bot, telegram,  # noqa: F811
+                                                                             alphasms_sandbox):
+    async with running(forum_bot()):
+        sent = await start_conversations(telegram, alphasms_sandbox)
+        thread = topic_of(telegram, "97 123 45 67")["message_thread_id"]
+        alphasms_sandbox.reply(sent[PHONE_A], "Where is my ПОСИЛКА?")
+        await until(lambda: bot_texts(telegram, thread, "Where is my"))
+        await until(lambda: alphasms_sandbox.messages(PHONE_A)[0]["status"] in ("DELIVERED", "READ", "REPLIED"))
+        telegram.send(FORUM, "/history", user_id=OPERATOR, thread_id=thread)
+        shown = await until(lambda: bot_texts(telegram, thread, "🗂"))
+        lines = shown[-1].splitlines()
+        assert lines[0] == "🗂 +380971234567, the last 2:"
+        assert "📤" in lines[1] and "Your order is ready" in lines[1] and "💬 Where is my ПОСИЛКА?" in lines[2]
+        telegram.send(OPERATOR, "/find посилка")  # any case, Cyrillic too
+        found = await until(last_text(telegram, containing="🔎"))
+        assert "+380971234567" in found and "Where is my ПОСИЛКА?" in found
+        assert f"https://t.me/c/{str(FORUM).removeprefix('-100')}/{thread}" in found
+        assert "380501234567" not in found
+        telegram.send(OPERATOR, "/find nothing-like-this")
+        assert "Nothing sent or received" in await until(last_text(telegram, containing="Nothing sent"))

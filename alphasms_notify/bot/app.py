@@ -184,6 +184,8 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         described.update(commands.TOPIC_COMMANDS)
         app.add_handler(CommandHandler("s", desk.use_snippet, filters=new))
     app.add_handler(CommandHandler("snippet", desk.snippet_command, filters=new))
+    app.add_handler(CommandHandler("history", desk.history_command, filters=new))
+    app.add_handler(CommandHandler("find", desk.find_command, filters=new))
     described.update({k: v for k, v in desk.DESK_COMMANDS.items() if topics is not None or k != "s"})
 
     def register(name: str, callback: Any, description: str) -> None:

@@ -1,28 +1,38 @@
-"""Canned answers: ``/snippet add NAME TEXT``, ``/snippet list``, ``/snippet del NAME``, and ``/s NAME`` in a
-conversation topic, which sends the snippet to that phone with ``{name}`` and the contact's other fields
-filled in, the way typing there does (the same channel, the same Confirm rules, the same road).
+"""The desk's commands: canned answers, a phone's history, and search.
 
-Snippets are in the store, so every instance and every operator has the same ones.
+``/snippet add NAME TEXT``, ``/snippet list``, ``/snippet del NAME``, and ``/s NAME`` in a conversation topic,
+which sends the snippet to that phone with ``{name}`` and the contact's other fields filled in, the way
+typing there does (the same channel, the same Confirm rules, the same road). Snippets are in the store,
+so every instance and every operator has the same ones.
+
+``/history`` in a topic (or ``/history PHONE``): that phone's last messages both ways, with statuses;
+``/find TEXT``: the newest sent texts and replies containing it, each with a link to its phone's topic.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
+from typing import Any
 
 from telegram import Update
 
 from ..errors import MessageRejected
+from ..phone import InvalidPhone, normalize_phone
+from ..store.desk import Said
 from ..templates import TemplateError, parse, render
-from .commands import command_text, topic_phone
+from .commands import command_args, command_text, topic_phone
 from .context import BotContext, message_of
 from .conversations import send_from_topic
 
-__all__ = ["snippet_command", "use_snippet", "DESK_COMMANDS"]
+__all__ = ["snippet_command", "use_snippet", "history_command", "find_command", "DESK_COMMANDS"]
 
 DESK_COMMANDS = {
     "snippet": "Canned answers: /snippet add NAME TEXT, /snippet list, /snippet del NAME",
     "s": "In a conversation topic: /s NAME sends that snippet to its phone",
+    "history": "A phone's last messages both ways: /history PHONE (or in its topic)",
+    "find": "Search sent texts and replies: /find TEXT",
 }
 _NAME = re.compile(r"[\w-]{1,40}")
 
@@ -75,3 +85,54 @@ async def use_snippet(update: Update, context: BotContext) -> None:
                                  "(/name NAME sets a name).")
         return
     await send_from_topic(update, context, phone, text)
+
+
+def _line(said: Said, link: str | None = None) -> str:
+    when = datetime.fromtimestamp(said.at).strftime("%m-%d %H:%M")
+    text = " ".join((said.text or "[media]").split())
+    text = text if len(text) <= 300 else text[:299] + "…"
+    arrow = f"📤 {said.status or 'sent'}" if said.out else "💬"
+    return f"{when} {arrow} {text}" + (f" {link}" if link else "")
+
+
+async def history_command(update: Update, context: BotContext) -> None:
+    message, store = message_of(update), context.services.store
+    args = (await command_args(update, context)).split()
+    try:
+        phone = normalize_phone(args[0]) if len(args) == 1 else None
+    except InvalidPhone:
+        phone = None
+    if phone is None:
+        await message.reply_text("Usage: /history PHONE, or /history in a conversation topic")
+        return
+    said = await store.run(store.desk.history, phone, 15)
+    if not said:
+        await message.reply_text(f"Nothing sent to or received from +{phone} yet.")
+        return
+    await message.reply_text(f"🗂 +{phone}, the last {len(said)}:\n" + "\n".join(_line(s) for s in said))
+
+
+async def find_command(update: Update, context: BotContext) -> None:
+    message, services = message_of(update), context.services
+    text = command_text(message).strip()
+    if len(text) < 2:
+        await message.reply_text("Usage: /find TEXT (at least 2 characters)")
+        return
+    found = await services.store.run(services.store.desk.find, text, 20)
+    if not found:
+        await message.reply_text(f"Nothing sent or received contains «{text}».")
+        return
+    lines = []
+    for said in found:
+        lines.append(f"+{said.phone} " + _line(said, await _topic_link(services, said.phone)))
+    await message.reply_text(f"🔎 «{text}», the newest {len(found)}:\n" + "\n".join(lines))
+
+
+async def _topic_link(services: Any, phone: int) -> str | None:
+    """A link to the phone's topic in the forum (Telegram's t.me/c/ form for supergroups), if it has one."""
+    topics = services.topics
+    if topics is None:
+        return None
+    topic = await services.store.run(services.store.topics.get, topics.chat_id, phone)
+    internal = str(topics.chat_id).removeprefix("-100")
+    return f"https://t.me/c/{internal}/{topic.thread_id}" if topic is not None else None

@@ -8,10 +8,11 @@ instance sees the reply.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..db import Database
 
-__all__ = ["Desk", "Snippet"]
+__all__ = ["Desk", "Snippet", "Said"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,29 @@ class Snippet:
     text: str
     created_by: str | None
     created_at: float
+
+
+@dataclass(frozen=True)
+class Said:
+    """One line of a conversation: what was sent to the phone (``out``) or what it replied."""
+
+    phone: int
+    at: float
+    out: bool
+    text: str | None
+    status: str | None  # of a sent message; None for a reply
+    message_id: int
+
+
+_SAID = ("SELECT m.phone AS phone, m.created_at AS at, 1 AS out, m.text AS text, m.status AS status, m.id AS mid"
+         " FROM messages m WHERE {sent}"
+         " UNION ALL SELECT m.phone AS phone, r.received_at AS at, 0 AS out, r.text AS text, NULL AS status,"
+         " m.id AS mid FROM replies r JOIN messages m ON m.id = r.message_id WHERE {replied}"
+         " ORDER BY at DESC LIMIT ?")
+
+
+def _said(r: dict[str, Any]) -> Said:
+    return Said(int(r["phone"]), float(r["at"]), bool(r["out"]), r["text"], r["status"], int(r["mid"]))
 
 
 class Desk:
@@ -52,3 +76,16 @@ class Desk:
         with self._db.tx() as tx:
             return tx.run("INSERT INTO auto_replies (phone, period, at) VALUES (?, ?, ?)"
                           " ON CONFLICT (phone, period) DO NOTHING", (phone, period, at)) > 0
+
+    def history(self, phone: int, limit: int = 15) -> list[Said]:
+        """The phone's last ``limit`` messages both ways, oldest first."""
+        rows = self._db.all(_SAID.format(sent="m.phone = ?", replied="m.phone = ?"), (phone, phone, limit))
+        return [_said(r) for r in reversed(rows)]
+
+    def find(self, text: str, limit: int = 20) -> list[Said]:
+        """The newest messages and replies containing ``text`` (any case), newest first."""
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "LOWER({0}) LIKE ? ESCAPE '\\'"
+        rows = self._db.all(_SAID.format(sent=like.format("m.text"), replied=like.format("r.text")),
+                            (pattern, pattern, limit))
+        return [_said(r) for r in rows]
