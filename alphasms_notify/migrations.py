@@ -215,6 +215,9 @@ CREATE TABLE auto_replies (
     PRIMARY KEY (phone, period)
 );
 """),
+    Migration(10, "answers from a topic show their delivery as reactions on the operator's message", """
+ALTER TABLE messages ADD COLUMN react INTEGER NOT NULL DEFAULT 0;
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

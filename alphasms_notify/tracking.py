@@ -65,7 +65,7 @@ class Tracking:
             if outcome.ok or outcome.unknown:  # unknown: it may have gone out; the status poll will tell
                 telegram = meta.get("telegram") or {}
                 key = (meta.get("source", "library"), telegram.get("chat_id"), telegram.get("anchor_id"),
-                       telegram.get("thread_id"))
+                       telegram.get("thread_id"), bool(telegram.get("react")))
                 groups.setdefault(key, []).append(outcome)
         if groups:
             self.store.messages.track_groups(groups)

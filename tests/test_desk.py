@@ -87,3 +87,33 @@ async def test_history_and_find_show_both_ways_with_statuses_and_topic_links(for
         assert "380501234567" not in found
         telegram.send(OPERATOR, "/find nothing-like-this")
         assert "Nothing sent or received" in await until(last_text(telegram, containing="Nothing sent"))
+
+
+async def test_an_answer_typed_in_a_topic_shows_its_delivery_as_reactions(forum_bot, telegram,  # noqa: F811
+                                                                         alphasms_sandbox):
+    from test_topics import reaction_of
+
+    async with running(forum_bot()):
+        await start_conversations(telegram, alphasms_sandbox, phones=("0971234567",))
+        thread = topic_of(telegram, "97 123 45 67")["message_thread_id"]
+        before = len(bot_texts(telegram, thread))
+        typed = telegram.send(FORUM, "Your parcel is at the post office.", user_id=OPERATOR, thread_id=thread)
+        seen = []
+
+        def moved_to(emoji):
+            now = reaction_of(telegram, FORUM, typed["message_id"])
+            if now and (not seen or seen[-1] != now):
+                seen.append(now)
+            return now == emoji
+
+        await until(lambda: moved_to("👀"), timeout=10)  # the sandbox moves it on: sent, delivered, read
+        assert seen[-1] == "👀" and set(seen) <= {"🕊", "👌", "👀"}
+        assert len(bot_texts(telegram, thread)) == before  # the happy path posts nothing
+        answer = [m for m in alphasms_sandbox.messages(PHONE_A) if "parcel" in str(m["item"])][0]
+        failing = telegram.send(FORUM, "Second answer", user_id=OPERATOR, thread_id=thread)
+        second = await until(lambda: [m for m in alphasms_sandbox.messages(PHONE_A) if "Second" in str(m["item"])])
+        alphasms_sandbox.set_outcome(second[0]["id"], "UNDELIVERABLE")
+        assert await until(lambda: reaction_of(telegram, FORUM, failing["message_id"]) == "👎", timeout=10)
+        reason = await until(lambda: bot_texts(telegram, thread, "was not delivered"))
+        assert "UNDELIVERABLE" in reason[-1]
+        assert reaction_of(telegram, FORUM, typed["message_id"]) == "👀" and answer

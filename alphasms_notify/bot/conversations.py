@@ -11,8 +11,8 @@ from ..messages import build
 from ..phone import InvalidPhone, normalize_phone
 from .commands import command_args, topic_phone
 from .context import BotContext, message_of
-from .outcomes import describe, not_sent
-from .sending import deliver, prepare, prepare_to_send
+from .outcomes import not_sent
+from .sending import deliver, deliver_in_topic, prepare, prepare_to_send
 
 log = logging.getLogger(__name__)
 __all__ = ["answer_reply", "topic_message", "send_from_topic", "close_topic", "name_contact"]
@@ -71,8 +71,7 @@ async def send_from_topic(update: Update, context: BotContext, phone: int, text:
     pending = await prepare_to_send(context, message, messages)
     if pending is None:
         return
-    anchor = await message.reply_text(f"📤 Sending {describe(pending.messages)}")
-    await deliver(context, pending, anchor)
+    await deliver_in_topic(context, pending, message)  # a reaction on the answer, no message on the happy path
 
 
 async def close_topic(update: Update, context: BotContext) -> None:

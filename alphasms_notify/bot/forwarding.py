@@ -78,6 +78,8 @@ def format_reply(message: TrackedMessage, reply: Reply, *, in_topic: bool = Fals
     return "\n".join(lines)
 
 
+_REACTIONS = {"DELIVERED": "👌", "READ": "👀", "REPLIED": "👀"}  # on an operator's answer, as its status moves
+
 KINDS = {"sms": "SMS", "viber": "Viber", "viber+sms": "Viber (SMS fallback)", "rcs": "RCS",
          "rcs+sms": "RCS (SMS fallback)"}
 
@@ -120,6 +122,7 @@ class TelegramForwarder:
         if self.topics is not None and not await self.post_notices():
             return 0  # the replies wait: they must come after the messages they answer
         for event in failures:
+            await self._react(event)
             await self._report_failure(event)
         return await self.forward_pending()
 
@@ -163,6 +166,19 @@ class TelegramForwarder:
         await self.store.run(self.store.messages.mark_noticed, tracked.id, chat, posted.message_id,
                              posted.message_thread_id)
         return True
+
+    async def _react(self, event: StatusChanged) -> None:
+        """An operator's answer from a topic shows its status as the bot's reaction on it."""
+        tracked, new = event.message, event.new
+        if not tracked.react or tracked.chat_id is None or tracked.anchor_id is None:
+            return
+        emoji = "👎" if isinstance(new, MessageStatus) and new.is_failure else _REACTIONS.get(str(new))
+        if emoji is None:
+            return
+        try:
+            await self.bot.set_message_reaction(tracked.chat_id, tracked.anchor_id, emoji)
+        except TelegramError as exc:
+            log.info("no reaction for message %s: %s", tracked.id, exc)
 
     async def _report_failure(self, event: StatusChanged) -> None:
         new = event.new

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 
 from ..errors import RequestError, ValidationError
 from . import pending as pending_store
@@ -19,7 +20,8 @@ from .pending import PendingSend
 log = logging.getLogger(__name__)
 
 CONFIRM_TTL = 3600.0  # seconds a "Send?" question stays answerable
-__all__ = ["send_command", "confirm", "deliver", "prepare", "prepare_to_send", "save_pending", "CONFIRM_TTL"]
+__all__ = ["send_command", "confirm", "deliver", "deliver_in_topic", "react", "prepare", "prepare_to_send",
+           "save_pending", "CONFIRM_TTL"]
 
 
 async def deliver(context: BotContext, pending: PendingSend, anchor: Message) -> None:
@@ -36,6 +38,36 @@ async def deliver(context: BotContext, pending: PendingSend, anchor: Message) ->
         await show_outcomes(anchor, pending.refused + exc.outcomes, prefix=f"⚠️ AlphaSMS: {exc}\n")
         return
     await show_outcomes(anchor, pending.refused + outcomes)
+
+
+async def deliver_in_topic(context: BotContext, pending: PendingSend, answer: Message) -> None:
+    """Send an operator's answer typed in a topic with no message of the bot's on the happy path: the
+    answer gets a reaction (🕊 sent) that the status poll moves on (👌 delivered, 👀 read); a failure or
+    an unknown outcome is a reaction (👎, 🤔) and a short reply saying why."""
+    for message in pending.messages:
+        message.meta["telegram"] = {"chat_id": answer.chat_id, "anchor_id": answer.message_id,
+                                    "thread_id": answer.message_thread_id, "react": True}
+    try:
+        outcomes = pending.refused + await context.services.client.send(pending.messages, prepared=True)
+    except ValidationError as exc:
+        await react(answer, "👎")
+        await answer.reply_text(not_sent(exc))
+        return
+    except RequestError as exc:
+        outcomes = pending.refused + exc.outcomes
+    if all(o.ok for o in outcomes) and not any(o.warnings for o in outcomes):
+        await react(answer, "🕊")
+        return
+    await react(answer, "👎" if not any(o.unknown for o in outcomes) else "🤔")
+    await answer.reply_text(format_outcomes(outcomes))
+
+
+async def react(message: Message, emoji: str) -> None:
+    """The bot's reaction on ``message``; a chat where reactions are off keeps the text replies only."""
+    try:
+        await message.set_reaction(emoji)
+    except TelegramError as exc:
+        log.info("no reaction on message %s: %s", message.message_id, exc)
 
 
 async def prepare(context: BotContext, message: Message, messages: list[Any]) -> PendingSend | None:

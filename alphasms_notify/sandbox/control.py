@@ -76,6 +76,10 @@ class SandboxControl(ControlClient):
                                 "content_base64": base64.b64encode(media[1]).decode()}
         return cast(dict[str, Any], self._control("POST", "/replies", json=payload))
 
+    def set_outcome(self, message_id: int, status: str) -> dict[str, Any]:
+        """How message ``message_id`` ends, from now on (what the inbox's Outcome button does)."""
+        return cast(dict[str, Any], self._control("POST", "/outcomes", json={"id": message_id, "status": status}))
+
     def unsubscribe(self, message_id: int) -> dict[str, Any]:
         """Play the recipient: follow the unsubscribe link of SMS ``message_id`` (sent with unsubscribe_link)."""
         return cast(dict[str, Any], self._control("POST", "/unsubscribe", json={"id": message_id}))

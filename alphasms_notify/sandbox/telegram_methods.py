@@ -36,6 +36,15 @@ async def _params(request: web.Request) -> tuple[dict[str, Any], dict[str, tuple
     return params, files
 
 
+# the emoji Telegram takes as reactions (Bot API ReactionTypeEmoji)
+REACTIONS = frozenset((
+    "👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 "
+    "🥱 🥴 😍 🐳 ❤‍🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 "
+    "😈 😴 😭 🤓 👻 👨‍💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 "
+    "🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷‍♂ 🤷 🤷‍♀ 😡 "
+).split())
+
+
 def _reply_target(params: dict[str, Any]) -> int | None:
     if isinstance(params.get("reply_parameters"), dict):
         return cast(int | None, params["reply_parameters"].get("message_id"))
@@ -195,6 +204,21 @@ class _Methods:
         else:
             message.pop("reply_markup", None)
         return message
+
+    def setMessageReaction(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
+        """The bot's reaction on a message (a list of one emoji; empty removes it), as Telegram keeps it:
+        only the emoji Telegram allows as reactions are taken."""
+        message = self.s.find(p["chat_id"], p["message_id"])
+        if message is None:
+            raise web.HTTPBadRequest(text="Bad Request: message to react not found")
+        reaction = p.get("reaction") or []
+        if isinstance(reaction, str):
+            reaction = json.loads(reaction)
+        emoji = [r.get("emoji") for r in reaction if isinstance(r, dict) and r.get("type") == "emoji"]
+        if len(emoji) != len(reaction) or any(e not in REACTIONS for e in emoji) or len(emoji) > 1:
+            raise web.HTTPBadRequest(text="Bad Request: REACTION_INVALID")
+        message["reactions"] = emoji
+        return True
 
     def editMessageReplyMarkup(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         message = self.s.find(p["chat_id"], p["message_id"])

@@ -20,26 +20,27 @@ class Messages:
         self._db = db
 
     def track(self, outcomes: Iterable[Outcome[Any]], *, source: str, chat_id: int | None = None,
-              anchor_id: int | None = None, thread_id: int | None = None) -> int:
+              anchor_id: int | None = None, thread_id: int | None = None, react: bool = False) -> int:
         """Remember every accepted send item, and every unknown one (the status poll settles it).
 
         ``chat_id``/``anchor_id``/``thread_id``: the bot's own "sent" message, which replies answer.
         """
-        return self.track_groups({(source, chat_id, anchor_id, thread_id): outcomes})
+        return self.track_groups({(source, chat_id, anchor_id, thread_id, react): outcomes})
 
-    def track_groups(self, groups: Mapping[tuple[str, int | None, int | None, int | None],
+    def track_groups(self, groups: Mapping[tuple[str, int | None, int | None, int | None, bool],
                                            Iterable[Outcome[Any]]]) -> int:
-        """``track`` for several (source, chat_id, anchor_id, thread_id) at once, in one transaction."""
+        """``track`` for several (source, chat_id, anchor_id, thread_id, react) at once, in one transaction."""
         now = time.time()
         rows = [
             (o.message.id, o.message.type, o.message.phone, tracked_text(o.message), source, chat_id,
-             anchor_id, thread_id, now, int(bool(getattr(o.message, "unsubscribe_link", False))))
-            for (source, chat_id, anchor_id, thread_id), outcomes in groups.items()
+             anchor_id, thread_id, now, int(bool(getattr(o.message, "unsubscribe_link", False))), int(react))
+            for (source, chat_id, anchor_id, thread_id, react), outcomes in groups.items()
             for o in outcomes if (o.ok or o.unknown) and getattr(o.message, "id", None) is not None
         ]
         with self._db.tx() as tx:
             tx.many("INSERT INTO messages (id, type, phone, text, source, chat_id, anchor_id, thread_id, created_at,"
-                    " follow_replies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", rows)
+                    " follow_replies, react) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    rows)
         return len(rows)
 
     def get(self, message_id: int) -> TrackedMessage | None:

@@ -31,6 +31,7 @@ class TrackedMessage:
     notice_id: int | None = None
     notice_thread_id: int | None = None
     follow_replies: bool = False  # an SMS with the provider's unsubscribe link: its unsubscribe comes as a reply
+    react: bool = False  # anchor_id is an operator's answer in a topic: its reaction follows the status
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def message_row(row: dict[str, Any]) -> TrackedMessage:
     return TrackedMessage(row["id"], row["type"], row["phone"], row["text"], row["source"], row["chat_id"],
                           row["anchor_id"], row["status"], row["status_type"], row["created_at"], bool(row["done"]),
                           row["thread_id"], row["notice_chat_id"], row["notice_id"], row["notice_thread_id"],
-                          bool(row.get("follow_replies")))
+                          bool(row.get("follow_replies")), bool(row.get("react")))
 
 
 def contact_row(row: dict[str, Any]) -> Contact:
