@@ -218,6 +218,16 @@ CREATE TABLE auto_replies (
     Migration(10, "answers from a topic show their delivery as reactions on the operator's message", """
 ALTER TABLE messages ADD COLUMN react INTEGER NOT NULL DEFAULT 0;
 """),
+    Migration(11, "who has which conversation: claims on topics", """
+CREATE TABLE claims (
+    chat_id BIGINT NOT NULL,
+    phone BIGINT NOT NULL,
+    operator_id BIGINT NOT NULL,
+    operator_name TEXT NOT NULL,
+    until DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (chat_id, phone)
+);
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -136,6 +136,7 @@ class DeskSettings(_Section):
     hours: str | None = None  # "Mon-Fri 09:00-18:00, Sat 10:00-14:00", in tz; unset: always open
     tz: str = "Europe/Kyiv"  # the recipients' time zone
     auto_reply: str | None = None  # sent by Viber to a reply outside the hours, once per phone per closed period
+    claim_ttl: Positive = 4 * 3600.0  # seconds a /claim lasts: a forgotten one frees itself
 
     def __post_init__(self) -> None:
         if self.hours is not None:

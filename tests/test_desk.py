@@ -117,3 +117,32 @@ async def test_an_answer_typed_in_a_topic_shows_its_delivery_as_reactions(forum_
         reason = await until(lambda: bot_texts(telegram, thread, "was not delivered"))
         assert "UNDELIVERABLE" in reason[-1]
         assert reaction_of(telegram, FORUM, typed["message_id"]) == "👀" and answer
+
+
+async def test_a_claimed_conversation_asks_another_operator_before_an_answer_goes(forum_bot, telegram,  # noqa: F811
+                                                                                 alphasms_sandbox):
+    from test_topics import SECOND_OPERATOR, reaction_of
+
+    async with running(forum_bot()):
+        await start_conversations(telegram, alphasms_sandbox, phones=("0971234567",))
+        thread = topic_of(telegram, "97 123 45 67")["message_thread_id"]
+        telegram.send(FORUM, "/claim", user_id=OPERATOR, thread_id=thread)
+        await until(lambda: bot_texts(telegram, thread, "has this conversation for"))
+        [title] = [t["name"] for t in telegram.topics(FORUM)]
+        assert title.startswith("+380 97 123 45 67 · 🙋 ")  # the title shows who has it
+        before = len(alphasms_sandbox.messages(PHONE_A))
+        asked = telegram.send(FORUM, "I can help too", user_id=SECOND_OPERATOR, thread_id=thread)
+        [question] = await until(lambda: [m for m in telegram.thread_messages(FORUM, thread)
+                                          if "Send your answer anyway?" in (m.get("text") or "")])
+        assert len(alphasms_sandbox.messages(PHONE_A)) == before and not reaction_of(telegram, FORUM,
+                                                                                      asked["message_id"])
+        telegram.press(FORUM, question["message_id"], question["reply_markup"]["inline_keyboard"][0][0]
+                       ["callback_data"], user_id=SECOND_OPERATOR)
+        await until(lambda: len(alphasms_sandbox.messages(PHONE_A)) == before + 1)
+        mine = telegram.send(FORUM, "Mine, thanks", user_id=OPERATOR, thread_id=thread)  # the claimer: no question
+        await until(lambda: reaction_of(telegram, FORUM, mine["message_id"]))
+        telegram.send(OPERATOR, "/mine")
+        assert "+380971234567 until" in await until(last_text(telegram, containing="🙋 Yours"))
+        telegram.send(FORUM, "/unclaim", user_id=OPERATOR, thread_id=thread)
+        await until(lambda: bot_texts(telegram, thread, "no longer claimed"))
+        assert "🙋" not in topic_of(telegram, "97 123 45 67")["name"]

@@ -87,11 +87,12 @@ async def poll_job(context: BotContext) -> None:
                  stats.requests, stats.changed, stats.replies, f", error: {stats.error}" if stats.error else "")
     forwarded = await services.forwarder.handle(stats.events)  # also retries replies Telegram refused earlier
     telegram = services.settings.telegram
-    desk = telegram.topics_chat if telegram.topics_chat is not None else telegram.replies_chat
+    desk_chat = telegram.topics_chat if telegram.topics_chat is not None else telegram.replies_chat
     try:
-        await campaigns.watch_campaigns(services, context.bot, (desk, None) if desk is not None else None)
+        await desk.expire_claims(services)
+        await campaigns.watch_campaigns(services, context.bot, (desk_chat, None) if desk_chat is not None else None)
     except Exception as exc:  # noqa: BLE001 - the campaigns' messages must never stop the status poll
-        log.warning("campaign progress messages not updated this cycle: %s: %s", type(exc).__name__, exc)
+        log.warning("claims or campaign progress not updated this cycle: %s: %s", type(exc).__name__, exc)
     if services.monitor is not None:
         services.monitor.poll_done(stats, time.monotonic() - started, forwarded)
 
@@ -183,10 +184,13 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         app.add_handler(CommandHandler("name", conversations.name_contact, filters=new))
         described.update(commands.TOPIC_COMMANDS)
         app.add_handler(CommandHandler("s", desk.use_snippet, filters=new))
+        app.add_handler(CommandHandler(["claim", "unclaim"], desk.claim_command, filters=new))
+        app.add_handler(CommandHandler("mine", desk.mine_command, filters=new))
     app.add_handler(CommandHandler("snippet", desk.snippet_command, filters=new))
     app.add_handler(CommandHandler("history", desk.history_command, filters=new))
     app.add_handler(CommandHandler("find", desk.find_command, filters=new))
-    described.update({k: v for k, v in desk.DESK_COMMANDS.items() if topics is not None or k != "s"})
+    described.update({k: v for k, v in desk.DESK_COMMANDS.items()
+                      if topics is not None or k not in ("s", "claim", "unclaim", "mine")})
 
     def register(name: str, callback: Any, description: str) -> None:
         app.add_handler(CommandHandler(name, callback, filters=new))

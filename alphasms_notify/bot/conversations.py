@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 
 from ..errors import ValidationError
 from ..messages import build
@@ -12,7 +12,8 @@ from ..phone import InvalidPhone, normalize_phone
 from .commands import command_args, topic_phone
 from .context import BotContext, message_of
 from .outcomes import not_sent
-from .sending import deliver, deliver_in_topic, prepare, prepare_to_send
+from .pending import PendingSend
+from .sending import deliver, deliver_in_topic, prepare, prepare_to_send, save_pending
 
 log = logging.getLogger(__name__)
 __all__ = ["answer_reply", "topic_message", "send_from_topic", "close_topic", "name_contact"]
@@ -71,7 +72,29 @@ async def send_from_topic(update: Update, context: BotContext, phone: int, text:
     pending = await prepare_to_send(context, message, messages)
     if pending is None:
         return
+    if await _claimed_by_another(context, message, phone, pending):
+        return
     await deliver_in_topic(context, pending, message)  # a reaction on the answer, no message on the happy path
+
+
+async def _claimed_by_another(context: BotContext, message: Message, phone: int, pending: PendingSend) -> bool:
+    """Another operator has this conversation: ask before the answer goes (the Confirm of any send)."""
+    import time
+
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    topics, store = context.services.topics, context.services.store
+    if topics is None or message.from_user is None:
+        return False
+    claim = await store.run(store.desk.claim_of, topics.chat_id, phone, time.time())
+    if claim is None or claim.operator_id == message.from_user.id:
+        return False
+    pending_id = await save_pending(context, pending)
+    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("✅ Send anyway", callback_data=f"send:{pending_id}"),
+                                     InlineKeyboardButton("✖ Cancel", callback_data=f"cancel:{pending_id}")]])
+    await message.reply_text(f"🙋 {claim.operator_name} has this conversation. Send your answer anyway?",
+                             reply_markup=buttons)
+    return True
 
 
 async def close_topic(update: Update, context: BotContext) -> None:

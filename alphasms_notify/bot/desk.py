@@ -7,6 +7,9 @@ so every instance and every operator has the same ones.
 
 ``/history`` in a topic (or ``/history PHONE``): that phone's last messages both ways, with statuses;
 ``/find TEXT``: the newest sent texts and replies containing it, each with a link to its phone's topic.
+
+``/claim`` in a topic makes the conversation yours for ``[desk] claim_ttl`` (its title shows your name);
+another operator typing there is asked before it goes out; ``/unclaim`` and ``/mine``.
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ from .commands import command_args, command_text, topic_phone
 from .context import BotContext, message_of
 from .conversations import send_from_topic
 
-__all__ = ["snippet_command", "use_snippet", "history_command", "find_command", "DESK_COMMANDS"]
+__all__ = ["snippet_command", "use_snippet", "history_command", "find_command", "claim_command", "mine_command",
+           "expire_claims", "DESK_COMMANDS"]
 
 DESK_COMMANDS = {
     "snippet": "Canned answers: /snippet add NAME TEXT, /snippet list, /snippet del NAME",
     "s": "In a conversation topic: /s NAME sends that snippet to its phone",
     "history": "A phone's last messages both ways: /history PHONE (or in its topic)",
     "find": "Search sent texts and replies: /find TEXT",
+    "claim": "In a conversation topic: it is yours (others are asked before they answer)",
+    "unclaim": "In a conversation topic: it is no longer yours",
+    "mine": "The conversations you have claimed",
 }
 _NAME = re.compile(r"[\w-]{1,40}")
 
@@ -136,3 +143,49 @@ async def _topic_link(services: Any, phone: int) -> str | None:
     topic = await services.store.run(services.store.topics.get, topics.chat_id, phone)
     internal = str(topics.chat_id).removeprefix("-100")
     return f"https://t.me/c/{internal}/{topic.thread_id}" if topic is not None else None
+
+
+async def claim_command(update: Update, context: BotContext) -> None:
+    message, services = message_of(update), context.services
+    phone = await topic_phone(update, context)
+    command = (message.text or "").split(None, 1)[0].lstrip("/").split("@")[0].lower()
+    if phone is None or services.topics is None:
+        await message.reply_text(f"/{command} works in a conversation topic.")
+        return
+    store, chat = services.store, services.topics.chat_id
+    user = message.from_user
+    if user is None:
+        return
+    if command == "unclaim":
+        gone = await store.run(store.desk.unclaim, chat, phone)
+        said = f"🙌 +{phone} is no longer claimed." if gone else "Nobody has claimed this conversation."
+    else:
+        ttl = services.settings.desk.claim_ttl
+        await store.run(store.desk.claim, chat, phone, user.id, user.first_name or user.full_name, time.time() + ttl)
+        said = f"🙋 {user.full_name} has this conversation for {ttl / 3600:g} h (/unclaim frees it)."
+    await services.topics.retitle(phone)
+    await message.reply_text(said)
+
+
+async def mine_command(update: Update, context: BotContext) -> None:
+    message, services = message_of(update), context.services
+    if services.topics is None or message.from_user is None:
+        await message.reply_text("/mine needs forum topics ([telegram] topics_chat).")
+        return
+    claims = await services.store.run(services.store.desk.claims_of, services.topics.chat_id,
+                                      message.from_user.id, time.time())
+    if not claims:
+        await message.reply_text("You have claimed no conversation (/claim in a topic).")
+        return
+    lines = [f"+{c.phone} until {datetime.fromtimestamp(c.until).strftime('%H:%M')} "
+             f"{await _topic_link(services, c.phone) or ''}".rstrip() for c in claims]
+    await message.reply_text("🙋 Yours:\n" + "\n".join(lines))
+
+
+async def expire_claims(services: Any) -> None:
+    """Claims whose time is over free their topics' titles (by whichever instance takes them)."""
+    if services.topics is None:
+        return
+    for claim in await services.store.run(services.store.desk.expired_claims, time.time()):
+        if claim.chat_id == services.topics.chat_id:
+            await services.topics.retitle(claim.phone)

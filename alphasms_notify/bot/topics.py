@@ -34,8 +34,8 @@ TOPIC = "topic"  # the store lease kind: making a phone's topic
 CREATE_WAIT = 15.0  # seconds to wait for another instance making the same topic
 
 
-def topic_name(phone: int, name: str | None) -> str:
-    number = format_phone(phone)
+def topic_name(phone: int, name: str | None, claimed_by: str | None = None) -> str:
+    number = format_phone(phone) + (f" · 🙋 {claimed_by[:30]}" if claimed_by else "")
     if not name:
         return number
     room = NAME_MAX - len(number) - 3
@@ -141,7 +141,15 @@ class Topics:
     async def rename(self, phone: int, name: str) -> str:
         """Name the contact ``name`` and its topic after it (when it has one); returns the topic's name."""
         await self.store.run(self.store.contacts.set_name, phone, name)
-        new = topic_name(phone, name)
+        return await self.retitle(phone)
+
+    async def retitle(self, phone: int) -> str:
+        """The topic's title from what is known now: the contact's name, the phone, who claimed it."""
+        import time
+
+        contact = await self.store.run(self.store.contacts.get, phone)
+        claim = await self.store.run(self.store.desk.claim_of, self.chat_id, phone, time.time())
+        new = topic_name(phone, contact.name if contact else None, claim.operator_name if claim else None)
         topic = await self.store.run(self.store.topics.get, self.chat_id, phone)
         if topic is not None and topic.name != new:
             try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..db import Database
 
-__all__ = ["Desk", "Snippet", "Said"]
+__all__ = ["Desk", "Snippet", "Said", "Claim"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,21 @@ _SAID = ("SELECT m.phone AS phone, m.created_at AS at, 1 AS out, m.text AS text,
 
 def _said(r: dict[str, Any]) -> Said:
     return Said(int(r["phone"]), float(r["at"]), bool(r["out"]), r["text"], r["status"], int(r["mid"]))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An operator has this phone's conversation (until ``until``)."""
+
+    chat_id: int
+    phone: int
+    operator_id: int
+    operator_name: str
+    until: float
+
+
+def _claim(r: dict[str, Any]) -> Claim:
+    return Claim(int(r["chat_id"]), int(r["phone"]), int(r["operator_id"]), r["operator_name"], float(r["until"]))
 
 
 class Desk:
@@ -89,3 +104,30 @@ class Desk:
         rows = self._db.all(_SAID.format(sent=like.format("m.text"), replied=like.format("r.text")),
                             (pattern, pattern, limit))
         return [_said(r) for r in rows]
+
+    def claim(self, chat_id: int, phone: int, operator_id: int, operator_name: str, until: float) -> None:
+        """The operator has this conversation now (a claim of another is taken over: they asked)."""
+        with self._db.tx() as tx:
+            tx.run("INSERT INTO claims (chat_id, phone, operator_id, operator_name, until) VALUES (?, ?, ?, ?, ?)"
+                   " ON CONFLICT (chat_id, phone) DO UPDATE SET operator_id = excluded.operator_id,"
+                   " operator_name = excluded.operator_name, until = excluded.until",
+                   (chat_id, phone, operator_id, operator_name, until))
+
+    def unclaim(self, chat_id: int, phone: int) -> bool:
+        with self._db.tx() as tx:
+            return tx.run("DELETE FROM claims WHERE chat_id = ? AND phone = ?", (chat_id, phone)) > 0
+
+    def claim_of(self, chat_id: int, phone: int, now: float) -> Claim | None:
+        row = self._db.one("SELECT * FROM claims WHERE chat_id = ? AND phone = ? AND until > ?", (chat_id, phone, now))
+        return _claim(row) if row else None
+
+    def claims_of(self, chat_id: int, operator_id: int, now: float) -> list[Claim]:
+        return [_claim(r) for r in self._db.all("SELECT * FROM claims WHERE chat_id = ? AND operator_id = ? AND"
+                                                " until > ? ORDER BY until", (chat_id, operator_id, now))]
+
+    def expired_claims(self, now: float) -> list[Claim]:
+        """Claims whose time is over, taken out (their topics' titles lose the name), each by one caller."""
+        with self._db.tx() as tx:
+            rows = tx.all(f"SELECT * FROM claims WHERE until <= ?{self._db.for_update}", (now,))
+            tx.run("DELETE FROM claims WHERE until <= ?", (now,))
+        return [_claim(r) for r in rows]
