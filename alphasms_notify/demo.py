@@ -176,12 +176,18 @@ async def _session(demo: Demo) -> None:
     async def answer(forwarded: dict[str, Any]) -> None:
         before = len(await demo.call(sandbox.messages, 380971234567))
         # typed in the topic, not a reply: the topic says which phone
-        await demo.call(demo.telegram.send, FORUM, "Так, розмір M є в наявності.", user_id=OPERATOR,
-                        thread_id=forwarded["message_thread_id"])
+        typed = await demo.call(demo.telegram.send, FORUM, "Так, розмір M є в наявності.", user_id=OPERATOR,
+                                thread_id=forwarded["message_thread_id"])
         await demo.wait(lambda: len(sandbox.messages(380971234567)) > before, "the answer to go out by Viber")
         [last] = (await demo.call(sandbox.messages, 380971234567))[-1:]
         if last["item"]["type"] != "viber":
             raise AssertionError("the answer did not go out as Viber")
+
+        def read() -> bool:  # no message from the bot: its reaction on the answer follows the delivery
+            found = next((m for m in demo.telegram.messages(FORUM) if m["message_id"] == typed["message_id"]), {})
+            return found.get("reactions") == ["👀"]
+
+        await demo.wait(read, "the answer's reaction to show it was read (👀)")
 
     async def apprise_notify() -> None:
         import apprise
@@ -203,7 +209,8 @@ async def _session(demo: Demo) -> None:
     await demo.step("/status: delivered by SMS after Viber failed", lambda: status(fallback_id))
     forwarded = await demo.step("the recipient replies on Viber: it appears in the phone's topic of the support "
                                 "group", lambda: reply(viber_id))
-    await demo.step("an operator types in that topic: it goes out by Viber", lambda: answer(forwarded))
+    await demo.step("an operator types in that topic: it goes by Viber, and the bot's reaction on it shows it "
+                    "was read (👀)", lambda: answer(forwarded))
     await demo.step("one notification through an alphasms:// Apprise URL", apprise_notify)
 
 
