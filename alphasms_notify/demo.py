@@ -113,7 +113,8 @@ class Demo:
 def _line(m: dict[str, Any]) -> str:
     who = "🤖" if m["from"]["is_bot"] else "👤"
     body = m.get("text") or f"[document {m['document']['file_name']}] {m.get('caption', '')}"
-    return f"{who} {body}"
+    reacted = f"  ({' '.join(m['reactions'])} by the bot)" if m.get("reactions") else ""
+    return f"{who} {body}{reacted}"
 
 
 def _describe_item(item: dict[str, Any]) -> str:
