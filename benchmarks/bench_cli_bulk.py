@@ -3,9 +3,12 @@
 The floor is a Python process that imports only httpx and orjson and posts
 the same N items, built before its clock starts, in batches of 100 with the
 same number of requests in flight (``[alphasms] max_concurrency``): what
-any client of this API must at least spend. Both run against one
-``alphasms sandbox`` process, alternating, five times each; the figures are
-the medians and their ratio.
+any client of this API must at least spend. The one-request floor is the
+same process posting all N items in one request (as a client that does not
+batch, such as a public PHP one, does). All run against one ``alphasms
+sandbox`` process (``latency_ms``: each answer waits that long, a provider a
+network away), alternating, five times each; the figures are the medians and
+their ratios, with the requests the CLI made and the round trips it waited.
 """
 
 from __future__ import annotations
@@ -59,9 +62,9 @@ def _time(command: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def run(n: int = 10_000, rounds: int = 5) -> list[Figure]:
+def run(n: int = 10_000, rounds: int = 5, latency_ms: float = 0.0) -> list[Figure]:
     alphasms = str(Path(sys.executable).parent / "alphasms")
-    with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as folder:
+    with SandboxProcess(latency_ms=latency_ms) as sandbox, tempfile.TemporaryDirectory() as folder:
         phones = Path(folder) / "phones.txt"
         phones.write_text("\n".join(str(380970000000 + i) for i in range(n)) + "\n")
         floor_script = Path(folder) / "floor.py"
@@ -74,19 +77,31 @@ def run(n: int = 10_000, rounds: int = 5) -> list[Figure]:
         cli = [alphasms, "send", "--to-file", str(phones), "--yes", TEXT]
         floor = [sys.executable, str(floor_script), sandbox.api_url, sandbox.key, str(phones),
                  str(DEFAULT_BATCH_SIZE), str(DEFAULT_MAX_CONCURRENCY), TEXT]
-        cli_times, floor_times = [], []
+        single = floor[:5] + [str(n), "1"] + floor[7:]  # every item in one request
+        cli_times, floor_times, single_times = [], [], []
         _time(floor, env)  # warm the sandbox and the page cache, not counted
         _time(cli, env)
+        requests = 0
         for _ in range(rounds):
             floor_times.append(_time(floor, env))
+            single_times.append(_time(single, env))
+            before = sandbox.request_count()
             cli_times.append(_time(cli, env))
-    name = f"alphasms send --to-file with {n:,} recipients, whole process, vs a bare request loop"
+            requests = sandbox.request_count() - before
+    round_trips = -(-requests // DEFAULT_MAX_CONCURRENCY)
+    where = f" with {latency_ms:g} ms latency" if latency_ms else ""
+    name = f"alphasms send --to-file with {n:,} recipients{where}, whole process, vs a bare request loop"
     ratios = [c / f for c, f in zip(cli_times, floor_times, strict=True)]
     return [
         Figure(name, "floor: httpx + orjson, pre-built items", median(floor_times), "s",
                f"median of {rounds}; batches of {DEFAULT_BATCH_SIZE}, {DEFAULT_MAX_CONCURRENCY} in flight"),
+        Figure(name, "one-request floor: every item in one request", median(single_times), "s",
+               f"median of {rounds}: {', '.join(f'{t:.2f}' for t in single_times)}"),
         Figure(name, "alphasms send --to-file", median(cli_times), "s",
-               f"median of {rounds}: {', '.join(f'{t:.2f}' for t in cli_times)}"),
+               f"median of {rounds}: {', '.join(f'{t:.2f}' for t in cli_times)}; {requests} requests, "
+               f"{round_trips} round trips waited"),
         Figure(name, "ratio cli / floor", median(cli_times) / median(floor_times), "x",
                f"target <= 1.3; per-round ratios {', '.join(f'{r:.2f}' for r in ratios)}"),
+        Figure(name, "ratio cli / one-request floor", median(cli_times) / median(single_times), "x",
+               "target <= 1.2 (issue 28)"),
     ]

@@ -36,11 +36,12 @@ class Figure:
 class SandboxProcess(RemoteSandbox):
     """``alphasms sandbox`` on a free loopback port, in its own process; control calls as ``Sandbox``'s."""
 
-    def __init__(self, step: float = 0.05) -> None:
+    def __init__(self, step: float = 0.05, latency_ms: float = 0.0) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "ALPHASMS_NOTIFY_LOAD_PLUGINS": ""}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "alphasms_notify", "sandbox", "--port", "0", "--key", KEY, "--step", str(step),
-             "--balance", "1000000000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+             "--balance", "1000000000", "--latency", str(latency_ms)], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env=env)
         line = self.proc.stdout.readline()
         if "sandbox on " not in line:
             self.proc.kill()

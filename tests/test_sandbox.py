@@ -239,3 +239,17 @@ def test_runs_standalone_on_port_zero_and_stops_cleanly():
         assert post(box, [REQUESTS["balance"]])["success"] is True
     with pytest.raises(httpx.ConnectError):
         httpx.post(box.api_url, content=b"{}", timeout=1)
+
+
+def test_latency_delays_each_answer_as_a_distant_provider_would():
+    import time as clock
+
+    from alphasms_notify import AlphaSMS, Sms
+    from alphasms_notify.sandbox import Sandbox
+
+    with Sandbox(step=0.05, latency=0.2) as far, AlphaSMS(far.key, far.api_url, sms_sender="Shop") as sms:
+        started = clock.monotonic()
+        assert sms.balance().amount > 0
+        took = clock.monotonic() - started
+        assert sms.send(Sms("0971234567", "hi"))[0].ok
+    assert 0.2 <= took < 2.0

@@ -22,7 +22,7 @@ from ..wire import CAMPAIGN_HEADER
 from .faults import FAULT_KINDS, Fault, Faults
 from .guard import browser_guard
 from .inbox import add_inbox_routes
-from .keys import API_PATH, CONTROL_PREFIX, FAULTS, PROVIDER, RECEIVED
+from .keys import API_PATH, CONTROL_PREFIX, FAULTS, LATENCY, PROVIDER, RECEIVED
 from .responses import error as _error
 from .responses import json_response as _json
 from .state import Provider
@@ -79,6 +79,8 @@ async def api(request: web.Request) -> web.StreamResponse:
         return _refuse("Access denied")
     campaign = urllib.parse.unquote(request.headers.get(CAMPAIGN_HEADER, ""))[:100] or None
     answer = {"success": True, "data": provider.handle_items(body["data"], _base_url(request), campaign)}
+    if request.app[LATENCY]:
+        await asyncio.sleep(request.app[LATENCY])
     if fault is not None:
         if fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
@@ -263,13 +265,16 @@ async def reset(request: web.Request) -> web.Response:
 
 
 def make_app(provider: Provider, *, fault_seed: int | None = None, listen_host: str = "127.0.0.1",
-             allow_hosts: tuple[str, ...] = ()) -> web.Application:
-    """The sandbox's app; ``listen_host`` and ``allow_hosts``: the names its ``Host`` may be (see :mod:`.guard`)."""
+             allow_hosts: tuple[str, ...] = (), latency: float = 0.0) -> web.Application:
+    """The sandbox's app; ``listen_host`` and ``allow_hosts``: the names its ``Host`` may be (see :mod:`.guard`);
+    ``latency``: seconds each API answer waits (a round trip to a distant provider), requests in flight
+    waiting side by side as they would on a network."""
     app = web.Application(client_max_size=64 * 1024 * 1024,
                           middlewares=[browser_guard((CONTROL_PREFIX,), listen_host, allow_hosts)])
     app[PROVIDER] = provider
     app[FAULTS] = Faults(fault_seed)
     app[RECEIVED] = []
+    app[LATENCY] = max(0.0, float(latency))
     app.router.add_post(API_PATH, api)
     app.router.add_get("/home/vibermedia/", media)
     p = CONTROL_PREFIX

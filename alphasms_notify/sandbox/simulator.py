@@ -26,8 +26,10 @@ class Sandbox(ServedApp, SandboxControl):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, key: str = DEFAULT_KEY,
                  step: float = 1.0, balance: Decimal | str = "100000.00", senders: set[str] | None = None,
-                 strict: bool = True, fault_seed: int | None = None, allow_hosts: tuple[str, ...] = ()) -> None:
+                 strict: bool = True, fault_seed: int | None = None, allow_hosts: tuple[str, ...] = (),
+                 latency: float = 0.0) -> None:
         super().__init__(host, port)
+        self.latency = latency  # seconds each API answer waits: a provider a network away
         self.allow_hosts = allow_hosts  # names besides loopback its Host header may be (a container's name)
         self.key = key
         self.provider = Provider(key, balance=Decimal(balance), step=step, senders=senders, strict=strict)
@@ -44,4 +46,4 @@ class Sandbox(ServedApp, SandboxControl):
 
     def make_app(self) -> Any:
         return make_app(self.provider, fault_seed=self._fault_seed, listen_host=self.host,
-                        allow_hosts=self.allow_hosts)
+                        allow_hosts=self.allow_hosts, latency=self.latency)
