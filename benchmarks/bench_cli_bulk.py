@@ -62,7 +62,7 @@ def _time(command: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def run(n: int = 10_000, rounds: int = 5, latency_ms: float = 0.0) -> list[Figure]:
+def run(n: int = 10_000, rounds: int = 5, latency_ms: float = 0.0, warm: bool = True) -> list[Figure]:
     alphasms = str(Path(sys.executable).parent / "alphasms")
     with SandboxProcess(latency_ms=latency_ms) as sandbox, tempfile.TemporaryDirectory() as folder:
         phones = Path(folder) / "phones.txt"
@@ -79,8 +79,9 @@ def run(n: int = 10_000, rounds: int = 5, latency_ms: float = 0.0) -> list[Figur
                  str(DEFAULT_BATCH_SIZE), str(DEFAULT_MAX_CONCURRENCY), TEXT]
         single = floor[:5] + [str(n), "1"] + floor[7:]  # every item in one request
         cli_times, floor_times, single_times = [], [], []
-        _time(floor, env)  # warm the sandbox and the page cache, not counted
-        _time(cli, env)
+        if warm:  # the sandbox and the page cache, not counted
+            _time(floor, env)
+            _time(cli, env)
         requests = 0
         for _ in range(rounds):
             floor_times.append(_time(floor, env))

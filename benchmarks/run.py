@@ -51,7 +51,7 @@ SMOKE = {
     "startup": lambda: bench_startup.run(1),
     "inbox": lambda: bench_inbox.run(300),
     "shared": lambda: bench_shared.run(500),
-    "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1),
+    "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1, warm=False),
     "campaign": lambda: bench_campaign.run(300, rounds=1, warm=False),
 }
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = dict(SMOKE if args.smoke else FULL)
     if args.latency:
         n, rounds = (300, 1) if args.smoke else (10_000, 5)
-        plan["cli-bulk"] = lambda: bench_cli_bulk.run(n, rounds=rounds, latency_ms=args.latency)
+        plan["cli-bulk"] = lambda: bench_cli_bulk.run(n, rounds=rounds, latency_ms=args.latency, warm=not args.smoke)
     figures: list[Figure] = []
     for name, bench in plan.items():
         if args.only and name not in args.only:

@@ -34,8 +34,9 @@ def test_stop_words_are_the_whole_reply_whatever_its_case_punctuation_and_look_a
 
 def test_an_opted_out_phone_is_refused_on_every_road(alphasms_sandbox, tmp_path, monkeypatch):
     env = sandbox_env(alphasms_sandbox, ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"))
-    assert _cli(env, "optout", "add", MARKETING_OUT, "--note", "asked by phone").returncode == 0
-    assert _cli(env, "optout", "add", ALL_OUT, "--scope", "all").returncode == 0
+    imported = _cli(env, "optout", "import", "-", stdin=f"phone,scope,note\n{MARKETING_OUT},,asked by phone\n"
+                                                      f"{ALL_OUT},all,\n")
+    assert imported.returncode == 0 and "2 phone(s) opted out" in imported.stdout
     # CLI send: a marketing message is refused, saying since when; a service one passes a marketing opt-out
     refused = _cli(env, "send", "--category", "marketing", "--to", MARKETING_OUT, "Sale!")
     assert refused.returncode != 0 and "opted out (since 20" in refused.stdout + refused.stderr
@@ -72,7 +73,7 @@ def test_an_opted_out_phone_is_refused_on_every_road(alphasms_sandbox, tmp_path,
     assert len(_to(alphasms_sandbox, FREE)) == 2  # the template's row B and the campaign
     listed = _cli(env, "optout", "export").stdout.splitlines()
     assert listed[0] == "phone,scope,since,reason,note" and len(listed) == 4
-    assert any(line.startswith(f"{MARKETING_OUT},marketing,") and line.endswith("operator,asked by phone")
+    assert any(line.startswith(f"{MARKETING_OUT},marketing,") and line.endswith("import,asked by phone")
                for line in listed)
 
 
