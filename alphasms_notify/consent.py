@@ -118,19 +118,21 @@ class Consent:
         if (message.meta or {}).get("consent") == CONFIRMATION:
             return
         try:
-            phone = normalize_phone(message.phone)
-        except (InvalidPhone, TypeError):
-            return  # the checks name what is wrong with it
-        category = category_of(message, self.settings.default_category)
-        try:
-            found = self._current().get(phone)
+            opted = self._current()
         except Exception as exc:  # noqa: BLE001 - a store that cannot be read: decided by the category
-            if category == MARKETING:  # never without the list: that is the message the law is about
+            if category_of(message, self.settings.default_category) == MARKETING:  # the message the law is about
                 raise MessageRejected(f"not sent: the opt-out list cannot be read ({type(exc).__name__}: {exc}); "
                                       "a marketing message waits for it", field="phone") from None
             log.info("opt-out list not read (%s: %s): a service message goes", type(exc).__name__, exc)
             return  # a door alarm or a code is not held up by a broken store (tracking reports it)
-        if found is not None and found.blocks(category):
+        if not opted:
+            return  # nobody opted out: no phone to read (a send of 100,000 pays nothing here)
+        try:
+            phone = normalize_phone(message.phone)
+        except (InvalidPhone, TypeError):
+            return  # the checks name what is wrong with it
+        found = opted.get(phone)
+        if found is not None and found.blocks(category_of(message, self.settings.default_category)):
             raise OptedOut(refusal(found), field="phone")
 
 
