@@ -1,9 +1,11 @@
 """Running a campaign: every recipient exactly once, whatever kills the runner and whenever.
 
-Each recipient's message and id were stored at creation. A runner claims a
-batch (a lease in the store, so runners on one PostgreSQL never hold the same
-recipient), sends it through the one road (the client: prepare hooks, checks,
-tracking), and records how each ended. What a dead runner held, and what
+Each recipient's message and id were stored at creation, after the plugins'
+prepare hooks and the checks. A runner claims a batch (a lease in the store,
+so runners on one PostgreSQL never hold the same recipient), checks it against
+the opt-outs again (one may have come since), sends it with the client (the
+checks again, the sent hooks, retries and reconcile by id), and records how
+each ended and tracks what went, in its own store. What a dead runner held, and what
 ended *unknown*, is claimed again as *maybe sent*: the message object is
 marked so, and the client asks the provider about its id before anything is
 resent (see ``client.flow``), so an accepted message is never sent again and
