@@ -6,14 +6,14 @@ the package and the command prints it (``alphasms config example > alphasms.toml
 
 from __future__ import annotations
 
-from importlib import resources
-
 import click
 
 __all__ = ["config", "example_text"]
 
 
 def example_text() -> str:
+    from importlib import resources  # here: importing it costs every other command 7 ms
+
     return resources.files("alphasms_notify").joinpath("config.example.toml").read_text(encoding="utf-8")
 
 
