@@ -109,3 +109,23 @@ async def test_a_progress_message_follows_the_campaign_and_its_pause_and_end_are
     finally:
         sms.close()
         store.close()
+
+
+def test_a_campaign_named_in_cyrillic_or_with_markup_is_named_safely_in_the_inbox(alphasms_sandbox, tmp_path):
+    import httpx
+
+    from alphasms_notify.campaign import create_campaign
+    from alphasms_notify.messages import build
+
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+            for name in ("весна-2027", "<b>x</b>%0d%0aX-Evil:1"):
+                create_campaign(store, sms, name, build("sms", phones(2, start=7654321), "Hi",
+                                                        meta={"source": f"campaign:{name}"}), channel="sms")
+                assert run_campaign(store, sms, name).state == "finished"
+    finally:
+        store.close()
+    assert {m["campaign"] for m in alphasms_sandbox.messages()} == {"весна-2027", "<b>x</b>%0d%0aX-Evil:1"}
+    page = httpx.get(alphasms_sandbox.inbox_url + f"?phone={phones(1, start=7654321)[0]}").text
+    assert "весна-2027" in page and "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
