@@ -22,7 +22,7 @@ from telegram.error import BadRequest, TelegramError
 
 from ..plugins import call_hook
 from ..store import Store
-from ..store.campaigns import CampaignRow, Post
+from ..store.campaigns import CampaignRow, Post, done_count
 from .commands import command_text
 from .context import BotContext, Services, message_of
 
@@ -41,23 +41,19 @@ _NEWS = {"paused": "⏸ Campaign {name} paused: {reason}. Go on with /campaign {
          "canceled": "⛔ Campaign {name} canceled: {counts}"}
 
 
-def _done(counts: dict[str, int]) -> int:
-    return counts["sent"] + counts["failed"] + counts["expired"] + counts["skipped"]
-
-
 def _shown(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {s}" for s, n in counts.items() if n and s != "pending") or "nothing sent yet"
 
 
 def _line(name: str, state: str, total: int, counts: dict[str, int], reason: str | None) -> str:
     shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n and s != "pending")
-    return (f"📣 {name}: {state}{f' ({reason})' if reason else ''}, {_done(counts)} of {total} done"
+    return (f"📣 {name}: {state}{f' ({reason})' if reason else ''}, {done_count(counts)} of {total} done"
             + (f": {shown}" if shown else ""))
 
 
 def progress_text(campaign: CampaignRow, counts: dict[str, int], delivery: dict[str, int]) -> str:
     """The progress message: the line ``/campaigns`` shows, a bar, and what the status poll learned."""
-    done, total = _done(counts), max(campaign.total, 1)
+    done, total = done_count(counts), max(campaign.total, 1)
     filled = round(20 * done / total)
     lines = [_line(campaign.name, campaign.state, campaign.total, counts, campaign.reason),
              f"{'▓' * filled}{'░' * (20 - filled)} {100 * done // total}%"]
@@ -102,7 +98,7 @@ async def campaign_command(update: Update, context: BotContext) -> None:
             call_hook(context.services.plugins, "alphasms_campaign_paused", campaign=name,
                       reason="paused by an operator in Telegram")
         found = await store.run(store.campaigns.get, name) or found
-    text = await store.run(_progress, store, found)
+    text, _ = await store.run(_progress, store, found)
     if found.state == "running" and len(words) == 2:
         text += "\nRunners go on with: alphasms campaign run " + name
     posted = await message_of(update).reply_text(text)
@@ -111,8 +107,10 @@ async def campaign_command(update: Update, context: BotContext) -> None:
                         posted.message_id, text, found.state)
 
 
-def _progress(store: Store, campaign: CampaignRow) -> str:
-    return progress_text(campaign, store.campaigns.counts(campaign.name), store.campaigns.delivery(campaign.name))
+def _progress(store: Store, campaign: CampaignRow) -> tuple[str, dict[str, int]]:
+    """The progress text, and the counts it was made of (an announcement says them too)."""
+    counts = store.campaigns.counts(campaign.name)
+    return progress_text(campaign, counts, store.campaigns.delivery(campaign.name)), counts
 
 
 async def watch_campaigns(services: Services, bot: Any, desk: tuple[int, int | None] | None,
@@ -150,7 +148,7 @@ async def _post(store: Store, bot: Any, campaign: CampaignRow, desk: tuple[int, 
     if not await store.run(store.campaigns.take_post, campaign.name, chat, thread,
                            campaign.state if campaign.state == "running" else None):
         return
-    text = await store.run(_progress, store, campaign)
+    text, _ = await store.run(_progress, store, campaign)
     try:
         posted = await bot.send_message(chat, text, message_thread_id=thread)
     except TelegramError as exc:
@@ -162,7 +160,7 @@ async def _post(store: Store, bot: Any, campaign: CampaignRow, desk: tuple[int, 
 
 
 async def _update(store: Store, bot: Any, post: Post, campaign: CampaignRow) -> None:
-    text = await store.run(_progress, store, campaign)
+    text, counts = await store.run(_progress, store, campaign)
     if text != post.shown:
         try:
             await bot.edit_message_text(text, chat_id=post.chat_id, message_id=post.message_id)
@@ -179,10 +177,9 @@ async def _update(store: Store, bot: Any, post: Post, campaign: CampaignRow) -> 
             await store.run(store.campaigns.announce, campaign.name, post.chat_id, post.state, campaign.state):
         news = _NEWS.get(campaign.state)
         if news is not None:
-            counts = _shown(await store.run(store.campaigns.counts, campaign.name))
             try:
                 await bot.send_message(post.chat_id, news.format(name=campaign.name, reason=campaign.reason or
-                                                                 "no reason given", counts=counts),
+                                                                 "no reason given", counts=_shown(counts)),
                                        message_thread_id=post.thread_id,
                                        reply_parameters=ReplyParameters(post.message_id,
                                                                         allow_sending_without_reply=True))

@@ -160,8 +160,10 @@ def _run_bar(ctx: Context, store: Any, name: str) -> Iterator[Callable[[int], No
     from rich.console import Console
     from rich.progress import Progress
 
+    from ..store.campaigns import done_count
+
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"Sending {name}", total=found.total, completed=_done(store.campaigns.counts(name)))
+        task = bar.add_task(f"Sending {name}", total=found.total, completed=done_count(store.campaigns.counts(name)))
         yield lambda n: bar.advance(task, n)
 
 
@@ -233,6 +235,8 @@ def retry_failed(ctx: Context, name: str) -> None:
 @click.pass_obj
 def status(ctx: Context, name: str, watch: bool) -> None:
     """NAME's state and its recipients by state (and, from the status poll, delivered, read, replied)."""
+    from ..store.campaigns import done_count
+
     store = open_store(ctx)
     try:
         found, state, counts = _status(store, name)
@@ -242,12 +246,12 @@ def status(ctx: Context, name: str, watch: bool) -> None:
         store.close()
     if ctx.json:
         echo_results([{"name": name, "state": state, "reason": found.reason, "channel": found.channel,
-                       "total": found.total, "done": _done(counts), "counts": counts}])
+                       "total": found.total, "done": done_count(counts), "counts": counts}])
         return
     click.echo(f"campaign {name}: {state}{f' ({found.reason})' if found.reason else ''}; {found.total} "
                f"recipient(s): {_counts(counts)}")
     if state in ("running", "held", "scheduled", "paused"):
-        click.echo(_bar(_done(counts), found.total))
+        click.echo(_bar(done_count(counts), found.total))
 
 
 def _status(store: Any, name: str) -> tuple[Any, str, dict[str, int]]:
@@ -266,10 +270,6 @@ def _status(store: Any, name: str) -> tuple[Any, str, dict[str, int]]:
     return found, state, counts
 
 
-def _done(counts: dict[str, int]) -> int:
-    return sum(counts[s] for s in ("sent", "failed", "expired", "skipped"))
-
-
 def _bar(done: int, total: int, width: int = 30) -> str:
     filled = round(width * done / max(total, 1))
     return f"[{'#' * filled}{'.' * (width - filled)}] {done} of {total} done ({100 * done // max(total, 1)}%)"
@@ -283,14 +283,16 @@ def _watch(store: Any, name: str, found: Any, state: str, counts: dict[str, int]
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from ..store.campaigns import done_count
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"{name}: {state}", total=found.total, completed=_done(counts))
+            task = bar.add_task(f"{name}: {state}", total=found.total, completed=done_count(counts))
             while state in ("running", "held", "scheduled"):
                 time.sleep(1.0)
                 found, state, counts = _status(store, name)
-                bar.update(task, description=f"{name}: {state}", completed=_done(counts))
+                bar.update(task, description=f"{name}: {state}", completed=done_count(counts))
     except KeyboardInterrupt:
         pass  # the status as it is now is printed below
     return found, state, counts

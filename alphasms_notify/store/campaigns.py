@@ -17,10 +17,16 @@ from typing import Any
 
 from ..db import Database
 
-__all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "Post", "STATES", "owner_alive"]
+__all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "Post", "STATES", "owner_alive", "done_count"]
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "expired", "skipped")
 _TODO = ("pending", "sending", "unknown")
+_DONE = ("sent", "failed", "expired", "skipped")  # ended for good: what a progress bar counts
+
+
+def done_count(counts: dict[str, int]) -> int:
+    """The recipients of :meth:`Campaigns.counts` that ended for good (a bar's progress)."""
+    return sum(counts[state] for state in _DONE)
 
 
 class CampaignExists(ValueError):
