@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -94,22 +94,25 @@ def bulk_mode() -> Iterator[None]:
             gc.enable()
 
 
-def _with_client(ctx: Context, work: Callable[[Any], Awaitable[T]]) -> T:
-    """``work(client)`` with the async client, ``max_concurrency`` requests in flight."""
-    import asyncio
-
+def _async_client(ctx: Context) -> Any:
+    """The async client with a pool of ``max_concurrency`` connections, kept open (made in its event loop)."""
     import httpx
 
     from ..service import make_async_client
     from ..tls import ssl_context
 
     limit = ctx.settings.alphasms.max_concurrency
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+                                         verify=ssl_context())
+    return make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport)
+
+
+def _with_client(ctx: Context, work: Callable[[Any], Awaitable[T]]) -> T:
+    """``work(client)`` with the async client, ``max_concurrency`` requests in flight."""
+    import asyncio
 
     async def run() -> T:
-        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
-                                                                 max_keepalive_connections=limit),
-                                             verify=ssl_context())
-        async with make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport) as client:
+        async with _async_client(ctx) as client:
             return await work(client)
 
     return asyncio.run(run())
@@ -117,7 +120,7 @@ def _with_client(ctx: Context, work: Callable[[Any], Awaitable[T]]) -> T:
 
 class _Blocking:
     """The async client driven from blocking code: its event loop runs on a thread of its own, so a
-    send goes on while the caller does other work (``submit``), or is waited for (``send``)."""
+    send goes on while the caller does other work (``submit``)."""
 
     def __init__(self, loop: Any, client: Any) -> None:
         self._loop, self._client = loop, client
@@ -129,9 +132,6 @@ class _Blocking:
 
         return asyncio.run_coroutine_threadsafe(self._client.send(messages, **options), self._loop)
 
-    def send(self, messages: list[Any], **options: Any) -> list[Outcome[Any]]:
-        return cast("list[Outcome[Any]]", self.submit(messages, **options).result())
-
 
 @contextmanager
 def blocking_async_client(ctx: Context) -> Iterator[Any]:
@@ -141,21 +141,12 @@ def blocking_async_client(ctx: Context) -> Iterator[Any]:
     import asyncio
     import threading
 
-    import httpx
-
-    from ..service import make_async_client
-    from ..tls import ssl_context
-
-    limit = ctx.settings.alphasms.max_concurrency
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="alphasms-send", daemon=True)
     thread.start()
 
     async def start() -> Any:
-        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
-                                                                 max_keepalive_connections=limit),
-                                             verify=ssl_context())
-        return make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport)
+        return _async_client(ctx)
 
     client = asyncio.run_coroutine_threadsafe(start(), loop).result()
     try:
