@@ -81,9 +81,18 @@ class MessageRejected(AlphaSMSError):
         self.reason, self.field = reason, field
         super().__init__(reason)
 
+    @property
+    def outcome_error(self) -> str:
+        """The error of the message's failed outcome."""
+        return f"rejected: {self.reason}"
+
 
 class OptedOut(MessageRejected):
     """The phone opted out of this message's category: its outcome is ``opted out (since DATE)``."""
+
+    @property
+    def outcome_error(self) -> str:
+        return self.reason
 
 
 class RequestError(AlphaSMSError):

@@ -34,7 +34,7 @@ import httpx
 import pluggy
 
 from .._version import __version__
-from ..errors import MessageRejected, OptedOut, RequestError
+from ..errors import MessageRejected, RequestError
 from ..ids import new_message_id
 from ..messages import (
     Message,
@@ -181,7 +181,7 @@ class Core(Checking, Exchange):
     def _rejected(message: Message, index: int, exc: MessageRejected) -> Outcome[Any]:
         """A plugin stopped this message: it fails alone, the others still go out."""
         log.info("%s rejected by a plugin: %s", label_of(message, index), exc.reason)
-        return Outcome(message, False, error=exc.reason if isinstance(exc, OptedOut) else f"rejected: {exc.reason}")
+        return Outcome(message, False, error=exc.outcome_error)
 
     @staticmethod
     def _merge(batch: Sequence[Message], settled: dict[int, Outcome[Any]], sent: list[Outcome[Any]]
