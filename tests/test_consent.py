@@ -232,3 +232,17 @@ def test_opt_outs_and_announcements_on_sqlite_and_postgresql_by_processes_at_onc
                                env=clean_env()) for _ in range(4)]
     said = [r.communicate(timeout=60)[0].strip() for r in racers]
     assert sorted(said) == ["False", "False", "False", "True"]  # the end is told once, by one of them
+
+
+def test_an_import_names_what_it_cannot_read_and_adds_nothing(tmp_path):
+    from helpers import clean_env
+
+    env = clean_env(ALPHASMS_STORE_PATH=str(tmp_path / "s.sqlite3"))
+    missing = _cli(env, "optout", "import", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "nope.csv: cannot be read" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad = _cli(env, "optout", "import", "-", stdin="phone,scope\n0971234567,all\n12,all\n")
+    assert bad.returncode == 2 and "standard input: line 3:" in bad.stderr and "nothing imported" in bad.stderr
+    assert _cli(env, "optout", "list").stdout == ""
+    listed = _cli(env, "optout", "import", "-", stdin="0971234567\n# a comment\n0501234567\n")
+    assert listed.returncode == 0 and "2 phone(s) opted out" in listed.stdout

@@ -101,31 +101,26 @@ def list_optouts(ctx: Context) -> None:
               help="For rows without a scope column.")
 @click.pass_obj
 def import_optouts(ctx: Context, csv_path: str, scope: str) -> None:
-    """Opt out every phone of a CSV (a 'phone' column; 'scope' and 'note' optional). One bad row: none added."""
+    """Opt out every phone of a CSV (a 'phone' column; 'scope' and 'note' optional) or of a list of phones, one
+    a line ('-': standard input). One bad row: none added."""
     from ..phone import InvalidPhone, normalize_phone
+    from .recipients import RecipientsError, read_recipients
 
-    handle = sys.stdin if csv_path == "-" else open(csv_path, newline="", encoding="utf-8-sig")  # noqa: SIM115
     try:
-        reader = csv.DictReader(handle)
-        if "phone" not in (reader.fieldnames or []):
-            fail(f"{csv_path}: no 'phone' column (found: {', '.join(reader.fieldnames or []) or 'none'})",
-                 EXIT_INVALID)
-        rows: list[tuple[int, str, str | None]] = []
-        for row in reader:
-            where = f"{csv_path}: line {reader.line_num}"
-            try:
-                number = normalize_phone(row.get("phone") or "")
-            except InvalidPhone as exc:
-                fail(f"{where}: {exc}; nothing imported", EXIT_INVALID)
-            wanted = (row.get("scope") or scope).strip()
-            if wanted not in ("marketing", "all"):
-                fail(f"{where}: scope must be marketing or all, not {wanted!r}; nothing imported", EXIT_INVALID)
-            rows.append((number, wanted, row.get("note") or None))
-    except UnicodeDecodeError as exc:
-        fail(f"{csv_path}: not UTF-8 ({exc.reason}); nothing imported", EXIT_INVALID)
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
+        found = read_recipients(csv_path)  # the file's reading, its errors and its lines, as send --to-file's
+    except RecipientsError as exc:
+        fail(f"{exc}; nothing imported", EXIT_INVALID)
+    rows: list[tuple[int, str, str | None]] = []
+    for row in found:
+        where = f"{'standard input' if csv_path == '-' else csv_path}: line {row.line}"
+        try:
+            number = normalize_phone(row.get("phone") or "")
+        except InvalidPhone as exc:
+            fail(f"{where}: {exc}; nothing imported", EXIT_INVALID)
+        wanted = (row.get("scope") or scope).strip()
+        if wanted not in ("marketing", "all"):
+            fail(f"{where}: scope must be marketing or all, not {wanted!r}; nothing imported", EXIT_INVALID)
+        rows.append((number, wanted, row.get("note") or None))
     store = open_store(ctx)
     try:
         now = time.time()
