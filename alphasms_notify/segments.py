@@ -18,6 +18,8 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from .i18n import ngettext
+
 __all__ = ["Segments", "count_segments", "sms_units", "GSM7_BASIC", "GSM7_EXTENSION", "GSM7_MULTI", "UCS2_MULTI"]
 
 GSM7_BASIC = frozenset(
@@ -40,7 +42,9 @@ class Segments:
     per_part: int
 
     def __str__(self) -> str:
-        return f"{self.parts} part{'s' if self.parts != 1 else ''} ({self.encoding}, {self.units} units)"
+        """As the operator reads it, in the current language (:mod:`.i18n`)."""
+        return ngettext("{n} part ({encoding}, {units} units)", "{n} parts ({encoding}, {units} units)",
+                        self.parts).format(n=self.parts, encoding=self.encoding, units=self.units)
 
 
 def _unit_costs(text: str) -> tuple[Literal["GSM-7", "UCS-2"], list[int]]:

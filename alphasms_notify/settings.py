@@ -163,6 +163,8 @@ class TelegramSettings(_Section):
     max_command_age: Positive = DEFAULT_MAX_COMMAND_AGE
     topics_chat: int | None = None  # a forum supergroup: one topic per phone, answered by typing
     topic_channel: Literal["viber", "viber+sms", "sms", "rcs", "rcs+sms"] = "viber"  # how typed answers go
+    # the operators' language; None: each operator's own Telegram language (Ukrainian or English)
+    language: Literal["en", "uk"] | None = None
 
     def __post_init__(self) -> None:
         _check_url(self.api_url, "api_url")

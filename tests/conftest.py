@@ -37,9 +37,13 @@ def _user_folders(tmp_path_factory):
     import os
 
     home = tmp_path_factory.mktemp("home")
-    saved = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")}
-    for name in saved:
+    names = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
+    saved = {name: os.environ.get(name) for name in names}
+    for name in names[:3]:
         os.environ[name] = str(home / name.split("_")[1].lower())
+    for name in names[4:]:  # the tests read English output (tests/test_i18n.py asks for Ukrainian by name)
+        os.environ.pop(name, None)
+    os.environ["LANG"] = "C.UTF-8"
     yield home
     for name, value in saved.items():
         if value is None:

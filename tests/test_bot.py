@@ -117,7 +117,7 @@ async def test_large_sends_wait_for_confirm(make_bot, telegram, alphasms_sandbox
         telegram.send(OPERATOR, "/send 0971234561,0971234562,0971234563 Hi")
         question = await until(lambda: next((m for m in telegram.bot_messages(OPERATOR) if "Send?" in m["text"]),
                                             None))
-        assert "SMS, 1 part (GSM-7, 2 units) each to 3 recipient(s)" in question["text"]
+        assert "SMS, 1 part (GSM-7, 2 units) each to 3 recipients" in question["text"]
         assert alphasms_sandbox.messages() == []
         buttons = question["reply_markup"]["inline_keyboard"][0]
         telegram.press(OPERATOR, question["message_id"], buttons[0]["callback_data"])

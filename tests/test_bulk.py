@@ -65,7 +65,7 @@ def test_above_a_screenful_a_summary_and_the_problems_verbose_every_line(alphasm
     (tmp_path / "to.txt").write_text("\n".join(numbers))
     short = run(alphasms_sandbox, "send", "--to-file", str(tmp_path / "to.txt"), "Hi")
     assert short.returncode == 1
-    assert short.stdout.count("\n") == 1 and "sent 30 of 31, 1 failed; 30 part(s)" in short.stdout
+    assert short.stdout.count("\n") == 1 and "sent 30 of 31, 1 failed; 30 parts" in short.stdout
     assert f"FAILED {REJECTED}" in short.stderr and "sent 380970000000" not in short.stdout
     verbose = run(alphasms_sandbox, "send", "--verbose", "--to-file", str(tmp_path / "to.txt"), "Hi")
     assert verbose.stdout.count("\nsent 3809") + verbose.stdout.startswith("sent 3809") == 30

@@ -49,7 +49,7 @@ def test_send_sms_then_status_moves_on(run):
 
 def test_human_output_and_parts_shown_before_sending(run):
     result = run("send", "--to", "0971234567", "--to", "0501234567", "Привіт, це тест", check=0)
-    assert "2 recipient(s), SMS 1 part (UCS-2, 15 units)" in result.stderr
+    assert "2 recipients, SMS 1 part (UCS-2, 15 units)" in result.stderr
     assert result.stdout.count("sent 380") == 2
 
 

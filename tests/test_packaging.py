@@ -29,6 +29,7 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
     assert {"alphasms_notify/sandbox/static/inbox.js", "alphasms_notify/sandbox/static/inbox.css"} <= set(names)
     assert "alphasms_notify/py.typed" in names  # PEP 561: type checkers read the package's own hints
     assert "alphasms_notify/config.example.toml" in names  # what `alphasms config example` prints
+    assert "alphasms_notify/locale/uk/LC_MESSAGES/alphasms_notify.mo" in names  # compiled at build (hatch_build.py)
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), names
     site = str(tmp_path / "site")
     code = (
@@ -41,6 +42,12 @@ def test_wheel_contents_import_and_register_with_apprise(tmp_path, alphasms_sand
     result = subprocess.run([sys.executable, "-S", "-c", code, site, sysconfig.get_paths()["purelib"]],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.stdout.strip() == "True True", result.stderr
+    ukrainian = ("import sys; sys.path[:] = [sys.argv[1]] + [p for p in sys.path if p] + [sys.argv[2]];"
+                 "sys.modules['babel'] = None;"  # the wheel's compiled catalog, not the .po compiled by Babel
+                 "from alphasms_notify.i18n import translations; print(translations('uk').gettext('Send?'))")
+    said = subprocess.run([sys.executable, "-S", "-c", ukrainian, site, sysconfig.get_paths()["purelib"]],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert said.stdout.strip() == "Надіслати?", said.stderr
     # the templates command is built in: it works from the wheel with no plugins folder
     people = tmp_path / "people.csv"
     people.write_text("phone,name\n0971234567,Olena\n")

@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeChatMember, Update
+from telegram import BotCommand, BotCommandScope, BotCommandScopeChat, BotCommandScopeChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -48,6 +48,8 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from ..consent import ensure_consent
+from ..i18n import LANGUAGES, use_language
+from ..i18n import gettext as _
 from ..logs import RedactSecrets, safe_url
 from ..plugins import PluginManager, call_hook, get_plugin_manager
 from ..service import make_async_client
@@ -106,8 +108,8 @@ async def on_error(update: object, context: BotContext) -> None:
     if message is None:
         return
     try:
-        await message.reply_text(f"⚠️ Something went wrong with this: {type(context.error).__name__}: "
-                                 f"{context.error}. Check /status before sending it again.")
+        await message.reply_text(_("⚠️ Something went wrong with this: {error}. Check /status before sending it "
+                                   "again.").format(error=f"{type(context.error).__name__}: {context.error}"))
     except TelegramError as exc:
         log.warning("could not tell the operator about the error: %s", exc)
 
@@ -162,6 +164,7 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.bot_data.services = Services(settings, store, client, plugins, tracker, forwarder, lock, topics,
                                      monitor=monitor)
     monitor.services = app.bot_data.services
+    forwarder.language_for = app.bot_data.services.language_for
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
     described = dict(commands.COMMANDS)
@@ -209,20 +212,9 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
         if lock is not None:
             lock.acquire()  # before any forward: one bot per SQLite store
             store.leases.drop_all()  # so what a killed bot had claimed is not left waiting for its leases to end
-        # the command menu only in operators' private chats: strangers see none
-        menu = [BotCommand(n, d[:256]) for n, d in described.items()]
         await application.bot.delete_my_commands()
-        for operator in sorted(telegram.operators):
-            try:
-                await application.bot.set_my_commands(menu, scope=BotCommandScopeChat(operator))
-            except TelegramError as exc:  # e.g. an operator who never opened the bot
-                log.warning("no command menu for operator %s: %s", operator, exc)
-            if topics is not None:  # and in the support group, for operators only
-                try:
-                    await application.bot.set_my_commands(menu, scope=BotCommandScopeChatMember(topics.chat_id,
-                                                                                                operator))
-                except TelegramError as exc:
-                    log.warning("no command menu for operator %s in the topics chat: %s", operator, exc)
+        await _menus(application, described, telegram.operators, topics.chat_id if topics is not None else None,
+                     telegram.language)
         if (where := settings.metrics.host_port()) is not None:
             await monitor.start(*where)
         assert application.job_queue is not None  # the job-queue extra is a dependency
@@ -242,6 +234,26 @@ def build_application(settings: Settings, *, plugins: PluginManager | None = Non
     app.post_init = post_init
     app.post_shutdown = post_shutdown
     return app
+
+
+async def _menus(application: BotApp, described: dict[str, str], operators: frozenset[int], topics_chat: int | None,
+                 forced: str | None) -> None:
+    """The command menu, only in operators' private chats (strangers see none) and for operators in the support
+    group; one per language (Telegram shows each user the menu of their ``language_code``, English otherwise),
+    or the one ``[telegram] language`` forces."""
+    for language in (forced,) if forced else LANGUAGES:
+        with use_language(language):
+            menu = [BotCommand(n, _(d)[:256]) for n, d in described.items()]
+        code = None if forced or language == "en" else language
+        for operator in sorted(operators):
+            scopes: list[BotCommandScope] = [BotCommandScopeChat(operator)]
+            if topics_chat is not None:
+                scopes.append(BotCommandScopeChatMember(topics_chat, operator))
+            for scope in scopes:
+                try:
+                    await application.bot.set_my_commands(menu, scope=scope, language_code=code)
+                except TelegramError as exc:  # e.g. an operator who never opened the bot
+                    log.warning("no command menu for operator %s (%s): %s", operator, scope.type, exc)
 
 
 @asynccontextmanager

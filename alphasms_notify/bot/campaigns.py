@@ -20,6 +20,8 @@ from typing import Any
 from telegram import ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
 
+from ..i18n import N_, use_language
+from ..i18n import gettext as _
 from ..plugins import call_hook
 from ..store import Store
 from ..store.campaigns import CampaignRow, Post, done_count
@@ -31,23 +33,34 @@ __all__ = ["campaigns_command", "campaign_command", "watch_campaigns", "progress
 log = logging.getLogger("alphasms_notify.bot")
 
 CAMPAIGN_COMMANDS = {
-    "campaigns": "Campaigns: their state and progress",
-    "campaign": "One campaign: /campaign NAME [pause|resume]",
+    "campaigns": N_("Campaigns: their state and progress"),
+    "campaign": N_("One campaign: /campaign NAME [pause|resume]"),
 }
+# a campaign's states and its recipients' counts, as the operators read them
+LABELS = {"scheduled": N_("scheduled"), "running": N_("running"), "held": N_("held"), "paused": N_("paused"),
+          "finished": N_("finished"), "canceled": N_("canceled"), "pending": N_("pending"), "sent": N_("sent"),
+          "failed": N_("failed"), "unknown": N_("unknown"), "expired": N_("expired"), "skipped": N_("skipped"),
+          "delivered": N_("delivered"), "read": N_("read"), "replied": N_("replied"),
+          "undelivered": N_("undelivered")}
 _LIVE = ("scheduled", "running", "paused")
 RECENT = 900.0  # seconds: a campaign that ended this recently is news to a desk that has not shown it
-_NEWS = {"paused": "⏸ Campaign {name} paused: {reason}. Go on with /campaign {name} resume",
-         "finished": "✅ Campaign {name} finished: {counts}",
-         "canceled": "⛔ Campaign {name} canceled: {counts}"}
+_NEWS = {"paused": N_("⏸ Campaign {name} paused: {reason}. Go on with /campaign {name} resume"),
+         "finished": N_("✅ Campaign {name} finished: {counts}"),
+         "canceled": N_("⛔ Campaign {name} canceled: {counts}")}
+
+
+def _label(key: str) -> str:
+    return _(LABELS[key]) if key in LABELS else key
 
 
 def _shown(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n:,} {s}" for s, n in counts.items() if n and s != "pending") or "nothing sent yet"
+    return ", ".join(f"{n:,} {_label(s)}" for s, n in counts.items() if n and s != "pending") or _("nothing sent yet")
 
 
 def _line(name: str, state: str, total: int, counts: dict[str, int], reason: str | None) -> str:
-    shown = ", ".join(f"{n} {s}" for s, n in counts.items() if n and s != "pending")
-    return (f"📣 {name}: {state}{f' ({reason})' if reason else ''}, {done_count(counts)} of {total} done"
+    shown = ", ".join(f"{n} {_label(s)}" for s, n in counts.items() if n and s != "pending")
+    return (f"📣 {name}: {_label(state)}{f' ({reason})' if reason else ''}, "
+            + _("{done} of {total} done").format(done=done_count(counts), total=total)
             + (f": {shown}" if shown else ""))
 
 
@@ -58,7 +71,7 @@ def progress_text(campaign: CampaignRow, counts: dict[str, int], delivery: dict[
     lines = [_line(campaign.name, campaign.state, campaign.total, counts, campaign.reason),
              f"{'▓' * filled}{'░' * (20 - filled)} {100 * done // total}%"]
     if any(delivery.values()):  # from the status poll
-        lines.append(", ".join(f"{n:,} {what}" for what, n in delivery.items() if n))
+        lines.append(", ".join(f"{n:,} {_label(what)}" for what, n in delivery.items() if n))
     return "\n".join(lines)
 
 
@@ -66,7 +79,7 @@ async def campaigns_command(update: Update, context: BotContext) -> None:
     store = context.services.store
     found = await store.run(store.campaigns.all)
     if not found:
-        await message_of(update).reply_text("No campaigns. Make one with: alphasms campaign create NAME ...")
+        await message_of(update).reply_text(_("No campaigns. Make one with: alphasms campaign create NAME ..."))
         return
     lines = []
     for c in found[-20:]:
@@ -78,12 +91,12 @@ async def campaigns_command(update: Update, context: BotContext) -> None:
 async def campaign_command(update: Update, context: BotContext) -> None:
     words = command_text(message_of(update)).split()
     if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("pause", "resume")):
-        await message_of(update).reply_text("Usage: /campaign NAME, /campaign NAME pause, /campaign NAME resume")
+        await message_of(update).reply_text(_("Usage: /campaign NAME, /campaign NAME pause, /campaign NAME resume"))
         return
     name, store = words[0], context.services.store
     found = await store.run(store.campaigns.get, name)
     if found is None:
-        await message_of(update).reply_text(f"No campaign named {name}. /campaigns lists them.")
+        await message_of(update).reply_text(_("No campaign named {name}. /campaigns lists them.").format(name=name))
         return
     if len(words) == 2:
         pausing = words[1] == "pause"
@@ -91,16 +104,18 @@ async def campaign_command(update: Update, context: BotContext) -> None:
                                 "paused by an operator in Telegram" if pausing else None,
                                 only_from=("scheduled", "running") if pausing else ("paused",))
         if not moved:
-            await message_of(update).reply_text(f"Campaign {name} is {found.state}: it cannot be "
-                                                f"{'paused' if pausing else 'resumed'} now.")
+            await message_of(update).reply_text(
+                (_("Campaign {name} is {state}: it cannot be paused now.") if pausing else
+                 _("Campaign {name} is {state}: it cannot be resumed now.")).format(name=name,
+                                                                                     state=_label(found.state)))
             return
         if pausing:
             call_hook(context.services.plugins, "alphasms_campaign_paused", campaign=name,
                       reason="paused by an operator in Telegram")
         found = await store.run(store.campaigns.get, name) or found
-    text, _ = await store.run(_progress, store, found)
+    text = (await store.run(_progress, store, found))[0]
     if found.state == "running" and len(words) == 2:
-        text += "\nRunners go on with: alphasms campaign run " + name
+        text += "\n" + _("Runners go on with: alphasms campaign run {name}").format(name=name)
     posted = await message_of(update).reply_text(text)
     if found.state in _LIVE:  # this message follows the campaign from now on (and says when it ends)
         await store.run(store.campaigns.set_post, name, posted.chat_id, posted.message_thread_id,
@@ -124,14 +139,16 @@ async def watch_campaigns(services: Services, bot: Any, desk: tuple[int, int | N
         have = {p.campaign for p in posts if p.chat_id == desk[0]}
         for c in campaigns.values():
             if c.name not in have and c.state != "scheduled":
-                await _post(store, bot, c, desk, time.time() if now is None else now)
+                with use_language(services.language_for(desk[0])):
+                    await _post(store, bot, c, desk, time.time() if now is None else now)
         posts = await store.run(store.campaigns.posts)
     for post in posts:
         campaign = campaigns.get(post.campaign)
         if campaign is None:
             await store.run(store.campaigns.retire_post, post.campaign, post.chat_id)
         elif post.message_id > 0:  # 0: another instance is posting it now; -1: it said its last word
-            await _update(store, bot, post, campaign)
+            with use_language(services.language_for(post.chat_id)):
+                await _update(store, bot, post, campaign)
 
 
 async def _post(store: Store, bot: Any, campaign: CampaignRow, desk: tuple[int, int | None], now: float) -> None:
@@ -148,7 +165,7 @@ async def _post(store: Store, bot: Any, campaign: CampaignRow, desk: tuple[int, 
     if not await store.run(store.campaigns.take_post, campaign.name, chat, thread,
                            campaign.state if campaign.state == "running" else None):
         return
-    text, _ = await store.run(_progress, store, campaign)
+    text = (await store.run(_progress, store, campaign))[0]
     try:
         posted = await bot.send_message(chat, text, message_thread_id=thread)
     except TelegramError as exc:
@@ -178,8 +195,8 @@ async def _update(store: Store, bot: Any, post: Post, campaign: CampaignRow) -> 
         news = _NEWS.get(campaign.state)
         if news is not None:
             try:
-                await bot.send_message(post.chat_id, news.format(name=campaign.name, reason=campaign.reason or
-                                                                 "no reason given", counts=_shown(counts)),
+                await bot.send_message(post.chat_id, _(news).format(name=campaign.name, reason=campaign.reason or
+                                                                    _("no reason given"), counts=_shown(counts)),
                                        message_thread_id=post.thread_id,
                                        reply_parameters=ReplyParameters(post.message_id,
                                                                         allow_sending_without_reply=True))

@@ -17,6 +17,8 @@ import logging
 from telegram import Message, Update
 
 from ..errors import RequestError
+from ..i18n import N_
+from ..i18n import gettext as _
 from ..phone import InvalidPhone, normalize_phone
 from .context import BotContext, message_of
 
@@ -26,23 +28,23 @@ __all__ = ["COMMANDS", "TOPIC_COMMANDS", "HELP", "help_command", "topic_phone", 
 log = logging.getLogger(__name__)
 
 COMMANDS = {
-    "help": "How to use the bot, with examples",
-    "balance": "Account balance",
-    "send": "SMS: /send PHONE[,PHONE...] TEXT",
-    "viber": "Viber: /viber PHONE[,PHONE...] [image=URL] [link=URL button=TEXT] TEXT",
-    "vibersms": "Viber with SMS fallback: /vibersms PHONES [sms=\"TEXT\"] ... TEXT",
-    "rcs": "RCS: /rcs PHONE[,PHONE...] [image=URL] [link=URL button=TEXT] TEXT",
-    "rcssms": "RCS with SMS fallback: /rcssms PHONES [sms=\"TEXT\"] ... TEXT",
-    "callotp": "Verification call: /callotp PHONE (shows the code the phone will see)",
-    "hlr": "Network look-up: /hlr PHONE",
-    "status": "Delivery status and replies: /status ID",
+    "help": N_("How to use the bot, with examples"),
+    "balance": N_("Account balance"),
+    "send": N_("SMS: /send PHONE[,PHONE...] TEXT"),
+    "viber": N_("Viber: /viber PHONE[,PHONE...] [image=URL] [link=URL button=TEXT] TEXT"),
+    "vibersms": N_("Viber with SMS fallback: /vibersms PHONES [sms=\"TEXT\"] ... TEXT"),
+    "rcs": N_("RCS: /rcs PHONE[,PHONE...] [image=URL] [link=URL button=TEXT] TEXT"),
+    "rcssms": N_("RCS with SMS fallback: /rcssms PHONES [sms=\"TEXT\"] ... TEXT"),
+    "callotp": N_("Verification call: /callotp PHONE (shows the code the phone will see)"),
+    "hlr": N_("Network look-up: /hlr PHONE"),
+    "status": N_("Delivery status and replies: /status ID"),
 }
 TOPIC_COMMANDS = {
-    "close": "In a conversation topic: close it (a new reply reopens it)",
-    "name": "In a conversation topic: /name NAME names the contact (elsewhere: /name PHONE NAME)",
+    "close": N_("In a conversation topic: close it (a new reply reopens it)"),
+    "name": N_("In a conversation topic: /name NAME names the contact (elsewhere: /name PHONE NAME)"),
 }
 
-HELP = """AlphaSMS bot. Phones as you write them: +380971234567, 0971234567; several with commas, no spaces.
+HELP = N_("""AlphaSMS bot. Phones as you write them: +380971234567, 0971234567; several with commas, no spaces.
 
 /balance: the account balance.
 /send PHONE[,PHONE...] TEXT: SMS.
@@ -63,14 +65,12 @@ HELP = """AlphaSMS bot. Phones as you write them: +380971234567, 0971234567; sev
 
 Sends to more than {confirm_above} recipients wait for your Confirm.
 Viber replies appear here as answers to the message that sent them; answer a reply to send
-your text back to that phone by Viber."""
+your text back to that phone by Viber.""")
 
-TOPICS_HELP = """
-
-Conversations: every phone has its own topic in the support group. Everything sent to it and
+TOPICS_HELP = N_("""Conversations: every phone has its own topic in the support group. Everything sent to it and
 every reply from it appears there. Type in a topic to answer that phone by {channel}.
 In a topic, commands take its phone when you leave PHONE out: /send TEXT, /viber TEXT, /hlr, /status.
-/close closes the topic (a new reply reopens it); /name NAME names the contact."""
+/close closes the topic (a new reply reopens it); /name NAME names the contact.""")
 
 
 def command_text(message: Message) -> str:
@@ -84,9 +84,9 @@ async def provider_failed(message: Message, exc: RequestError) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     telegram = context.services.settings.telegram
-    text = HELP.format(confirm_above=telegram.confirm_above)
+    text = _(HELP).format(confirm_above=telegram.confirm_above)
     if context.services.topics is not None:
-        text += TOPICS_HELP.format(channel=telegram.topic_channel)
+        text += "\n\n" + _(TOPICS_HELP).format(channel=telegram.topic_channel)
     await message_of(update).reply_text(text)
 
 
@@ -122,14 +122,15 @@ async def command_args(update: Update, context: BotContext) -> str:
 
 async def unknown(update: Update, context: BotContext) -> None:
     command = (message_of(update).text or "").split(None, 1)[0]
-    _, _, addressee = command.partition("@")
+    addressee = command.partition("@")[2]
     if addressee and addressee.lower() != (context.bot.username or "").lower():
         return  # /send@OtherBot in a group: a command for another bot
-    await message_of(update).reply_text(f"Unknown command {command}. /help lists the commands.")
+    await message_of(update).reply_text(
+        _("Unknown command {command}. /help lists the commands.").format(command=command))
 
 
 async def edited(update: Update, context: BotContext) -> None:
     """An edited command is never run (it ran, or was refused, as first sent)."""
     await message_of(update).reply_text(
-        "✏️ Edited commands are not run: the command was handled as first sent. "
-        "Send the corrected command as a new message.")
+        _("✏️ Edited commands are not run: the command was handled as first sent. "
+          "Send the corrected command as a new message."))

@@ -7,7 +7,7 @@ As in python-telegram-bot's ``contexttypesbot.py`` example: ``bot_data`` is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telegram import CallbackQuery, Message, Update
@@ -40,6 +40,19 @@ class Services:
     topics: Topics | None = None  # [telegram] topics_chat: one forum topic per phone
     swept: float = 0.0  # when old update ids and pending sends were last cleared
     monitor: Monitor | None = None  # health, readiness and metrics ([metrics] address)
+    languages: dict[int, str] = field(default_factory=dict)  # chat id: the language its operators last spoke
+    last_language: str | None = None  # any operator's, for a chat none has spoken in yet
+
+    def heard(self, chat_id: int, language: str) -> None:
+        self.languages[chat_id] = self.last_language = language
+
+    def language_for(self, chat_id: int | None) -> str:
+        """The language of what the bot posts by itself (a reply forwarded, a campaign's progress):
+        ``[telegram] language``, else that of the operator who last spoke in the chat, else of any."""
+        if self.settings.telegram.language:
+            return self.settings.telegram.language
+        found = self.languages.get(chat_id) if chat_id is not None else None
+        return found or self.last_language or "en"
 
 
 class BotData:

@@ -7,6 +7,7 @@ import logging
 from telegram import Message, Update
 
 from ..errors import ValidationError
+from ..i18n import gettext as _
 from ..messages import build
 from ..phone import InvalidPhone, normalize_phone
 from .commands import command_args, topic_phone
@@ -29,17 +30,17 @@ async def answer_reply(update: Update, context: BotContext) -> None:
                                                answered.message_id)
     if tracked is None:
         if answered.from_user is not None and answered.from_user.id == context.bot.id:
-            await message.reply_text("ℹ️ Nothing was sent: that message is not a forwarded Viber reply. "
-                                     "Answer a 💬 reply to send your text back by Viber.")
+            await message.reply_text(_("ℹ️ Nothing was sent: that message is not a forwarded Viber reply. "
+                                       "Answer a 💬 reply to send your text back by Viber."))
         return  # an answer to someone else's message: not for the bot
     text = (message.text or "").strip()
     if not text:
-        await message.reply_text("❗ Only text can be sent back by Viber.")
+        await message.reply_text(_("❗ Only text can be sent back by Viber."))
         return
     pending = await prepare(context, message, build("viber", tracked.phone, text, meta={"source": "bot"}))
     if pending is None:
         return
-    anchor = await message.reply_text(f"📤 Sending Viber text to +{tracked.phone}")
+    anchor = await message.reply_text(_("📤 Sending Viber text to +{phone}").format(phone=tracked.phone))
     await deliver(context, pending, anchor)
 
 
@@ -55,7 +56,7 @@ async def topic_message(update: Update, context: BotContext) -> None:
         return  # the General topic, or a topic that is not a conversation: talk among operators
     text = (message.text or "").strip()
     if not text:
-        await message.reply_text("❗ Only text can be sent from a topic; nothing was sent.")
+        await message.reply_text(_("❗ Only text can be sent from a topic; nothing was sent."))
         return
     await send_from_topic(update, context, phone, text)
 
@@ -90,17 +91,17 @@ async def _claimed_by_another(context: BotContext, message: Message, phone: int,
     if claim is None or claim.operator_id == message.from_user.id:
         return False
     pending_id = await save_pending(context, pending)
-    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("✅ Send anyway", callback_data=f"send:{pending_id}"),
-                                     InlineKeyboardButton("✖ Cancel", callback_data=f"cancel:{pending_id}")]])
-    await message.reply_text(f"🙋 {claim.operator_name} has this conversation. Send your answer anyway?",
-                             reply_markup=buttons)
+    buttons = InlineKeyboardMarkup([[InlineKeyboardButton(_("✅ Send anyway"), callback_data=f"send:{pending_id}"),
+                                     InlineKeyboardButton(_("✖ Cancel"), callback_data=f"cancel:{pending_id}")]])
+    await message.reply_text(_("🙋 {operator} has this conversation. Send your answer anyway?").format(
+        operator=claim.operator_name), reply_markup=buttons)
     return True
 
 
 async def close_topic(update: Update, context: BotContext) -> None:
     topics, phone = context.services.topics, await topic_phone(update, context)
     if topics is None or phone is None:
-        await message_of(update).reply_text("/close works in a conversation topic.")
+        await message_of(update).reply_text(_("/close works in a conversation topic."))
         return
     topic = await context.services.store.run(context.services.store.topics.get, topics.chat_id, phone)
     if topic is None:
@@ -113,20 +114,20 @@ async def name_contact(update: Update, context: BotContext) -> None:
     """/name NAME in a topic, /name PHONE NAME anywhere: the contact's name, and its topic's."""
     message, topics = message_of(update), context.services.topics
     args = await command_args(update, context)
-    first, _, name = args.partition(" ")
+    first, _space, name = args.partition(" ")
     name = " ".join(name.split())
     try:
         phone = normalize_phone(first) if first else None
     except InvalidPhone:
         phone = None
     if phone is None or not name:
-        await message.reply_text("Usage: /name NAME in a conversation topic, or /name PHONE NAME")
+        await message.reply_text(_("Usage: /name NAME in a conversation topic, or /name PHONE NAME"))
         return
     if topics is not None:
         shown = await topics.rename(phone, name)
     else:
         await context.services.store.run(context.services.store.contacts.set_name, phone, name)
         shown = name
-    await message.reply_text(f"📇 +{phone} is now {shown}")
+    await message.reply_text(_("📇 +{phone} is now {name}").format(phone=phone, name=shown))
 
 

@@ -35,6 +35,8 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
 from ..consent import is_stop_word
+from ..i18n import N_, use_language
+from ..i18n import gettext as _
 from ..results import MessageStatus, Reply
 from ..sections import ConsentSettings
 from ..status_poll import Event, StatusChanged
@@ -47,8 +49,8 @@ __all__ = ["TelegramForwarder", "format_reply", "format_notice", "POSSIBLE_REPEA
 log = logging.getLogger(__name__)
 MEDIA_LIMIT = 20 * 1024 * 1024  # what a bot may upload comfortably; larger media go as a link
 TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's, for a message and for a document's caption
-POSSIBLE_REPEAT = ("🔁 Possibly a repeat: the bot stopped while forwarding this reply, "
-                   "so it may already be above.")
+POSSIBLE_REPEAT = N_("🔁 Possibly a repeat: the bot stopped while forwarding this reply, "
+                     "so it may already be above.")
 
 
 def _maybe_posted(exc: TelegramError) -> bool:
@@ -62,31 +64,34 @@ def _maybe_posted(exc: TelegramError) -> bool:
 
 def format_reply(message: TrackedMessage, reply: Reply, *, in_topic: bool = False) -> str:
     when = reply.datetime.strftime("%Y-%m-%d %H:%M:%S %z")
-    head = f"💬 Viber reply from +{message.phone} at {when}"
+    head = _("💬 Viber reply from +{phone} at {when}").format(phone=message.phone, when=when)
     if message.type == "sms":  # an SMS is not answered: this is the provider's unsubscribe link, followed
-        head = f"🔗 +{message.phone} followed the unsubscribe link at {when}"
-    lines = [f"{head} (to message {message.id})"]
+        head = _("🔗 +{phone} followed the unsubscribe link at {when}").format(phone=message.phone, when=when)
+    lines = [head + " " + _("(to message {id})").format(id=message.id)]
     if message.source.startswith("campaign:"):  # campaigns post no notice in topics: say what it answers here
         sent = _cut(" ".join((message.text or "").split()), 200, "…")
         name = message.source.removeprefix("campaign:")
-        lines[0] = f"{head} to campaign {name} (message {message.id}" + (f": «{sent}»)" if sent else ")")
+        lines[0] = head + " " + (_("to campaign {name} (message {id}: «{text}»)") if sent else
+                                 _("to campaign {name} (message {id})")).format(name=name, id=message.id, text=sent)
     if reply.message:
         lines.append(reply.message)
     if reply.media is not None:
-        lines.append(f"📎 {reply.media.filename or 'file'} ({reply.media.filesize or '?'} bytes)")
-    lines.append("Type in this topic to answer." if in_topic else "Answer this message to reply by Viber.")
+        lines.append("📎 " + _("{file} ({size} bytes)").format(file=reply.media.filename or _("file"),
+                                                              size=reply.media.filesize or "?"))
+    lines.append(_("Type in this topic to answer.") if in_topic else _("Answer this message to reply by Viber."))
     return "\n".join(lines)
 
 
 _REACTIONS = {"DELIVERED": "👌", "READ": "👀", "REPLIED": "👀"}  # on an operator's answer, as its status moves
 
-KINDS = {"sms": "SMS", "viber": "Viber", "viber+sms": "Viber (SMS fallback)", "rcs": "RCS",
-         "rcs+sms": "RCS (SMS fallback)"}
+KINDS = {"sms": "SMS", "viber": "Viber", "viber+sms": N_("Viber (SMS fallback)"), "rcs": "RCS",
+         "rcs+sms": N_("RCS (SMS fallback)")}
 
 
 def format_notice(message: TrackedMessage) -> str:
     """A message sent to the phone from elsewhere (CLI, Apprise, the bot's private chat), shown in its topic."""
-    head = f"📤 {KINDS.get(message.type, message.type)} sent from {message.source}, id {message.id}"
+    head = "📤 " + _("{kind} sent from {source}, id {id}").format(kind=_(KINDS.get(message.type, message.type)),
+                                                                  source=message.source, id=message.id)
     return f"{head}:\n{message.text}" if message.text else head
 
 
@@ -111,6 +116,11 @@ class TelegramForwarder:
         self._lock = asyncio.Lock()
         self._nowhere: set[tuple[int, int]] = set()  # replies with no chat to go to, told once
         self._http = httpx.AsyncClient(timeout=20, follow_redirects=True, verify=ssl_context())  # media downloads
+        # what the bot posts is in the language of the chat it goes to (the bot's Services tell it)
+        self.language_for: Callable[[int | None], str] = lambda chat_id: "en"
+
+    def _destination(self, tracked: TrackedMessage) -> int | None:
+        return self.topics.chat_id if self.topics is not None else self._chat(tracked)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -148,7 +158,8 @@ class TelegramForwarder:
                 and tracked.anchor_id is not None):  # sent from its own topic: the bot answered there
             await self.store.run(self.store.messages.mark_noticed, tracked.id, chat, tracked.anchor_id, topic.thread_id)
             return True
-        text = _cut(format_notice(tracked), TEXT_LIMIT, "…")
+        with use_language(self.language_for(chat)):
+            text = _cut(format_notice(tracked), TEXT_LIMIT, "…")
 
         async def post(topic: Any) -> Message:
             return await self.bot.send_message(chat, text, message_thread_id=topic.thread_id)
@@ -185,7 +196,9 @@ class TelegramForwarder:
         if not (isinstance(new, MessageStatus) and new.is_failure):
             return
         tracked = event.message
-        text = f"❌ Message {tracked.id} to +{tracked.phone} was not delivered: {new} ({event.status.type})"
+        with use_language(self.language_for(self._destination(tracked))):
+            text = "❌ " + _("Message {id} to +{phone} was not delivered: {status} ({channel})").format(
+                id=tracked.id, phone=tracked.phone, status=new, channel=event.status.type)
 
         async def post(chat_id: int, thread_id: int | None, anchor: ReplyParameters | None) -> Message:
             return await self.bot.send_message(chat_id, text, reply_parameters=anchor, message_thread_id=thread_id)
@@ -277,7 +290,9 @@ class TelegramForwarder:
         repeat = await self.store.run(self.store.replies.is_inflight, stored.message_id, stored.seq)
         await self.store.run(self.store.replies.mark_forwarding, stored.message_id, stored.seq)
         try:
-            posted = await self._deliver(tracked, await self._reply_post(tracked, stored, repeat=repeat), reopen=True)
+            with use_language(self.language_for(self._destination(tracked))):
+                post = await self._reply_post(tracked, stored, repeat=repeat)
+            posted = await self._deliver(tracked, post, reopen=True)
         except TelegramError as exc:
             refused = not _maybe_posted(exc)
             await self.store.run(self.store.replies.forward_failed, stored.message_id, stored.seq, str(exc),
@@ -301,7 +316,7 @@ class TelegramForwarder:
         if (said := self._consent_note(stored.reply.message)) is not None:
             text = f"{text}\n{said}"
         if repeat:
-            text = f"{POSSIBLE_REPEAT}\n{text}"
+            text = f"{_(POSSIBLE_REPEAT)}\n{text}"
         media = stored.reply.media
         content, filename = None, None
         if media is not None:
@@ -309,13 +324,13 @@ class TelegramForwarder:
             if content is None:
                 text += f"\n🔗 {media.url}"
             else:
-                filename = media.filename or "file"
+                filename = media.filename or _("file")
         caption = text
         if content is None and len(text) > TEXT_LIMIT:
             content, filename = text.encode("utf-8"), "reply.txt"
-            caption = _cut(text, CAPTION_LIMIT, "… (the whole reply is in the attached file)")
+            caption = _cut(text, CAPTION_LIMIT, "… " + _("(the whole reply is in the attached file)"))
         elif content is not None and len(text) > CAPTION_LIMIT:
-            caption = _cut(text, CAPTION_LIMIT, f"… (the rest: /status {tracked.id})")
+            caption = _cut(text, CAPTION_LIMIT, "… " + _("(the rest: /status {id})").format(id=tracked.id))
 
         async def post(chat_id: int, thread_id: int | None, anchor: ReplyParameters | None) -> Message:
             if content is not None:
@@ -330,10 +345,12 @@ class TelegramForwarder:
         if self.consent is None:
             return None
         if self.consent.allow_restart and is_stop_word(text, self.consent.start_words):
-            return "✅ Opted back in: a START reply"
+            return _("✅ Opted back in: a START reply")
         if is_stop_word(text, self.consent.stop_words):
-            what = "marketing messages" if self.consent.stop_scope == "marketing" else "all messages"
-            return f"🚫 Opted out of {what}: a STOP reply (alphasms optout remove, or /optin, undoes it)"
+            if self.consent.stop_scope == "marketing":
+                return _("🚫 Opted out of marketing messages: a STOP reply (alphasms optout remove, or /optin, "
+                         "undoes it)")
+            return _("🚫 Opted out of all messages: a STOP reply (alphasms optout remove, or /optin, undoes it)")
         return None
 
     async def _fetch(self, url: str, size: int | None) -> bytes | None:

@@ -14,6 +14,8 @@ import time
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
+from ..i18n import gettext as _
+from ..i18n import normalize, set_language
 from ..logs import RedactSecrets
 from .context import BotContext
 
@@ -31,6 +33,7 @@ async def gate(update: Update, context: BotContext) -> None:
     otherwise go on to the handlers after reporting it).
     """
     try:
+        _speak(update, context)
         await _gate(update, context)
     except ApplicationHandlerStop:
         raise
@@ -40,14 +43,26 @@ async def gate(update: Update, context: BotContext) -> None:
         message = update.effective_message
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer("Not run: the bot cannot check this right now; try again.",
+                await update.callback_query.answer(_("Not run: the bot cannot check this right now; try again."),
                                                    show_alert=True)
             elif message is not None and _is_operator(update, context):
-                await message.reply_text("⚠️ Not run: the bot's store is not answering, so it cannot tell whether "
-                                         "this was handled already. Nothing was sent; try again in a moment.")
+                await message.reply_text(_("⚠️ Not run: the bot's store is not answering, so it cannot tell "
+                                           "whether this was handled already. Nothing was sent; try again in a "
+                                           "moment."))
         except Exception as told:  # noqa: BLE001 - the refusal stands whether or not it could be told
             log.warning("could not tell the operator that an update was not run: %s", told)
         raise ApplicationHandlerStop from None
+
+
+def _speak(update: Update, context: BotContext) -> None:
+    """Everything this update's handlers say is in its sender's language (``[telegram] language`` wins);
+    an operator's is remembered for what the bot later posts by itself in that chat."""
+    forced = context.services.settings.telegram.language
+    user = update.effective_user
+    language = forced or normalize(user.language_code if user else None) or "en"
+    set_language(language)
+    if update.effective_chat is not None and _is_operator(update, context):
+        context.services.heard(update.effective_chat.id, language)
 
 
 def _is_operator(update: Update, context: BotContext) -> bool:
@@ -75,10 +90,10 @@ async def _gate(update: Update, context: BotContext) -> None:
     who = f"{user.id} (@{user.username})" if user else "unknown user"
     log.warning("refused %s in chat %s", who, chat.id if chat else "?")
     if update.callback_query is not None:
-        await update.callback_query.answer("Only operators can do that.", show_alert=True)
+        await update.callback_query.answer(_("Only operators can do that."), show_alert=True)
     elif message is not None and user is not None:
-        await message.reply_text(f"⛔ This bot is for operators only. Your Telegram user id is {user.id}; "
-                                 "ask an administrator to add it to [telegram] operators.")
+        await message.reply_text(_("⛔ This bot is for operators only. Your Telegram user id is {id}; "
+                                   "ask an administrator to add it to [telegram] operators.").format(id=user.id))
     raise ApplicationHandlerStop
 
 
@@ -94,14 +109,15 @@ async def _too_old(update: Update, max_age: float) -> None:
                                   or message.is_topic_message))
     if acts:
         log.warning("not running a message %.0f s old from %s: %s", age, message.chat_id, (message.text or "")[:40])
-        await message.reply_text(f"⏰ Not run: this message is {_ago(age)} old (the bot was not running when "
-                                 f"it was sent; the limit is {max_age:g} s). Send it again if it is still wanted.")
+        await message.reply_text(_("⏰ Not run: this message is {age} old (the bot was not running when it was "
+                                   "sent; the limit is {limit} s). Send it again if it is still wanted.").format(
+                                       age=_ago(age), limit=f"{max_age:g}"))
     raise ApplicationHandlerStop
 
 
 def _ago(seconds: float) -> str:
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return _("{n} s").format(n=f"{seconds:.0f}")
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return _("{n} min").format(n=f"{seconds / 60:.0f}")
+    return _("{n} h").format(n=f"{seconds / 3600:.1f}")

@@ -12,6 +12,8 @@ import time
 from telegram import Update
 from telegram.error import TelegramError
 
+from ..i18n import N_
+from ..i18n import gettext as _
 from ..phone import InvalidPhone, normalize_phone
 from .commands import command_args
 from .context import BotContext, message_of
@@ -19,8 +21,8 @@ from .context import BotContext, message_of
 __all__ = ["optout_command", "OPTOUT_COMMANDS"]
 
 OPTOUT_COMMANDS = {
-    "optout": "Opt a phone out of marketing: /optout PHONE [all]",
-    "optin": "Opt a phone back in: /optin PHONE",
+    "optout": N_("Opt a phone out of marketing: /optout PHONE [all]"),
+    "optin": N_("Opt a phone back in: /optin PHONE"),
 }
 
 
@@ -28,7 +30,7 @@ async def optout_command(update: Update, context: BotContext) -> None:
     message = message_of(update)
     command = (message.text or "").split(None, 1)[0].lstrip("/").split("@")[0].lower()
     words = (await command_args(update, context)).split()
-    usage = "Usage: /optout PHONE [all], /optin PHONE" if command == "optout" else "Usage: /optin PHONE"
+    usage = _("Usage: /optout PHONE [all], /optin PHONE") if command == "optout" else _("Usage: /optin PHONE")
     if not words or len(words) > (2 if command == "optout" else 1) or (len(words) == 2 and words[1] != "all"):
         await message.reply_text(usage)
         return
@@ -38,18 +40,20 @@ async def optout_command(update: Update, context: BotContext) -> None:
         await message.reply_text(f"❗ {exc}")
         return
     store = context.services.store
-    who = message.from_user.full_name if message.from_user else "an operator"
+    who = message.from_user.full_name if message.from_user else _("an operator")
     if command == "optin":
         if not await store.run(store.optouts.remove, phone):
-            await message.reply_text(f"+{phone} is not opted out.")
+            await message.reply_text(_("+{phone} is not opted out.").format(phone=phone))
             return
-        said = f"✅ +{phone} opted back in by {who}."
+        said = _("✅ +{phone} opted back in by {who}.").format(phone=phone, who=who)
     else:
         scope = "all" if len(words) == 2 else "marketing"
         found = await store.run(store.optouts.add, phone, scope, "operator", time.time(), f"/optout by {who}")
-        what = "marketing messages" if found.scope == "marketing" else "all messages"
         since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(found.at))
-        said = f"🚫 +{phone} opted out of {what} since {since} UTC ({found.reason})."
+        said = (_("🚫 +{phone} opted out of marketing messages since {since} UTC ({reason}).")
+                if found.scope == "marketing" else
+                _("🚫 +{phone} opted out of all messages since {since} UTC ({reason}).")).format(
+                    phone=phone, since=since, reason=found.reason)
     await message.reply_text(said)
     await _tell_topic(context, phone, said, where=(message.chat_id, message.message_thread_id))
 

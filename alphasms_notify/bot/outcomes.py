@@ -9,6 +9,8 @@ from telegram import Message, ReplyParameters
 from telegram.error import TelegramError
 
 from ..errors import ValidationError
+from ..i18n import gettext as _
+from ..i18n import ngettext
 from ..messages import Rcs, RcsSms, Sms, Viber
 from ..results import Outcome
 from ..segments import count_segments
@@ -22,20 +24,22 @@ def describe(messages: list[Any]) -> str:
     first = messages[0]
     phones = ", ".join(f"+{m.phone}" for m in messages[:20]) + (" …" if len(messages) > 20 else "")
     if isinstance(first, Sms):
-        what = f"SMS, {count_segments(first.text)} each"
+        what = _("SMS, {parts} each").format(parts=count_segments(first.text))
     elif isinstance(first, Viber):
         what = f"Viber {first.viber_type()}"
     elif isinstance(first, Rcs):
         what = "RCS"
     elif isinstance(first, RcsSms):
-        what = f"RCS with SMS fallback ({count_segments(first.fallback_text or '')})"
+        what = _("RCS with SMS fallback ({parts})").format(parts=count_segments(first.fallback_text or ""))
     else:
-        what = f"Viber {first.viber_type()} with SMS fallback ({count_segments(first.fallback_text or '')})"
-    return f"{what} to {len(messages)} recipient(s): {phones}"
+        what = _("Viber {type} with SMS fallback ({parts})").format(
+            type=first.viber_type(), parts=count_segments(first.fallback_text or ""))
+    return ngettext("{what} to {n} recipient: {phones}", "{what} to {n} recipients: {phones}",
+                    len(messages)).format(what=what, n=len(messages), phones=phones)
 
 
 def not_sent(exc: ValidationError) -> str:
-    return "❗ Not sent:\n" + "\n".join(f"• {m}: {f}: {r}" for m, f, r in exc.problems)
+    return _("❗ Not sent:") + "\n" + "\n".join(f"• {m}: {f}: {r}" for m, f, r in exc.problems)
 
 
 TELEGRAM_TEXT_MAX = 4096  # a longer text is refused by Telegram: the full list goes as a file instead
@@ -45,19 +49,20 @@ def _outcome_line(o: Outcome[Any]) -> str:
     phone = o.message.phone if isinstance(o.message.phone, str) else f"+{o.message.phone}"
     if o.ok:
         sent = o.unwrap()
-        parts = f", {sent.parts} part(s)" if sent.parts else ""
-        return f"• {phone}: id {sent.id}{parts}"
+        parts = ", " + ngettext("{n} part", "{n} parts", sent.parts).format(n=sent.parts) if sent.parts else ""
+        return "• " + _("{phone}: id {id}").format(phone=phone, id=sent.id) + parts
     if o.unknown:
-        return f"• ❓ {phone}: id {o.message.id} may have been sent (the answer was lost); /status {o.message.id}"
+        return "• ❓ " + _("{phone}: id {id} may have been sent (the answer was lost); /status {id}").format(
+            phone=phone, id=o.message.id)
     return f"• ❌ {phone}: {o.error}"
 
 
 def _headline(outcomes: list[Outcome[Any]]) -> str:
     ok = sum(o.ok for o in outcomes)
     unknown = sum(o.unknown for o in outcomes)
-    head = f"{'✅' if ok == len(outcomes) else '⚠️'} Sent {ok} of {len(outcomes)}"
+    head = ("✅ " if ok == len(outcomes) else "⚠️ ") + _("Sent {ok} of {n}").format(ok=ok, n=len(outcomes))
     if unknown:
-        head += f"; {unknown} may have been sent (tracked: their status will show here)"
+        head += "; " + _("{n} may have been sent (tracked: their status will show here)").format(n=unknown)
     return head
 
 
@@ -65,7 +70,7 @@ def format_outcomes(outcomes: list[Outcome[Any]]) -> str:
     """Every outcome on its own line: sent, failed (❌) or unknown (❓, with the id to check)."""
     lines = [_headline(outcomes) + ":"] + [_outcome_line(o) for o in outcomes]
     warnings = sorted({w for o in outcomes for w in (o.warnings or ())})
-    lines += [f"⚠️ after sending: {w}" for w in warnings]
+    lines += ["⚠️ " + _("after sending: {warning}").format(warning=w) for w in warnings]
     return "\n".join(lines)
 
 
@@ -77,7 +82,8 @@ async def show_outcomes(anchor: Message, outcomes: list[Outcome[Any]], prefix: s
     except TelegramError as exc:  # the edit failed: the results must still reach the operator
         log.warning("could not edit the sending message %s: %s", anchor.message_id, exc)
         await anchor.get_bot().send_message(anchor.chat_id, text if len(text) <= TELEGRAM_TEXT_MAX else
-                                            prefix + _headline(outcomes) + " (the full list could not be shown)",
+                                            prefix + _headline(outcomes) + " "
+                                            + _("(the full list could not be shown)"),
                                             reply_parameters=ReplyParameters(anchor.message_id,
                                                                              allow_sending_without_reply=True))
 
@@ -87,14 +93,14 @@ async def _show(anchor: Message, outcomes: list[Outcome[Any]], prefix: str, text
         await anchor.edit_text(text)
         return
     problems = [o for o in outcomes if not o.ok]
-    summary = [prefix + _headline(outcomes) + ". The full list is in the attached file."]
+    summary = [prefix + _headline(outcomes) + ". " + _("The full list is in the attached file.")]
     for o in problems:
         line = _outcome_line(o)
         if sum(len(x) + 1 for x in summary) + len(line) > TELEGRAM_TEXT_MAX - 100:
-            summary.append(f"… and more not sent or unknown: see the file ({len(problems)} in all).")
+            summary.append(_("… and more not sent or unknown: see the file ({n} in all).").format(n=len(problems)))
             break
         summary.append(line)
     await anchor.edit_text("\n".join(summary))
-    await anchor.reply_document(text.encode("utf-8"), filename="results.txt", caption="All results")
+    await anchor.reply_document(text.encode("utf-8"), filename="results.txt", caption=_("All results"))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..i18n import gettext as _
 from ..messages import Channel, SendMessage, build
 
 __all__ = ["ParsedSend", "CommandError", "parse_send"]
@@ -43,13 +44,13 @@ class ParsedSend:
 
 def parse_send(command: str, args_text: str) -> ParsedSend:
     """Parse the text after ``/send``, ``/viber`` or ``/vibersms``."""
-    usage = f"Usage: /{command} PHONE[,PHONE...] " + {
+    usage = _("Usage: /{command} PHONE[,PHONE...] {rest}").format(command=command, rest={
         "send": "TEXT",
         "viber": "[image=URL] [link=URL button=TEXT] TEXT",
         "vibersms": '[sms="SMS text"] [image=URL] [link=URL button=TEXT] TEXT',
         "rcs": "[image=URL] [link=URL button=TEXT] TEXT",
         "rcssms": '[sms="SMS text"] [image=URL] [link=URL button=TEXT] TEXT',
-    }[command]
+    }[command])
     rest = args_text.strip()
     if not rest:
         raise CommandError(usage)
@@ -62,10 +63,10 @@ def parse_send(command: str, args_text: str) -> ParsedSend:
     while match := _OPTION.match(rest):
         name, value = match.group(1), match.group(2) if match.group(2) is not None else match.group(3)
         if name not in _OPTIONS_FOR[command]:
-            raise CommandError(f"/{command} has no option {name}=. {usage}")
+            raise CommandError(_("/{command} has no option {name}=.").format(command=command, name=name) + " " + usage)
         options[name] = value
         rest = rest[match.end():]
     text = rest.strip()
     if not text and not (command in ("viber", "rcs") and "image" in options):
-        raise CommandError(f"The message text is empty. {usage}")
+        raise CommandError(_("The message text is empty.") + " " + usage)
     return ParsedSend(command, phones, text, options)

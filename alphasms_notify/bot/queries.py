@@ -8,6 +8,7 @@ from typing import Any
 from telegram import Update
 
 from ..errors import RequestError, ValidationError
+from ..i18n import gettext as _
 from ..render import hlr_network, hlr_ported, status_lines
 from ..results import Outcome
 from .commands import command_args, command_text, provider_failed, topic_phone
@@ -22,7 +23,8 @@ async def balance(update: Update, context: BotContext) -> None:
     except RequestError as exc:
         await provider_failed(message_of(update), exc)
         return
-    await message_of(update).reply_text(f"💰 Balance: {result.amount} {result.currency}")
+    await message_of(update).reply_text(_("💰 Balance: {amount} {currency}").format(amount=result.amount,
+                                                                                     currency=result.currency))
 
 
 async def _one_phone(update: Update, context: BotContext, command: str,
@@ -31,7 +33,8 @@ async def _one_phone(update: Update, context: BotContext, command: str,
     message = message_of(update)
     phone = (await command_args(update, context)).strip()
     if not phone or " " in phone:
-        await message.reply_text(f"Usage: /{command} PHONE, for example /{command} 0971234567")
+        await message.reply_text(
+            _("Usage: /{command} PHONE, for example /{command} 0971234567").format(command=command))
         return None
     try:
         [outcome] = await ask([phone])
@@ -54,8 +57,9 @@ async def hlr(update: Update, context: BotContext) -> None:
     r = outcome.unwrap()
     ported = hlr_ported(r)
     await message_of(update).reply_text(
-        f"📡 +{r.phone}: {r.status}\nNetwork: {hlr_network(r)} (mccmnc {r.mccmnc})\n"
-        + (f"Ported to: {ported}" if ported else "Not ported"))
+        f"📡 +{r.phone}: {r.status}\n" + _("Network: {network} (mccmnc {mccmnc})").format(
+            network=hlr_network(r), mccmnc=r.mccmnc) + "\n"
+        + (_("Ported to: {network}").format(network=ported) if ported else _("Not ported")))
 
 
 async def callotp(update: Update, context: BotContext) -> None:
@@ -65,7 +69,8 @@ async def callotp(update: Update, context: BotContext) -> None:
         return
     call = outcome.unwrap()
     await message_of(update).reply_text(
-        f"📞 Calling +{outcome.message.phone}: the incoming number ends with {call.code} (price {call.price})")
+        _("📞 Calling +{phone}: the incoming number ends with {code} (price {price})").format(
+            phone=outcome.message.phone, code=call.code, price=call.price))
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -75,10 +80,11 @@ async def status(update: Update, context: BotContext) -> None:
         await _topic_status(update, context, phone)
         return
     if not text.isdigit():
-        await message_of(update).reply_text("Usage: /status ID (the id a send reported)")
+        await message_of(update).reply_text(_("Usage: /status ID (the id a send reported)"))
         return
     if not 0 < int(text) < 2**63:
-        await message_of(update).reply_text(f"❗ {text} is not a message id: ids are from 1 to 2^63-1.")
+        await message_of(update).reply_text(
+            _("❗ {text} is not a message id: ids are from 1 to 2^63-1.").format(text=text))
         return
     try:
         [outcome] = await context.services.client.status(int(text))
@@ -95,7 +101,7 @@ async def _topic_status(update: Update, context: BotContext, phone: int) -> None
     """/status in a conversation topic: the latest messages to its phone."""
     latest = await context.services.store.run(context.services.store.messages.latest_to, phone, limit=5)
     if not latest:
-        await message_of(update).reply_text(f"No tracked messages to +{phone} yet.")
+        await message_of(update).reply_text(_("No tracked messages to +{phone} yet.").format(phone=phone))
         return
     try:
         outcomes = await context.services.client.status([m.id for m in latest])

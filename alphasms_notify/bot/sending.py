@@ -10,6 +10,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from ..errors import RequestError, ValidationError
+from ..i18n import N_
+from ..i18n import gettext as _
 from . import pending as pending_store
 from .commands import command_args
 from .context import BotContext, message_of, query_of
@@ -106,16 +108,17 @@ async def send_command(update: Update, context: BotContext) -> None:
     if len(pending.messages) > context.services.settings.telegram.confirm_above:
         pending_id = await save_pending(context, pending)
         buttons = InlineKeyboardMarkup([[
-            InlineKeyboardButton(f"✅ Send to {len(pending.messages)}", callback_data=f"send:{pending_id}"),
-            InlineKeyboardButton("✖ Cancel", callback_data=f"cancel:{pending_id}"),
+            InlineKeyboardButton(_("✅ Send to {n}").format(n=len(pending.messages)),
+                                 callback_data=f"send:{pending_id}"),
+            InlineKeyboardButton(_("✖ Cancel"), callback_data=f"cancel:{pending_id}"),
         ]])
-        await message.reply_text(f"❓ {summary}\nSend?", reply_markup=buttons)
+        await message.reply_text(f"❓ {summary}\n" + _("Send?"), reply_markup=buttons)
         return
-    anchor = await message.reply_text(f"📤 Sending {summary}")
+    anchor = await message.reply_text(_("📤 Sending {what}").format(what=summary))
     await deliver(context, pending, anchor)
 
 
-NO_LONGER_PENDING = ("This send is no longer pending (already answered, or expired after an hour). "
+NO_LONGER_PENDING = N_("This send is no longer pending (already answered, or expired after an hour). "
                      "Nothing was sent; send the command again.")
 
 
@@ -136,24 +139,25 @@ async def confirm(update: Update, context: BotContext) -> None:
     first press did) and only answers the press; a send that is unknown or expired says so.
     """
     query = query_of(update)
-    action, _, pending_id = (query.data or "").partition(":")
+    action, _colon, pending_id = (query.data or "").partition(":")
     pending = None
     if action in ("send", "cancel") and pending_id:
         pending = await _take_pending(context, pending_id, "sending" if action == "send" else "cancelled")
         if pending is None:
             state = await context.services.store.run(context.services.store.bot.pending_state, pending_id)
             if state in ("sending", "cancelled"):
-                await query.answer(f"Already {'sent' if state == 'sending' else 'cancelled'}: "
-                                   "this question was answered by an earlier press.")
+                await query.answer(_("Already sent: this question was answered by an earlier press.")
+                                   if state == "sending" else
+                                   _("Already cancelled: this question was answered by an earlier press."))
                 return
     await query.answer()
     if pending is None or time.time() - pending.created_at > CONFIRM_TTL:
-        await query.edit_message_text(NO_LONGER_PENDING)
+        await query.edit_message_text(_(NO_LONGER_PENDING))
         return
     if action != "send":
-        await query.edit_message_text(f"✖ Cancelled: {describe(pending.messages)}")
+        await query.edit_message_text(_("✖ Cancelled: {what}").format(what=describe(pending.messages)))
         return
-    anchor = await query.edit_message_text(f"📤 Sending {describe(pending.messages)}")
+    anchor = await query.edit_message_text(_("📤 Sending {what}").format(what=describe(pending.messages)))
     assert isinstance(anchor, Message), anchor  # True only for inline-mode messages, which the bot never sends
     await deliver(context, pending, anchor)
 

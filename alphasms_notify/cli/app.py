@@ -17,6 +17,8 @@ import click
 
 from ..channels import CHANNELS, Channel
 from ..errors import ValidationError
+from ..i18n import gettext as _
+from ..i18n import language_from_env, set_language
 from ..logs import cli_logging
 from ..plugins import call_hook, get_plugin_manager, plugin_info
 from ..settings import CONFIG_ENV, ConfigError, Settings, load_settings
@@ -305,6 +307,7 @@ cli.add_command(optout)
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: load plugins (for their subcommands), then run click."""
     args = list(sys.argv[1:] if argv is None else argv)
+    set_language(language_from_env())  # the CLI speaks the terminal's language (LANG): Ukrainian or English
     _without_httpx_cli()
     try:
         settings = _settings(_peek(args, "--config") or os.environ.get(CONFIG_ENV), _peek(args, "--plugins-dir"))
@@ -339,6 +342,7 @@ def _crash(exc: BaseException, secrets: list[str | None]) -> None:
     redact = RedactSecrets(secrets).redact
     if os.environ.get("ALPHASMS_DEBUG"):
         click.echo(redact("".join(traceback.format_exception(exc))), err=True)
-    click.echo(redact(f"Error: unexpected {type(exc).__name__}: {exc}") +
-               ("" if os.environ.get("ALPHASMS_DEBUG") else " (ALPHASMS_DEBUG=1 shows the traceback)"), err=True)
+    click.echo(redact(_("Error: unexpected {error}").format(error=f"{type(exc).__name__}: {exc}")) +
+               ("" if os.environ.get("ALPHASMS_DEBUG") else " " + _("(ALPHASMS_DEBUG=1 shows the traceback)")),
+               err=True)
     sys.exit(1)

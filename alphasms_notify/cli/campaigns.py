@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ..channels import CHANNELS, Channel
+from ..i18n import gettext as _
 from .contacts import open_store
 from .output import EXIT_INVALID, Context, echo_results, fail
 from .senders import message_extras, message_options, sender_options, senders_for
@@ -111,18 +112,21 @@ def _review(ctx: Context, client: Any, ready: list[Any], refused: list[Any], *, 
     found = estimate(ready, ctx.settings.pricing)
     balance = client.balance().amount if found.cost is not None else None
     if not ctx.json:
-        click.echo(f"Preview: {found.line()}" + (f" (balance {balance:.2f})" if balance is not None else ""),
+        click.echo(_("Preview: {what}").format(what=found.line())
+                   + (" " + _("(balance {balance})").format(balance=f"{balance:.2f}") if balance is not None else ""),
                    err=True)
         if refused:
             opted = sum(1 for o in refused if (o.error or "").startswith("opted out"))
-            click.echo(f"Skipped: {len(refused)} recipient(s)" + (f", {opted} of them opted out" if opted else "")
-                       + " (stored as skipped, with the reason; `campaign report` lists them)", err=True)
+            click.echo(_("Skipped: {n} recipient(s)").format(n=len(refused))
+                       + (", " + _("{n} of them opted out").format(n=opted) if opted else "")
+                       + " " + _("(stored as skipped, with the reason; `campaign report` lists them)"), err=True)
     if balance is not None and found.cost is not None and found.cost > balance and not force:
-        fail(f"the estimated cost {found.cost:.2f} is more than the balance {balance:.2f}: top up, or store it "
-             "anyway with --force (it pauses when the money runs out); nothing stored", EXIT_STOPPED)
+        fail(_("the estimated cost {cost} is more than the balance {balance}: top up, or store it anyway with --force "
+               "(it pauses when the money runs out); nothing stored").format(cost=f"{found.cost:.2f}",
+                                                                             balance=f"{balance:.2f}"), EXIT_STOPPED)
     if not (yes or ctx.json) and sys.stdin.isatty() and sys.stderr.isatty():
-        if not click.confirm("Store this campaign?", default=False, err=True):
-            fail("nothing stored", EXIT_STOPPED)
+        if not click.confirm(_("Store this campaign?"), default=False, err=True):
+            fail(_("nothing stored"), EXIT_STOPPED)
 
 
 @campaign.command()

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from ..errors import RequestError, ValidationError
+from ..i18n import gettext as _
+from ..i18n import ngettext
 from ..settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +61,7 @@ class Context:
 
 def fail(text: str, code: int) -> NoReturn:
     """Print ``Error: text`` on stderr and exit with ``code``."""
-    click.echo(f"Error: {text}", err=True)
+    click.echo(_("Error: {text}").format(text=text), err=True)
     sys.exit(code)
 
 
@@ -126,10 +128,11 @@ def guarded(ctx: Context, run: Callable[[], Any], describe: Callable[[Outcome[An
             sends = sum(getattr(o.message, "phone", None) is not None and o.message.type != "hlr"
                         for o in exc.outcomes)
             if sends:
-                click.echo(f"Nothing was sent ({sends} message(s)).", err=True)
+                click.echo(ngettext("Nothing was sent ({n} message).", "Nothing was sent ({n} messages).",
+                                    sends).format(n=sends), err=True)
         else:
             _print_outcomes(exc.outcomes, describe or (lambda o: f"ok {_who(o)}"))
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(_("Error: {text}").format(text=exc), err=True)
         _print_unknown(exc.outcomes)
         _print_warnings(exc.outcomes)
         sys.exit(EXIT_REQUEST_FAILED)
@@ -216,24 +219,26 @@ def _summary(outcomes: list[Outcome[Any]]) -> str:
     failed = len(outcomes) - len(ok) - unknown
     parts = [getattr(o.result, "parts", None) for o in ok]
     counted = [p for p in parts if p is not None]
-    line = f"sent {len(ok)} of {len(outcomes)}"
+    line = _("sent {ok} of {n}").format(ok=len(ok), n=len(outcomes))
     if failed:
-        line += f", {failed} failed"
+        line += ", " + _("{n} failed").format(n=failed)
     if unknown:
-        line += f", {unknown} unknown"
+        line += ", " + _("{n} unknown").format(n=unknown)
     if counted:
-        line += f"; {sum(counted)} part(s)" + (f" ({len(parts) - len(counted)} not reported)"
-                                               if len(counted) < len(parts) else "")
-    return line + "; the provider reports no price per message (alphasms balance shows what is left); " \
-                  "every line: --verbose, every id: --json"
+        line += "; " + ngettext("{n} part", "{n} parts", sum(counted)).format(n=sum(counted))
+        if len(counted) < len(parts):
+            line += " " + _("({n} not reported)").format(n=len(parts) - len(counted))
+    return line + "; " + _("the provider reports no price per message (alphasms balance shows what is left); "
+                           "every line: --verbose, every id: --json")
 
 
 def _print_unknown(outcomes: list[Outcome[Any]]) -> bool:
     unknown = [o for o in outcomes if o.unknown]
     if unknown:
         ids = " ".join(str(o.message.id) for o in unknown)
-        click.echo(f"{len(unknown)} message(s) may have been sent: check with `alphasms status {ids}` "
-                   "before sending again.", err=True)
+        click.echo(ngettext("{n} message may have been sent: check with `alphasms status {ids}` before sending "
+                            "again.", "{n} messages may have been sent: check with `alphasms status {ids}` before "
+                            "sending again.", len(unknown)).format(n=len(unknown), ids=ids), err=True)
     return bool(unknown)
 
 
@@ -244,7 +249,10 @@ def _print_warnings(outcomes: list[Outcome[Any]]) -> None:
         for line in outcome.warnings or ():
             counts[line] = counts.get(line, 0) + 1
     for line, count in counts.items():
-        click.echo(f"warning: {line} (after sending; {count} message(s) concerned)", err=True)
+        click.echo(ngettext("warning: {line} (after sending; {n} message concerned)",
+                            "warning: {line} (after sending; {n} messages concerned)",
+                            count).format(line=line, n=count),
+                   err=True)
 
 
 def report_outcomes(ctx: Context, outcomes: list[Outcome[Any]], describe: Callable[[Outcome[Any]], str], *,

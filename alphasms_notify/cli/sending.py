@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..errors import RequestError
+from ..i18n import gettext as _
+from ..i18n import ngettext
 from .output import Context, guarded, report_outcomes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,10 +52,13 @@ def preview(ctx: Context, messages: list[Any]) -> None:
     from ..segments import count_segments
 
     if len(set(texts)) == 1:
-        click.echo(f"Sending to {len(messages)} recipient(s), SMS {count_segments(texts[0])} each", err=True)
+        click.echo(ngettext("Sending to {n} recipient, SMS {parts} each", "Sending to {n} recipients, SMS {parts} each",
+                            len(messages)).format(n=len(messages), parts=count_segments(texts[0])), err=True)
     else:
         parts = sum(count_segments(t).parts for t in texts)
-        click.echo(f"Sending to {len(messages)} recipient(s), {parts} SMS part(s) in all", err=True)
+        click.echo(ngettext("Sending to {n} recipient, {parts} SMS part(s) in all",
+                            "Sending to {n} recipients, {parts} SMS part(s) in all", len(messages)).format(
+                                n=len(messages), parts=parts), err=True)
 
 
 def confirm_large_send(ctx: Context, messages: list[Any], summary: str, yes: bool) -> None:
@@ -65,10 +70,11 @@ def confirm_large_send(ctx: Context, messages: list[Any], summary: str, yes: boo
 
     phones = ", ".join(str(m.phone) for m in messages[:10]) + (" …" if len(messages) > 10 else "")
     parts = sum(count_segments(t).parts for t in _sms_texts(messages))
-    click.echo(f"About to send {summary}: {phones}", err=True)
-    click.echo(f"{len(messages)} message(s), {parts} SMS part(s) in all if sent by SMS.", err=True)
-    if not click.confirm("Send?", default=False, err=True):
-        click.echo("Nothing sent.", err=True)
+    click.echo(_("About to send {what}: {phones}").format(what=summary, phones=phones), err=True)
+    click.echo(_("{n} message(s), {parts} SMS part(s) in all if sent by SMS.").format(n=len(messages), parts=parts),
+               err=True)
+    if not click.confirm(_("Send?"), default=False, err=True):
+        click.echo(_("Nothing sent."), err=True)
         sys.exit(1)
 
 

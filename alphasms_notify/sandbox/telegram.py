@@ -33,6 +33,7 @@ from .telegram_control import (
     forum_topics,
     info,
     make_forum,
+    menu,
     user_callback,
     user_edit,
     user_message,
@@ -77,6 +78,7 @@ class TelegramStandIn(ServedApp):
         app.router.add_post(p + "/faults", faults)
         app.router.add_delete(p + "/faults", clear_faults)
         app.router.add_get(p + "/info", info)
+        app.router.add_get(p + "/menu", menu)
         return app
 
     # -- helpers for tests and the demo ---------------------------------------------
@@ -109,10 +111,11 @@ class TelegramStandIn(ServedApp):
         edited = self._control("POST", "/edits", json={"chat_id": chat_id, "message_id": message_id, "text": text})
         return cast(dict[str, Any], edited)
 
-    def press(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict[str, Any]:
+    def press(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None,
+              **extra: Any) -> dict[str, Any]:
         """A user presses the inline button with callback ``data`` on ``message_id``."""
         pressed = self._control("POST", "/callbacks", json={"chat_id": chat_id, "message_id": message_id,
-                                                             "data": data, "user_id": user_id or chat_id})
+                                                             "data": data, "user_id": user_id or chat_id, **extra})
         return cast(dict[str, Any], pressed)
 
     def messages(self, chat_id: int) -> list[dict[str, Any]]:
@@ -132,6 +135,15 @@ class TelegramStandIn(ServedApp):
 
     def clear_faults(self) -> None:
         self._control("DELETE", "/faults")
+
+    def menu(self, chat_id: int, *, user_id: int | None = None, language_code: str | None = None) -> list[str]:
+        """The commands of the menu a user (``language_code``: their Telegram language) sees in ``chat_id``,
+        as ``/name: description`` lines."""
+        params: dict[str, Any] = {"chat_id": chat_id, "user_id": user_id or chat_id}
+        if language_code:
+            params["language_code"] = language_code
+        seen = cast(list[dict[str, str]], self._control("GET", "/menu", params=params))
+        return [f"/{c['command']}: {c['description']}" for c in seen]
 
     def info(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._control("GET", "/info"))

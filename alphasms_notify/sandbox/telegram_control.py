@@ -10,13 +10,16 @@ from aiohttp import web
 from .telegram_state import STATE, THREAD_NOT_FOUND
 
 __all__ = ["user_message", "user_edit", "user_callback", "make_forum", "forum_topics", "delete_topic",
-           "chat_messages", "documents", "faults", "clear_faults", "info"]
+           "chat_messages", "documents", "faults", "clear_faults", "menu", "info"]
 
 
 def _user(body: dict[str, Any]) -> dict[str, Any]:
     user_id = int(body.get("user_id", body.get("chat_id", 1)))
-    return {"id": user_id, "is_bot": False, "first_name": body.get("first_name", f"User{user_id}"),
+    user = {"id": user_id, "is_bot": False, "first_name": body.get("first_name", f"User{user_id}"),
             "username": body.get("username", f"user{user_id}")}
+    if body.get("language_code"):  # the user's Telegram language, as Telegram sends it
+        user["language_code"] = body["language_code"]
+    return user
 
 
 async def user_message(request: web.Request) -> web.Response:
@@ -121,6 +124,14 @@ async def faults(request: web.Request) -> web.Response:
 async def clear_faults(request: web.Request) -> web.Response:
     request.app[STATE].faults.clear()
     return web.json_response({"faults": []})
+
+
+async def menu(request: web.Request) -> web.Response:
+    """``?chat_id=&user_id=&language_code=``: the command menu that user sees in that chat."""
+    query = request.query
+    chat_id = int(query["chat_id"])
+    seen = request.app[STATE].menu_seen(chat_id, int(query.get("user_id", chat_id)), query.get("language_code"))
+    return web.json_response(seen)
 
 
 async def info(request: web.Request) -> web.Response:

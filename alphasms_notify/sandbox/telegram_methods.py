@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from .telegram_state import _INT_FIELDS, _JSON_FIELDS, BOT_USER, STATE, State, _fail, _ok
+from .telegram_state import _INT_FIELDS, _JSON_FIELDS, BOT_USER, STATE, State, _fail, _ok, menu_key
 
 __all__ = ["bot_api"]
 
@@ -72,15 +72,19 @@ class _Methods:
         return {"url": self.s.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
 
     def setMyCommands(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
+        """A menu for one scope and language (``language_code`` empty: for every language without its own)."""
+        scope = p.get("scope") or {"type": "default"}
         self.s.commands = list(p.get("commands", []))
-        self.s.command_scopes.append(p.get("scope") or {"type": "default"})
+        self.s.command_scopes.append(scope)
+        self.s.menus[menu_key(scope, p.get("language_code"))] = list(p.get("commands", []))
         return True
 
     def getMyCommands(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
-        return self.s.commands
+        return self.s.menus.get(menu_key(p.get("scope") or {"type": "default"}, p.get("language_code")), [])
 
     def deleteMyCommands(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802
         self.s.commands = []
+        self.s.menus.pop(menu_key(p.get("scope") or {"type": "default"}, p.get("language_code")), None)
         return True
 
     def sendChatAction(self, p: dict[str, Any], files: dict[str, Any]) -> Any:  # noqa: N802

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 from collections import defaultdict
 from typing import Any
@@ -20,6 +21,12 @@ _JSON_FIELDS = {"reply_markup", "reply_parameters", "entities", "commands", "all
                 "link_preview_options", "scope", "caption_entities"}
 
 
+def menu_key(scope: dict[str, Any], language_code: str | None) -> str:
+    """One menu's key: its scope (the fields that name it) and its language."""
+    fields = {k: int(v) if k in ("chat_id", "user_id") else v for k, v in scope.items()}
+    return json.dumps([fields, language_code or ""], sort_keys=True)
+
+
 class State:
     def __init__(self, token: str) -> None:
         self.token = token
@@ -30,6 +37,7 @@ class State:
         self.documents: dict[str, tuple[str, bytes]] = {}
         self.commands: list[dict[str, Any]] = []
         self.command_scopes: list[dict[str, Any]] = []  # the scope of each setMyCommands call
+        self.menus: dict[str, list[dict[str, Any]]] = {}  # menu_key(scope, language): the commands
         self.faults: list[dict[str, Any]] = []
         self.calls: list[str] = []
         self.callback_answers: list[dict[str, Any]] = []
@@ -37,6 +45,18 @@ class State:
         self.forums: dict[int, str] = {}  # chat id -> title of the forum supergroups
         self.topics: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)  # chat -> thread -> topic
         self.new_update = asyncio.Event()
+
+    def menu_seen(self, chat_id: int, user_id: int, language_code: str | None) -> list[dict[str, Any]]:
+        """The menu a user sees in a chat, found as Telegram documents: the narrowest scope first (a member of
+        the chat, the chat, then the default), in each the user's language before the scope's menu for all."""
+        scopes: list[dict[str, Any]] = [{"type": "chat", "chat_id": chat_id}, {"type": "default"}]
+        if chat_id < 0:
+            scopes.insert(0, {"type": "chat_member", "chat_id": chat_id, "user_id": user_id})
+        for scope in scopes:
+            for language in ([language_code] if language_code else []) + [None]:
+                if (menu := self.menus.get(menu_key(scope, language))) is not None:
+                    return menu
+        return []
 
     def message_id(self, chat_id: int) -> int:
         return next(self.message_ids[chat_id])
