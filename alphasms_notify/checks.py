@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+from .i18n import gettext as _
 from .messages import (
     RICH,
     SMS_SENDER_MAX,
@@ -55,7 +56,7 @@ def _not_utf8(message: Message, problems: list[Any]) -> bool:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
-                problems.append((name, f"is not valid UTF-8 text (character {exc.start + 1})"))
+                problems.append((name, _("is not valid UTF-8 text (character {n})").format(n=exc.start + 1)))
                 bad = True
     return bad
 
@@ -64,12 +65,14 @@ def _check_sender(value: str | None, field_name: str, limit: int, problems: list
     """``kind``: whose sender it is (SMS, Viber, RCS), so "empty" says which one is missing and where its
     default is set."""
     if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        problems.append((field_name, f"{kind} sender name {value!r} has control characters"))
+        problems.append((field_name, _("{kind} sender name {value} has control characters").format(
+            kind=kind, value=repr(value))))
     elif value is None or not value.strip():
-        problems.append((field_name, f"{kind} sender name is empty (pass one or set [alphasms] "
-                                     f"{kind.lower()}_sender)"))
+        problems.append((field_name, _("{kind} sender name is empty (pass one or set [alphasms] {setting})").format(
+            kind=kind, setting=f"{kind.lower()}_sender")))
     elif len(value) > limit:
-        problems.append((field_name, f"{kind} sender name {value!r} is longer than {limit} characters"))
+        problems.append((field_name, _("{kind} sender name {value} is longer than {limit} characters").format(
+            kind=kind, value=repr(value), limit=limit)))
 
 
 # What shows nothing on a phone: spaces and controls, format characters (zero-width, bidi marks such as
@@ -89,38 +92,42 @@ def is_blank(text: str | None) -> bool:
 
 
 def _empty(text: str | None, what: str) -> str:
-    return f"{what} is empty" + (" (only invisible characters)" if text and text.strip() else "")
+    """``what``: whose text (already in the current language)."""
+    if text and text.strip():
+        return _("{what} is empty (only invisible characters)").format(what=what)
+    return _("{what} is empty").format(what=what)
 
 
 def _check_lifetime(value: int | None, field_name: str, problems: list[Any]) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-        problems.append((field_name, f"must be a positive number of seconds, not {value!r}"))
+        problems.append((field_name, _("must be a positive number of seconds, not {value}").format(value=repr(value))))
 
 
 def _check_viber(message: Viber | ViberSms | Rcs | RcsSms, problems: list[Any]) -> None:
     text = message.text
     what = "RCS" if isinstance(message, Rcs | RcsSms) else "Viber"
     if text is not None and is_blank(text):
-        problems.append(("text", _empty(text, f"{what} text")))
+        problems.append(("text", _empty(text, _("{what} text").format(what=what))))
     elif text and len(text) > VIBER_TEXT_MAX:
-        problems.append(("text", f"{what} text is {len(text)} characters, over the limit of {VIBER_TEXT_MAX}"))
+        problems.append(("text", _("{what} text is {n} characters, over the limit of {limit}").format(
+            what=what, n=len(text), limit=VIBER_TEXT_MAX)))
     if message.image is not None and not _is_http_url(message.image):
-        problems.append(("image", f"image must be an http(s) URL, not {message.image!r}"))
+        problems.append(("image", _("image must be an http(s) URL, not {value}").format(value=repr(message.image))))
     if message.link is not None and not _is_http_url(message.link):
-        problems.append(("link", f"link must be an http(s) URL, not {message.link!r}"))
+        problems.append(("link", _("link must be an http(s) URL, not {value}").format(value=repr(message.link))))
     if message.link and not message.button:
-        problems.append(("button", "a link needs a button text"))
+        problems.append(("button", _("a link needs a button text")))
     if message.button and not message.link:
-        problems.append(("link", "a button needs a link"))
+        problems.append(("link", _("a button needs a link")))
     if message.button and len(message.button) > VIBER_BUTTON_MAX:
-        problems.append(("button", f"button text is longer than {VIBER_BUTTON_MAX} characters"))
+        problems.append(("button", _("button text is longer than {limit} characters").format(limit=VIBER_BUTTON_MAX)))
     if not problems and message.viber_type() is None:
         if not text and (message.image or message.link):
-            problems.append(("text", "text+image+link and text+link need a text"))
+            problems.append(("text", _("text+image+link and text+link need a text")))
         elif message.image and not message.link:
-            problems.append(("link", "an image with text needs a link and a button (text+image+link)"))
+            problems.append(("link", _("an image with text needs a link and a button (text+image+link)")))
         else:
-            problems.append(("text", f"a {what} message needs a text or an image"))
+            problems.append(("text", _("a {what} message needs a text or an image").format(what=what)))
 
 
 def check(message: Message, index: int | None = None) -> tuple[Message, list[tuple[str, str, str]]]:
@@ -142,17 +149,18 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
                 updates["phone"] = phone
     msg_id = getattr(message, "id", None)
     if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63):
-        problems.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
+        problems.append(("id", _("must be a positive integer below 2**63, not {value}").format(value=repr(msg_id))))
     if isinstance(message, Sms):
         if is_blank(message.text):
-            problems.append(("text", _empty(message.text, "SMS text")))
+            problems.append(("text", _empty(message.text, _("SMS text"))))
         _check_sender(message.sender, "sender", SMS_SENDER_MAX, problems, "SMS")
         _check_lifetime(message.lifetime, "lifetime", problems)
         for name in ("unsubscribe_link", "short_link"):
             if not isinstance(getattr(message, name), bool):
-                problems.append((name, f"must be true or false, not {getattr(message, name)!r}"))
+                problems.append((name, _("must be true or false, not {value}").format(
+                    value=repr(getattr(message, name)))))
         if message.hook is not None and not _is_http_url(message.hook):
-            problems.append(("hook", f"hook must be an http(s) URL, not {message.hook!r}"))
+            problems.append(("hook", _("hook must be an http(s) URL, not {value}").format(value=repr(message.hook))))
     elif isinstance(message, RICH):
         _check_viber(message, problems)
         _check_sender(message.sender, "sender", VIBER_SENDER_MAX, problems,
@@ -160,7 +168,7 @@ def check(message: Message, index: int | None = None) -> tuple[Message, list[tup
         if isinstance(message, WITH_SMS_FALLBACK):
             sms_text = message.fallback_text
             if is_blank(sms_text):
-                problems.append(("sms_text", _empty(sms_text, "the SMS fallback text")))
+                problems.append(("sms_text", _empty(sms_text, _("the SMS fallback text"))))
             _check_sender(message.sms_sender, "sms_sender", SMS_SENDER_MAX, problems, "SMS")
         for name in ("lifetime", "viber_lifetime", "sms_lifetime"):
             if hasattr(message, name):

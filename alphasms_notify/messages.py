@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from .channels import CHANNELS, Channel  # noqa: F401 - re-exported
 from .errors import ValidationError
+from .i18n import gettext as _
 
 __all__ = [
     "Sms",
@@ -233,14 +234,14 @@ _SEND_BY_TYPE: dict[str, type[SendMessage]] = {c.type: c for c in (Sms, Viber, V
 
 def label_of(message: Message, index: int | None = None) -> str:
     """A short name for a message in errors: its position, type and recipient."""
-    parts = [f"message {index + 1}" if index is not None else "message"]
+    name = _("message {n}").format(n=index + 1) if index is not None else _("message")
     detail = message.type
     phone = getattr(message, "phone", None)
     if phone not in (None, ""):
-        detail += f" to {phone}"
+        detail += " " + _("to {phone}").format(phone=phone)
     if getattr(message, "id", None) is not None:
         detail += f", id {message.id}"  # type: ignore[union-attr]
-    return f"{parts[0]} ({detail})"
+    return f"{name} ({detail})"
 
 
 def build(
@@ -275,13 +276,14 @@ def build(
     attachment is not lost.
     """
     if channel not in CHANNELS:
-        raise ValidationError([("message", "channel", f"must be one of {', '.join(CHANNELS)}, not {channel!r}")])
+        raise ValidationError([("message", "channel", _("must be one of {channels}, not {channel}").format(
+            channels=", ".join(CHANNELS), channel=repr(channel)))])
     targets = [phones] if isinstance(phones, str | int) else list(phones)
     problems: list[tuple[str, str, str]] = []
     if not targets:
-        problems.append(("message", "phone", "no recipient given"))
+        problems.append(("message", "phone", _("no recipient given")))
     if id is not None and len(targets) > 1:
-        problems.append(("message", "id", "can only be used with one recipient"))
+        problems.append(("message", "id", _("can only be used with one recipient")))
     unfit: dict[str, Any] = {"sms": {"image": image, "link": link, "button": button, "sms_text": sms_text,
                      "viber_sender": viber_sender, "rcs_sender": rcs_sender},
              "viber": {"sms_text": sms_text, "sms_sender": sms_sender, "rcs_sender": rcs_sender},
@@ -292,7 +294,7 @@ def build(
         unfit.update(unsubscribe_link=unsubscribe_link or None, short_link=short_link or None, hook=hook)
     for name, value in unfit.items():
         if value is not None:
-            problems.append(("message", name, f"is not used by the {channel} channel"))
+            problems.append(("message", name, _("is not used by the {channel} channel").format(channel=channel)))
     if problems:
         raise ValidationError(problems)
     extra = meta or {}  # each message gets its own copy below: plugins may change one message's meta

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import AlphaSMSError
+from .i18n import gettext as _
 
 __all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone", "format_phone", "region_of", "known_regions"]
 
@@ -122,11 +123,12 @@ def _ukrainian(digits: str, region: str) -> int | None:
 @lru_cache(maxsize=65536)
 def _normalize(text: str, region: str) -> int:
     if not text:
-        raise InvalidPhone("phone number is empty")
+        raise InvalidPhone(_("phone number is empty"))
     if text.isdigit():
         fast = _ukrainian(text, region)
     elif not _ALLOWED.match(text):
-        raise InvalidPhone(f"{text!r} is not a phone number (only digits, spaces, +, -, ( ) allowed)")
+        raise InvalidPhone(_("{text} is not a phone number (only digits, spaces, +, -, ( ) allowed)").format(
+            text=repr(text)))
     else:
         fast = _ukrainian(_SEPARATORS.sub("", text), region)
     if fast is not None:
@@ -141,7 +143,7 @@ def _normalize(text: str, region: str) -> int:
             continue
         if phonenumbers.is_valid_number(number):
             return int(f"{number.country_code}{number.national_number}")
-    raise InvalidPhone(f"{text!r} is not a valid phone number")
+    raise InvalidPhone(_("{text} is not a valid phone number").format(text=repr(text)))
 
 
 def format_phone(phone: int) -> str:

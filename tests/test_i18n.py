@@ -107,6 +107,8 @@ async def test_each_operator_gets_the_menu_answers_and_errors_in_their_telegram_
         assert await until(last_text(telegram, OPERATOR, "/hlr")) == "Як: /hlr НОМЕР, наприклад /hlr 0971234567"
         telegram.send(OPERATOR, "/send 0971234567", language_code="uk")
         assert "Текст повідомлення порожній." in await until(last_text(telegram, OPERATOR, "порожній"))
+        telegram.send(OPERATOR, "/send 12 Привіт", language_code="uk")  # the library's own reasons too
+        assert "'12' не є дійсним номером телефону" in await until(last_text(telegram, OPERATOR, "'12'"))
         telegram.send(OPERATOR, "/nosuch", language_code="uk")
         assert await until(last_text(telegram, OPERATOR, "/nosuch")) == \
             "Невідома команда /nosuch. /help перелічує команди."
