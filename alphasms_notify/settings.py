@@ -28,12 +28,13 @@ __all__ = ["ca_bundle", "Settings", "AlphaSMSSettings", "TelegramSettings", "Sto
            "CliSettings", "VerifySettings", "MetricsSettings", "PricingSettings", "ConsentSettings", "DeskSettings",
            "ConfigError",
            "load_settings", "ENV",
-           "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES", "DEFAULT_MAX_CONCURRENCY",
-           "DEFAULT_MAX_PARTS", "DEFAULT_MAX_COMMAND_AGE", "TELEGRAM_API_URL"]
+           "DEFAULT_API_URL", "DEFAULT_BATCH_SIZE", "DEFAULT_MAX_BATCH_SIZE", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES",
+           "DEFAULT_MAX_CONCURRENCY", "DEFAULT_MAX_PARTS", "DEFAULT_MAX_COMMAND_AGE", "TELEGRAM_API_URL"]
 
 from .defaults import (  # noqa: E402 - the constants live in a module that imports nothing
     DEFAULT_API_URL,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MAX_COMMAND_AGE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_PARTS,
@@ -106,7 +107,9 @@ class AlphaSMSSettings(_Section):
     sms_sender: str | None = None
     viber_sender: str | None = None
     rcs_sender: str | None = None
-    batch_size: Count = DEFAULT_BATCH_SIZE
+    # items a request; unset: a send's batches grow from 100 to max_batch_size (1,000), each twice the last
+    batch_size: Count | None = None
+    max_batch_size: Count | None = None
     timeout: Positive = DEFAULT_TIMEOUT
     # seconds for one request's exchange with all its retries (None: twice timeout); what is unsettled
     # then is reported unknown when it may have reached the provider, else not sent
@@ -138,6 +141,7 @@ class AlphaSMSSettings(_Section):
             "viber_sender": self.viber_sender,
             "rcs_sender": self.rcs_sender,
             "batch_size": self.batch_size,
+            "max_batch_size": self.max_batch_size,
             "timeout": self.timeout,
             "deadline": self.deadline,
             "retries": self.retries,

@@ -56,7 +56,23 @@ def test_hooks_and_tracking_see_every_message_and_results_keep_the_order(alphasm
     sent = alphasms_sandbox.messages()
     assert len(sent) == 1500 and len({m["id"] for m in sent}) == 1500  # none twice
     requests = [r for r in alphasms_sandbox.requests() if r.get("data")]
-    assert len(requests) == 15
+    assert len(requests) == 4  # batches that grow: 100, 200, 400, 800
+
+
+def test_batches_grow_unless_a_batch_size_is_set(alphasms_sandbox):
+    from alphasms_notify import AlphaSMS, Sms
+
+    def sizes(**options):
+        alphasms_sandbox.reset()
+        with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", **options) as client:
+            outcomes = client.send([Sms(p, "Sale") for p in phones(3700)])
+        assert all(o.ok for o in outcomes) and [o.message.phone for o in outcomes] == [int(p) for p in phones(3700)]
+        assert len({m["id"] for m in alphasms_sandbox.messages()}) == 3700  # each once
+        return [len(r["data"]) for r in alphasms_sandbox.requests() if r.get("data")]
+
+    assert sizes() == [100, 200, 400, 800, 1000, 1000, 200]  # up to DEFAULT_MAX_BATCH_SIZE
+    assert sizes(batch_size=500) == [500] * 7 + [200]  # a batch_size set keeps its meaning
+    assert sizes(max_batch_size=300) == [100, 200] + [300] * 11 + [100]
 
 
 def test_above_a_screenful_a_summary_and_the_problems_verbose_every_line(alphasms_sandbox, tmp_path):
@@ -129,10 +145,9 @@ def test_when_the_balance_runs_out_the_rest_is_not_posted_and_the_failures_are_g
     # every one in --json, and the ones not posted can simply be sent again later
     alphasms_sandbox.reset()
     alphasms_sandbox.balance("3.00")
-    (tmp_path / "some.txt").write_text("\n".join(numbers[:600]))
-    as_json = run(alphasms_sandbox, "--json", "send", "--to-file", str(tmp_path / "some.txt"), "Sale!")
+    as_json = run(alphasms_sandbox, "--json", "send", "--to-file", str(tmp_path / "to.txt"), "Sale!")
     results = json.loads(as_json.stdout)["results"]
-    assert len(results) == 600 and sum(r["ok"] for r in results) == 2
+    assert len(results) == 3000 and sum(r["ok"] for r in results) == 2
     assert sum("send it again later" in r.get("error", "") for r in results) >= 200
 
 

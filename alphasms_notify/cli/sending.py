@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..defaults import DEFAULT_BATCH_SIZE
 from ..errors import RequestError
 from ..i18n import gettext as _
 from ..i18n import ngettext
@@ -174,7 +175,8 @@ def _in_order(messages: list[Any], sent: list[Outcome[Any]], refused: list[Outco
 @contextmanager
 def _progress(ctx: Context, total: int) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on a terminal for more than one batch (``advance(n)``), else nothing."""
-    if -(-total // ctx.settings.alphasms.batch_size) <= 1 or not sys.stderr.isatty() or ctx.json:
+    first = ctx.settings.alphasms.batch_size or DEFAULT_BATCH_SIZE
+    if total <= first or not sys.stderr.isatty() or ctx.json:
         yield None
         return
     from rich.progress import Progress

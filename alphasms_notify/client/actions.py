@@ -104,8 +104,16 @@ def _fits(message: Message, record: Any, raw: Any) -> bool | None:
     return True if getattr(message, "id_drawn", False) else None
 
 
-def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def _chunks(items: Sequence[T], size: int, ceiling: int | None = None) -> list[Sequence[T]]:
+    """Batches of ``size``; with a ``ceiling`` above it, each next batch twice the last, up to the ceiling."""
+    if ceiling is None or ceiling <= size:
+        return [items[i : i + size] for i in range(0, len(items), size)]
+    chunks, start = [], 0
+    while start < len(items):
+        chunks.append(items[start : start + size])
+        start += size
+        size = min(size * 2, ceiling)
+    return chunks
 
 
 _PROBE_PHONE = 380971234567  # a valid phone, for checking what an SMS's text and sender are worth once

@@ -32,6 +32,7 @@ class Checking:
     """The client's checks and plans (a part of :class:`~alphasms_notify.client.flow.Core`)."""
 
     batch_size: int
+    max_batch_size: int
     max_parts: int
     sms_sender: str | None
     viber_sender: str | None
@@ -171,7 +172,7 @@ class Checking:
             reasons = "; ".join(f"{field}: {reason}" for _, field, reason in found)
             settled[index] = Outcome(batch[index], False, error=f"invalid: {reasons}")
         ready = [m for i, m in zip(indexes, checked, strict=True) if i not in problems]
-        return [list(chunk) for chunk in _chunks(ready, self.batch_size)]
+        return [list(chunk) for chunk in _chunks(ready, self.batch_size, self.max_batch_size)]
 
     # -- the exchange ----------------------------------------------------------
 

@@ -47,6 +47,7 @@ from ..results import Outcome, SendResult
 from ..settings import (
     DEFAULT_API_URL,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MAX_PARTS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -68,7 +69,8 @@ class ClientOptions(TypedDict, total=False):
     sms_sender: str | None
     viber_sender: str | None
     rcs_sender: str | None
-    batch_size: int
+    batch_size: int | None
+    max_batch_size: int | None
     timeout: float
     deadline: float | None
     retries: int
@@ -99,7 +101,8 @@ class Core(Checking, Exchange):
     """Settings, validation, and the retry/idempotency flow shared by both clients.
 
     ``api_key`` is required; ``api_url`` defaults to the provider's. The options: default senders
-    (``sms_sender``, ``viber_sender``, ``rcs_sender``); ``batch_size`` items a request; ``timeout`` seconds
+    (``sms_sender``, ``viber_sender``, ``rcs_sender``); ``batch_size`` items a request (a send's batches grow
+    from 100, each twice the last, up to ``max_batch_size``, 1,000, unless ``batch_size`` is given); ``timeout`` seconds
     for one exchange (``connect_timeout`` to bound the connect on its own) and ``deadline`` for a request
     with all its retries (default twice the timeout); ``retries`` and ``backoff``; ``plugins`` (a pluggy
     manager; None: no hooks); ``max_parts`` per SMS; ``max_answer_bytes``; ``verify`` (TLS: True, False or
@@ -115,7 +118,8 @@ class Core(Checking, Exchange):
         sms_sender: str | None = None,
         viber_sender: str | None = None,
         rcs_sender: str | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
+        max_batch_size: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         deadline: float | None = None,
         retries: int = DEFAULT_RETRIES,
@@ -130,8 +134,13 @@ class Core(Checking, Exchange):
     ) -> None:
         if not api_key:
             raise ConfigError("api_key is empty: pass it (make_client() takes ALPHASMS_API_KEY or the config's)")
-        if batch_size < 1:
+        start = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
+        ceiling = max_batch_size if max_batch_size is not None else \
+            DEFAULT_MAX_BATCH_SIZE if batch_size is None else start
+        if start < 1:
             raise ConfigError("batch_size must be at least 1")
+        if ceiling < start:
+            raise ConfigError(f"max_batch_size ({ceiling}) must be at least batch_size ({start})")
         if not timeout > 0 or timeout == float("inf"):
             raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self._api_key = api_key
@@ -139,7 +148,7 @@ class Core(Checking, Exchange):
         self.sms_sender = sms_sender
         self.viber_sender = viber_sender
         self.rcs_sender = rcs_sender
-        self.batch_size = batch_size
+        self.batch_size, self.max_batch_size = start, ceiling  # a send's first batch, and its largest
         # One exchange, connect to last byte, takes at most total_timeout: `timeout` (which also bounds
         # the connect), or connect_timeout + timeout when the connect has its own (Apprise's cto + rto).
         connect = min(timeout, 5.0) if connect_timeout is None else connect_timeout
