@@ -23,7 +23,7 @@ from ..defaults import DEFAULT_BATCH_SIZE
 from ..errors import RequestError
 from ..i18n import gettext as _
 from ..i18n import ngettext
-from .output import Context, guarded, report_outcomes
+from .output import Context, guarded, report_outcomes, without_trio
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import Outcome
@@ -106,11 +106,13 @@ def _async_client(ctx: Context) -> Any:
     import httpx
 
     from ..service import make_async_client
-    from ..tls import ssl_context
+    from ..tls import context_for
 
     limit = ctx.settings.alphasms.max_concurrency
-    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-                                         verify=ssl_context())
+    with without_trio():
+        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=limit,
+                                                                 max_keepalive_connections=limit),
+                                             verify=context_for(ctx.settings.alphasms.api_url))
     return make_async_client(ctx.settings, plugins=ctx.plugins, transport=transport)
 
 

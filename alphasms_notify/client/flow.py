@@ -53,7 +53,7 @@ from ..settings import (
     DEFAULT_TIMEOUT,
     ConfigError,
 )
-from ..tls import ssl_context
+from ..tls import context_for
 from .actions import MAX_ANSWER_BYTES, SEND_TYPES, UNKNOWN, _Each, stops_later_batches
 from .checking import Checking
 from .exchange import Exchange
@@ -176,7 +176,7 @@ class Core(Checking, Exchange):
         return {
             "timeout": self.timeout,
             "transport": transport,
-            "verify": ssl_context(self.verify),  # one per process, not one per client
+            "verify": context_for(self.api_url, self.verify),  # one per process, not one per client
             "headers": {"Content-Type": "application/json", "User-Agent": f"alphasms-notify/{__version__}"},
         }
 
