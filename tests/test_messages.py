@@ -178,3 +178,24 @@ def test_the_ua_rules_read_from_the_data_file_are_phonenumbers_own():
         if mine is not None:
             assert mine.national_number_pattern == real.national_number_pattern, name
             assert tuple(mine.possible_length or ()) == tuple(real.possible_length or ()), name
+
+
+@given(st.text(max_size=700), st.sampled_from([None, "Shop", "", "Very Long Sender", "Sh\nop"]),
+       st.sampled_from([None, 0, 3600]))
+def test_the_clients_quick_check_of_an_sms_says_what_the_full_check_says(text, sender, lifetime):
+    """The client checks an SMS whose text is printable without building a probe per text; whatever the text,
+    the problems it finds are those of the one full check (checks.check, then the parts limit)."""
+    from alphasms_notify import AlphaSMS
+    from alphasms_notify.checks import check
+    from alphasms_notify.errors import ValidationError
+
+    client = AlphaSMS("key", "http://127.0.0.1:9/api", max_parts=3)
+    message = Sms(380971234567, text, sender=sender, lifetime=lifetime, id=7)
+    try:
+        client.validate([message])
+        quick: list[tuple[str, str, str]] = []
+    except ValidationError as exc:
+        quick = sorted(exc.problems)
+    _, full = check(Sms(380971234567, text, sender=sender, lifetime=lifetime, id=7), 0)
+    client._check_parts(message, 0, full)
+    assert quick == sorted(full)

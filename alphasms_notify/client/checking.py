@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..checks import check
+from ..checks import check, is_blank
 from ..errors import ValidationError
 from ..ids import new_message_id, new_message_ids
 from ..messages import (
@@ -109,10 +109,19 @@ class Checking:
                    ) -> tuple[Message, list[Any]]:
         """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
         sender = message.sender if message.sender is not None else self.sms_sender
-        key = (message.text, sender, message.lifetime, message.unsubscribe_link, message.short_link, message.hook)
+        text = message.text
+        if type(text) is str and text.isprintable() and not is_blank(text) \
+                and len(text) * 2 <= UCS2_MULTI * self.max_parts:
+            # the common case, every text different (an order number, a name): a text of printable characters
+            # is valid UTF-8 with no controls, so only what is not the text is left to check, once per options
+            key: tuple[Any, ...] = (None, sender, message.lifetime, message.unsubscribe_link, message.short_link,
+                                    message.hook)
+            text = "."
+        else:
+            key = (text, sender, message.lifetime, message.unsubscribe_link, message.short_link, message.hook)
         common = cache.get(key)
         if common is None:
-            probe = Sms(_PROBE_PHONE, message.text, sender=sender, lifetime=message.lifetime,
+            probe = Sms(_PROBE_PHONE, text, sender=sender, lifetime=message.lifetime,
                         unsubscribe_link=message.unsubscribe_link, short_link=message.short_link, hook=message.hook)
             _, found = check(probe)
             self._check_parts(probe, 0, found)
