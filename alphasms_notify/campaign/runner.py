@@ -80,14 +80,17 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     """Send what is left of campaign ``name`` until it is finished, paused, canceled or held (by its start
     or its window; with ``wait`` it sleeps through those instead).
 
-    ``claim``: recipients taken at a time; by default enough for every request the client keeps in flight
-    (``batch_size`` x ``max_concurrency``), at least ``CLAIM``. A client with ``submit`` (the CLI's: the
+    ``claim``: recipients taken at a time; by default two of the client's largest batches (its batches grow
+    to ``max_batch_size``, 1,000), and at least enough for every request it keeps in flight, at least
+    ``CLAIM``: each claim and settle costs a few statements whatever its size (a 100,000-recipient run took
+    8.8 s claiming 400 at a time, 5.7 s claiming 2,000). A client with ``submit`` (the CLI's: the
     async client on its own thread) sends one claim while the next is claimed, so the store's work and
     the provider's overlap; a campaign with ``--rate`` sends each claim before taking the next.
     """
     owner, sent = lease_owner(), 0
     if claim is None:
-        claim = max(CLAIM, getattr(client, "batch_size", 1) * getattr(client, "max_concurrency", 1))
+        batch = getattr(client, "batch_size", 1)
+        claim = max(CLAIM, 2 * getattr(client, "max_batch_size", batch), batch * getattr(client, "max_concurrency", 1))
     plugins = getattr(client, "plugins", None)
     in_flight: tuple[list[Claimed], Future[Any]] | None = None
     pipelined = hasattr(client, "submit")

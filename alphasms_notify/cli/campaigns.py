@@ -71,17 +71,23 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
         fail(str(exc), EXIT_INVALID)
     extras = message_extras(senders, f"campaign:{name}")
     chosen = senders_for(channel, senders, ctx.settings.alphasms.sms_sender)
-    messages = []
-    for row in rows:
+    by_body: dict[str, list[int]] = {}  # the rows of each text: one build() a text (a plain list: one in all)
+    for index, row in enumerate(rows):
         try:
             body = render(text, row) if csv_path else text
         except (TemplateError, MessageRejected) as exc:
             fail(f"line {getattr(row, 'line', '?')} ({row.get('phone') or 'no phone'}): {exc}; nothing stored",
                  EXIT_INVALID)
+        by_body.setdefault(body, []).append(index)
+    messages: list[Any] = [None] * len(rows)
+    for body, indexes in by_body.items():
         try:
-            messages += build(channel, row["phone"] or "", body, **extras, **chosen)
+            built = build(channel, [rows[i]["phone"] or "" for i in indexes], body, **extras, **chosen)
         except ValidationError as exc:
             invalid(ctx, exc, options=True)
+        assert len(built) == len(indexes)  # one message a phone (an image is never split here)
+        for i, message in zip(indexes, built, strict=True):
+            messages[i] = message
     store = open_store(ctx)
     try:
         with ctx.client() as client:

@@ -134,6 +134,7 @@ class _Blocking:
     def __init__(self, loop: Any, client: Any) -> None:
         self._loop, self._client = loop, client
         self.plugins, self.batch_size, self.max_concurrency = client.plugins, client.batch_size, client.max_concurrency
+        self.max_batch_size = client.max_batch_size
 
     def submit(self, messages: list[Any], **options: Any) -> Any:
         """Start sending; a ``concurrent.futures.Future`` of the outcomes."""
