@@ -33,7 +33,7 @@ from .errors import RequestError
 from .plugins import acall_hook
 from .results import MessageStatus, StatusResult
 from .sections import ConsentSettings, DeskSettings
-from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
+from .store import HOOK, Store, StoredReply, TrackedMessage, instance_id
 
 __all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
 
@@ -132,15 +132,12 @@ class Tracker:
         before = self.client.requests_made
         try:
             while True:
-                ids = [i for i in await self.store.run(self.store.leases.claim, POLL, self.owner, self.lease,
-                                                       self.claim_size, after=after)
-                       if i not in seen]
-                if not ids:
+                rows = [r for r in await self.store.run(self.store.leases.claim_polls, self.owner, self.lease,
+                                                        self.claim_size, after=after) if r.id not in seen]
+                if not rows:
                     break
-                seen.update(ids)
-                rows = await self.store.run(self.store.messages.by_ids, ids)
-                if rows:
-                    after = max((r.created_at, r.id) for r in rows)
+                seen.update(r.id for r in rows)
+                after = max((r.created_at, r.id) for r in rows)
                 if not await self._poll(rows, stats):
                     break
         finally:

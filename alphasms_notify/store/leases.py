@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..db import Database
+from .records import TrackedMessage, message_row
 
 __all__ = ["Leases", "POLL", "FORWARD", "NOTICE", "HOOK"]
 
@@ -67,6 +68,22 @@ class Leases:
                 return []
             return self._lease(tx, kind, keys, owner, now, now + lease)
 
+    def claim_polls(self, owner: str, lease: float, limit: int, *, after: tuple[float, int] | None = None
+                    ) -> list[TrackedMessage]:
+        """:meth:`claim` of status polls, returning the claimed messages themselves: the rows are read by the
+        claim's own statement, not fetched again by id (a second query per claim, 1.7 s of a 100,000-message
+        cycle on PostgreSQL)."""
+        now = time.time()
+        sql = _CANDIDATES[POLL].replace("SELECT m.id AS key", "SELECT m.id AS key, m.*", 1)
+        with self._db.tx() as tx:
+            for statement in self._db.claim_prelude:
+                tx.run(statement)
+            rows = tx.all(sql + self._db.skip_locked, (POLL, now, *(after or (-1.0, -1)), limit))
+            if not rows:
+                return []
+            taken = set(self._lease(tx, POLL, [r["key"] for r in rows], owner, now, now + lease))
+        return [message_row(r) for r in rows if r["key"] in taken]
+
     def try_lease(self, kind: str, key: int, owner: str, lease: float) -> bool:
         """Take one key's lease (or renew it when ``owner`` holds it): a mutex across instances."""
         now = time.time()
@@ -77,6 +94,13 @@ class Leases:
     def _lease(tx: Any, kind: str, keys: list[int], owner: str, now: float, until: float, *,
                renew: bool = False) -> list[int]:
         taken: list[int] = []
+        if tx.engine == "postgresql":  # one set-based statement for the lot
+            rows = tx.all("INSERT INTO leases (kind, key, owner, until) SELECT ?, k, ?, ? FROM unnest(?::bigint[]) AS k"
+                          " ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, until = excluded.until"
+                          " WHERE leases.until < ?" + (" OR leases.owner = ?" if renew else "") + " RETURNING key",
+                          [kind, owner, until, keys, now] + ([owner] if renew else []))
+            got = {r["key"] for r in rows}
+            return [k for k in keys if k in got]
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             values = ", ".join("(?, ?, ?, ?)" for _ in chunk)
