@@ -278,7 +278,7 @@ def test_status_shows_a_bar_and_watch_follows_a_run_to_its_end(alphasms_sandbox,
                    check=True, capture_output=True, timeout=60, env=env)
     before = subprocess.run([ALPHASMS, "campaign", "status", "watched"], capture_output=True, text=True, env=env)
     assert "[" + "." * 30 + "] 0 of 2000 done (0%)" in before.stdout
-    alphasms_sandbox.fault("delay", count=None, seconds=0.4)  # 20 requests, 4 at a time: about 2 s
+    alphasms_sandbox.fault("delay", count=None, seconds=1.5)  # 5 requests (100 to 800: they grow), 4 at a time: 3 s
     runner = subprocess.Popen([ALPHASMS, "campaign", "run", "watched"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, env=env)
     wait_for(lambda: alphasms_sandbox.requests(), timeout=30)
