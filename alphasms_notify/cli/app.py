@@ -128,12 +128,12 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Chann
         fail(str(exc), EXIT_INVALID)
     if not phones:
         fail("no recipient: give --to PHONE or --to-file FILE", EXIT_INVALID)
-    recipients, repeated = unique_phones(phones)
+    phones, repeated = unique_phones(phones)
     warn_each([f"+{number} is given {len(given)} times ({', '.join(dict.fromkeys(given))}): it gets one message"
                for number, given in repeated.items()], "{n} more phones given more than once")
     try:
         extras = message_extras(opts, "cli")
-        messages = build(channel, recipients, text, image=opts["image"], link=opts["link"], button=opts["button"],
+        messages = build(channel, phones, text, image=opts["image"], link=opts["link"], button=opts["button"],
                          sms_text=opts["sms_text"], id=opts["id"], **extras,
                          **senders_for(channel, opts, ctx.settings.alphasms.sms_sender))
     except ValidationError as exc:

@@ -81,14 +81,12 @@ def by_number(phones: list[str]) -> dict[int, list[int]]:
     return found
 
 
-def unique_phones(phones: list[str]) -> tuple[list[int | str], dict[int, list[str]]]:
-    """``phones`` with each number once, in order, as the number it is (normalized once here, so the checks
-    need not again: 10,000 recipients), and the numbers given more than once with how each was written: one
-    phone written two ways is billed once. What is not a phone stays as written, for the checks to name it."""
+def unique_phones(phones: list[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """``phones`` with each number once (first spelling kept, in order), and the numbers given more than once
+    with how each was written: one phone written two ways is billed once. What is not a phone stays."""
     numbers = by_number(phones)
-    first = {at[0]: number for number, at in numbers.items()}
     later = {i for at in numbers.values() for i in at[1:]}
-    kept: list[int | str] = [first.get(i, phone) for i, phone in enumerate(phones) if i not in later]
+    kept = [phone for i, phone in enumerate(phones) if i not in later]
     return kept, {number: [phones[i] for i in at] for number, at in numbers.items() if len(at) > 1}
 
 
