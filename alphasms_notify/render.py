@@ -5,16 +5,18 @@ Pure functions of the result types: no click, no Telegram.
 
 from __future__ import annotations
 
+from .i18n import gettext as _
 from .results import HlrResult, Reply, StatusResult
 
 __all__ = ["status_lines", "reply_line", "hlr_network", "hlr_ported"]
 
 
 def reply_line(reply: Reply) -> str:
-    """``reply 2026-01-01T10:00:00+02:00: text [file.pdf, 123 bytes: URL]``."""
+    """``reply 2026-01-01T10:00:00+02:00: text [file.pdf, 123 bytes: URL]`` (in the current language)."""
     media = reply.media
-    attached = f" [{media.filename}, {media.filesize} bytes: {media.url}]" if media else ""
-    return f"reply {reply.datetime.isoformat()}: {reply.message or ''}{attached}"
+    attached = " [" + _("{file}, {size} bytes: {url}").format(file=media.filename, size=media.filesize,
+                                                               url=media.url) + "]" if media else ""
+    return _("reply {when}: {text}").format(when=reply.datetime.isoformat(), text=reply.message or "") + attached
 
 
 def status_lines(result: StatusResult) -> list[str]:
@@ -23,11 +25,11 @@ def status_lines(result: StatusResult) -> list[str]:
 
 
 def hlr_network(result: HlrResult) -> str:
-    return result.origin.name if result.origin else "unknown network"
+    return result.origin.name if result.origin else _("unknown network")
 
 
 def hlr_ported(result: HlrResult) -> str | None:
     """The network the number was ported to, or None if it was not ported."""
     if not result.ported:
         return None
-    return result.ported_network.name if result.ported_network else "another network"
+    return result.ported_network.name if result.ported_network else _("another network")

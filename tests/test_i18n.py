@@ -89,6 +89,15 @@ def test_language_codes_and_the_terminals_language():
         assert [ngettext("{n} part", "{n} parts", n).format(n=n) for n in (1, 3, 5, 21, 11)] == \
             ["1 частина", "3 частини", "5 частин", "21 частина", "11 частин"]
     assert translations("uk").gettext("Send?") == "Надіслати?"
+    from datetime import UTC, datetime
+
+    from alphasms_notify.render import reply_line
+    from alphasms_notify.results import Reply
+
+    reply = Reply(datetime(2026, 12, 1, 22, 0, tzinfo=UTC), "Дякую")
+    with use_language("uk"):  # /status in the bot shows a phone's Viber replies in the operator's language
+        assert reply_line(reply) == "відповідь 2026-12-01T22:00:00+00:00: Дякую"
+    assert reply_line(reply) == "reply 2026-12-01T22:00:00+00:00: Дякую"
 
 
 async def test_each_operator_gets_the_menu_answers_and_errors_in_their_telegram_language(make_bot, telegram,
