@@ -52,7 +52,6 @@ class Leases:
         the same cycle ended, so a cycle over 100,000 does not walk past what it already holds.
         """
         now = time.time()
-        candidates = _CANDIDATES[kind]
         params: list[Any] = [kind, now]
         if kind == NOTICE:
             params.append(since)
@@ -60,13 +59,7 @@ class Leases:
             params.append(older_than if older_than is not None else now)
         if kind == POLL:
             params += list(after or (-1.0, -1))
-        with self._db.tx() as tx:
-            for statement in self._db.claim_prelude:
-                tx.run(statement)
-            keys = [r["key"] for r in tx.all(candidates + self._db.skip_locked, (*params, limit))]
-            if not keys:
-                return []
-            return self._lease(tx, kind, keys, owner, now, now + lease)
+        return [r["key"] for r in self._take(kind, params, limit, owner, now, now + lease)]
 
     def claim_polls(self, owner: str, lease: float, limit: int, *, after: tuple[float, int] | None = None
                     ) -> list[TrackedMessage]:
@@ -74,15 +67,24 @@ class Leases:
         claim's own statement, not fetched again by id (a second query per claim, 1.7 s of a 100,000-message
         cycle on PostgreSQL)."""
         now = time.time()
-        sql = _CANDIDATES[POLL].replace("SELECT m.id AS key", "SELECT m.id AS key, m.*", 1)
+        rows = self._take(POLL, [POLL, now, *(after or (-1.0, -1))], limit, owner, now, now + lease, messages=True)
+        return [message_row(r) for r in rows]
+
+    def _take(self, kind: str, params: list[Any], limit: int, owner: str, now: float, until: float, *,
+              messages: bool = False) -> list[Any]:
+        """The candidate rows of ``kind`` now leased to ``owner``, oldest first (``messages``: with every column
+        of the message, for the kinds whose candidates are messages)."""
+        sql = _CANDIDATES[kind]
+        if messages:
+            sql = sql.replace("SELECT m.id AS key", "SELECT m.id AS key, m.*", 1)
         with self._db.tx() as tx:
             for statement in self._db.claim_prelude:
                 tx.run(statement)
-            rows = tx.all(sql + self._db.skip_locked, (POLL, now, *(after or (-1.0, -1)), limit))
-            if not rows:
+            found = tx.all(sql + self._db.skip_locked, (*params, limit))
+            if not found:
                 return []
-            taken = set(self._lease(tx, POLL, [r["key"] for r in rows], owner, now, now + lease))
-        return [message_row(r) for r in rows if r["key"] in taken]
+            taken = set(self._lease(tx, kind, [r["key"] for r in found], owner, now, until))
+        return [r for r in found if r["key"] in taken]
 
     def try_lease(self, kind: str, key: int, owner: str, lease: float) -> bool:
         """Take one key's lease (or renew it when ``owner`` holds it): a mutex across instances."""
