@@ -88,9 +88,8 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
         assert len(built) == len(indexes)  # one message a phone (an image is never split here)
         for i, message in zip(indexes, built, strict=True):
             messages[i] = message
-    store = open_store(ctx)
     try:
-        with ctx.client() as client:
+        with open_store(ctx) as store, ctx.client() as client:
             def review(ready: list[Any], refused: list[Any]) -> None:
                 _review(ctx, client, ready, refused, force=force, yes=yes)
 
@@ -99,8 +98,6 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
                                                         rate=rate, review=review))
     except (PlanError, CampaignExists) as exc:
         fail(str(exc), EXIT_INVALID)
-    finally:
-        store.close()
     if ctx.json:
         echo_results([{"name": made.name, "recipients": made.recipients, "skipped": made.skipped,
                        "state": made.state}])
@@ -144,13 +141,10 @@ def run(ctx: Context, name: str, wait: bool) -> None:
     from ..campaign import run_campaign
     from .sending import blocking_async_client, bulk_mode
 
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         with bulk_mode(), blocking_async_client(ctx) as client, _run_bar(ctx, store, name) as advance:
             result = run_campaign(store, client, name, wait=wait, progress=advance)
         counts = store.campaigns.counts(name)
-    finally:
-        store.close()
     line = f"campaign {name}: {result.state} ({result.message}); sent now {result.sent}; " + _counts(counts)
     if ctx.json:
         echo_results([{"name": name, "state": result.state, "message": result.message, "sent_now": result.sent,
@@ -182,15 +176,12 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _move(ctx: Context, name: str, state: str, only_from: tuple[str, ...], reason: str | None) -> None:
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         found = store.campaigns.get(name)
         if found is None:
             fail(f"no campaign named {name!r}", EXIT_INVALID)
         if not store.campaigns.set_state(name, state, reason, only_from=only_from):
             fail(f"campaign {name} is {found.state}: it cannot be {state} now", EXIT_INVALID)
-    finally:
-        store.close()
     if state == "paused":
         from ..plugins import call_hook
 
@@ -229,13 +220,10 @@ def retry_failed(ctx: Context, name: str) -> None:
     """Make NAME's failed recipients pending again, each with a new message id; then `run` it."""
     from ..ids import new_message_id
 
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         again = store.campaigns.retry_failed(name, new_message_id)
         if again:
             store.campaigns.set_state(name, "running", None, only_from=("finished",))
-    finally:
-        store.close()
     click.echo(f"campaign {name}: {again} failed recipient(s) pending again")
 
 
@@ -247,13 +235,10 @@ def status(ctx: Context, name: str, watch: bool) -> None:
     """NAME's state and its recipients by state (and, from the status poll, delivered, read, replied)."""
     from ..store.campaigns import done_count
 
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         found, state, counts = _status(store, name)
         if watch and not ctx.json:
             found, state, counts = _watch(store, name, found, state, counts)
-    finally:
-        store.close()
     if ctx.json:
         echo_results([{"name": name, "state": state, "reason": found.reason, "channel": found.channel,
                        "total": found.total, "done": done_count(counts), "counts": counts}])
@@ -312,11 +297,8 @@ def _watch(store: Any, name: str, found: Any, state: str, counts: dict[str, int]
 @click.pass_obj
 def list_campaigns(ctx: Context) -> None:
     """Every campaign: name, state, recipients."""
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         found = store.campaigns.all()
-    finally:
-        store.close()
     if ctx.json:
         echo_results([{"name": c.name, "state": c.state, "total": c.total, "channel": c.channel} for c in found])
         return
@@ -330,8 +312,7 @@ def list_campaigns(ctx: Context) -> None:
 @click.pass_obj
 def report(ctx: Context, name: str, as_csv: bool) -> None:
     """NAME's recipients, one CSV row each: order, id, phone, state, error, tries, when, delivery status."""
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         if store.campaigns.get(name) is None:
             fail(f"no campaign named {name!r}", EXIT_INVALID)
         out = csv.writer(sys.stdout)
@@ -339,5 +320,3 @@ def report(ctx: Context, name: str, as_csv: bool) -> None:
         for r in store.campaigns.recipients(name):
             out.writerow([r["seq"], r["id"], r["phone"], r["state"], r["error"] or "", r["tried"],
                           r["done_at"] or "", r["delivery"] or ""])
-    finally:
-        store.close()

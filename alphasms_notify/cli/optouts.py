@@ -50,11 +50,8 @@ def optout() -> None:
 def add(ctx: Context, phone: str, scope: str, note: str | None) -> None:
     """Opt PHONE out (an earlier opt-out keeps its date; --scope all widens it)."""
     number = _phone(phone)
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         found = store.optouts.add(number, scope, "operator", time.time(), note)
-    finally:
-        store.close()
     if ctx.json:
         echo_results([{"phone": found.phone, "scope": found.scope, "since": found.at, "reason": found.reason}])
     else:
@@ -68,11 +65,8 @@ def add(ctx: Context, phone: str, scope: str, note: str | None) -> None:
 def remove(ctx: Context, phone: str) -> None:
     """Opt PHONE back in (only when the person asked for it again)."""
     number = _phone(phone)
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         gone = store.optouts.remove(number)
-    finally:
-        store.close()
     if not gone:
         fail(f"+{number} is not opted out", EXIT_INVALID)
     click.echo(f"+{number} opted back in")
@@ -82,11 +76,8 @@ def remove(ctx: Context, phone: str) -> None:
 @click.pass_obj
 def list_optouts(ctx: Context) -> None:
     """Every opt-out: phone, scope, since when, why."""
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         found = store.optouts.all()
-    finally:
-        store.close()
     if ctx.json:
         echo_results([{"phone": o.phone, "scope": o.scope, "since": o.at, "reason": o.reason, "note": o.note}
                       for o in found])
@@ -121,13 +112,10 @@ def import_optouts(ctx: Context, csv_path: str, scope: str) -> None:
         if wanted not in ("marketing", "all"):
             fail(f"{where}: scope must be marketing or all, not {wanted!r}; nothing imported", EXIT_INVALID)
         rows.append((number, wanted, row.get("note") or None))
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         now = time.time()
         for number, wanted, note in rows:
             store.optouts.add(number, wanted, "import", now, note)
-    finally:
-        store.close()
     click.echo(f"{len(rows)} phone(s) opted out")
 
 
@@ -140,11 +128,8 @@ def export_optouts(ctx: Context, csv_path: str) -> None:
     The file holds personal data: it is made readable by its owner only."""
     from ..store import create_private
 
-    store = open_store(ctx)
-    try:
+    with open_store(ctx) as store:
         found = store.optouts.all()
-    finally:
-        store.close()
     rows: list[list[Any]] = [[o.phone, o.scope, _since(o.at), o.reason, o.note or ""] for o in found]
     if csv_path == "-":
         out = csv.writer(sys.stdout)

@@ -99,6 +99,12 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def ping(self) -> None:
         """Raise if the store cannot be used now (for a readiness check).
 
