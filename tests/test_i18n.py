@@ -127,10 +127,9 @@ async def test_each_operator_gets_the_menu_answers_and_errors_in_their_telegram_
         question = await until(last_text(telegram, OPERATOR, "Надіслати?"))
         assert "для 3 одержувачів" in question and "1 частина" in question
         [asked] = [m for m in telegram.bot_messages(OPERATOR) if m["text"] == question]
-        buttons = [b["text"] for b in asked["reply_markup"]["inline_keyboard"][0]]
-        assert buttons == ["✅ Надіслати 3", "✖ Скасувати"]
-        telegram.press(OPERATOR, asked["message_id"], buttons and asked["reply_markup"]["inline_keyboard"][0][0]
-                       ["callback_data"], language_code="uk")
+        confirm, cancel = asked["reply_markup"]["inline_keyboard"][0]
+        assert [confirm["text"], cancel["text"]] == ["✅ Надіслати 3", "✖ Скасувати"]
+        telegram.press(OPERATOR, asked["message_id"], confirm["callback_data"], language_code="uk")
         assert "✅ Надіслано 3 з 3:" in await until(last_text(telegram, OPERATOR, "Надіслано 3 з 3"))
         telegram.send(STRANGER, "/balance", language_code="uk")
         assert "Цей бот лише для операторів" in await until(last_text(telegram, STRANGER, "⛔"))
