@@ -8,28 +8,29 @@ returns outcomes or raises :class:`~alphasms_notify.errors.ProtocolError` /
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from types import NoneType
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
+from .decoders import DECODERS, SENDS, field_of
 from .errors import AccessDenied, APIError, ProtocolError
-from .messages import VIBER_TYPE_FIELDS, Balance, CallOtp, Hlr, Message, Rcs, RcsSms, Sms, Status, Viber, ViberSms
-from .results import (
-    BalanceResult,
-    Country,
-    HlrResult,
-    Media,
-    MessageStatus,
-    Network,
-    OtpResult,
-    Outcome,
-    Reply,
-    SendResult,
-    StatusResult,
+from .gcpause import without_gc
+from .messages import (
+    VIBER_TYPE_FIELDS,
+    Balance,
+    CallOtp,
+    Hlr,
+    Message,
+    Rcs,
+    RcsSms,
+    SendMessage,
+    Sms,
+    Status,
+    Viber,
+    ViberSms,
 )
+from .results import Outcome, SendResult
 
 __all__ = ["encode_item", "encode_request", "decode_response", "parse_json", "VIBER_KEYS", "RCS_KEYS",
            "CAMPAIGN_HEADER"]
@@ -112,6 +113,7 @@ def encode_item(message: Message) -> dict[str, Any]:
     raise TypeError(f"not a message: {message!r}")
 
 
+@without_gc
 def encode_request(api_key: str, messages: list[Message]) -> bytes:
     """The UTF-8 JSON body ``{"auth": KEY, "data": [item, ...]}`` (orjson: several times the stdlib's speed)."""
     return orjson.dumps({"auth": api_key, "data": [encode_item(m) for m in messages]})
@@ -133,135 +135,6 @@ def parse_json(status_code: int, content: bytes) -> Any:
         raise ProtocolError(
             f"expected JSON from AlphaSMS, got HTTP {status_code} with {_describe(content)}"
         ) from None
-
-
-def _field(obj: Any, key: str, kinds: type | tuple[type, ...], where: str, *, optional: bool = False) -> Any:
-    if not isinstance(obj, dict):
-        raise ProtocolError(f"{where}: expected an object, got {type(obj).__name__}")
-    if key not in obj or obj[key] is None:
-        if optional:
-            return None
-        raise ProtocolError(f"{where}: missing key {key!r}")
-    value = obj[key]
-    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-        raise ProtocolError(f"{where}: {key!r} should not be a boolean")
-    if not isinstance(value, kinds):
-        raise ProtocolError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _int(obj: Any, key: str, where: str, *, optional: bool = False) -> int | None:
-    """An integer field; numeric strings are accepted as the provider's PHP may send them."""
-    value = _field(obj, key, (int, str), where, optional=optional)
-    if value is None or isinstance(value, int):
-        return value
-    if not value.strip().isdigit():
-        raise ProtocolError(f"{where}: {key!r} is not a number: {value!r}")
-    return int(value)
-
-
-def _country(obj: Any, where: str) -> Country | None:
-    if obj is None:
-        return None
-    return Country(_field(obj, "name", str, where), _int(obj, "prefix", where))  # type: ignore[arg-type]
-
-
-def _network(obj: Any, where: str) -> Network | None:
-    if obj is None or obj == {} or obj == []:
-        return None
-    return Network(
-        _field(obj, "name", str, where),
-        _int(obj, "prefix", where, optional=True),
-        _country(_field(obj, "country", dict, where, optional=True), where + ".country"),
-    )
-
-
-def _decimal(data: Any, key: str, where: str) -> Decimal:
-    """A money field: a JSON number or numeric text, finite."""
-    raw = _field(data, key, (int, float, str), where)
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise ProtocolError(f"{where}: {key} is not a number: {raw!r}") from None
-    if not value.is_finite():
-        raise ProtocolError(f"{where}: {key} is not a finite number: {raw!r}")
-    return value
-
-
-def _decode_balance(data: Any, where: str) -> BalanceResult:
-    return BalanceResult(_decimal(data, "amount", where), _field(data, "currency", str, where))
-
-
-def _decode_send(data: Any, where: str) -> SendResult:
-    msg_id, parts = data.get("msg_id"), data.get("parts")
-    if type(data.get("id")) is int and type(msg_id) is int and type(parts) in (int, NoneType):
-        return SendResult(data["id"], msg_id, parts, data.get("data"))  # the usual, well-formed case
-    return SendResult(
-        id=_int(data, "id", where),  # type: ignore[arg-type]
-        msg_id=_int(data, "msg_id", where),
-        parts=_int(data, "parts", where, optional=True),
-        data=data.get("data"),
-    )
-
-
-def _decode_hlr(data: Any, where: str) -> HlrResult:
-    network = _field(data, "network", dict, where, optional=True) or {}
-    return HlrResult(
-        phone=_int(data, "phone", where),  # type: ignore[arg-type]
-        status=MessageStatus.parse(_field(data, "status", str, where)),
-        imsi=_int(data, "imsi", where, optional=True),
-        mccmnc=_int(data, "mccmnc", where, optional=True),
-        ported=bool(_field(data, "ported", (bool, int), where, optional=True)),
-        origin=_network(network.get("origin"), where + ".network.origin"),
-        ported_network=_network(network.get("ported"), where + ".network.ported"),
-    )
-
-
-def _decode_reply(obj: Any, where: str) -> Reply:
-    stamp = _field(obj, "datetime", str, where)
-    try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        raise ProtocolError(f"{where}: datetime is not ISO 8601: {stamp!r}") from None
-    media_obj = _field(obj, "media", dict, where, optional=True)
-    media = None
-    if media_obj is not None:
-        media = Media(
-            url=_field(media_obj, "url", str, where + ".media"),
-            filename=_field(media_obj, "filename", str, where + ".media", optional=True),
-            filesize=_int(media_obj, "filesize", where + ".media", optional=True),
-        )
-    return Reply(when, _field(obj, "message", str, where, optional=True), media)
-
-
-def _decode_status(data: Any, where: str) -> StatusResult:
-    replies = _field(data, "replies", list, where, optional=True) or []
-    return StatusResult(
-        id=_int(data, "id", where),  # type: ignore[arg-type]
-        type=_field(data, "type", str, where),
-        status=MessageStatus.parse(_field(data, "status", str, where)),
-        replies=tuple(_decode_reply(r, f"{where}.replies[{i}]") for i, r in enumerate(replies)),
-    )
-
-
-def _decode_otp(data: Any, where: str) -> OtpResult:
-    return OtpResult(str(_field(data, "code", (str, int), where)), _decimal(data, "price", where))
-
-
-_DECODERS = {
-    "balance": _decode_balance,
-    "sms": _decode_send,
-    "viber": _decode_send,
-    "viber+sms": _decode_send,
-    "rcs": _decode_send,
-    "rcs+sms": _decode_send,
-    "call/otp": _decode_otp,
-    "hlr": _decode_hlr,
-    "status": _decode_status,
-}
-
-
-_SENDS = frozenset({"sms", "viber", "viber+sms", "rcs", "rcs+sms"})
 
 
 def _item_id(item: Any) -> int | None:
@@ -306,9 +179,30 @@ def _order(items: list[Any], messages: list[Message]) -> list[Any]:
     return ordered
 
 
+def _decode_sends(items: list[Any], messages: list[SendMessage]) -> list[Outcome[Any]] | None:
+    """:func:`_decode_usual` for a batch of sends only (a bulk send's every request): one tight pass."""
+    outcomes: list[Outcome[Any]] = []
+    append = outcomes.append
+    try:
+        for message, item in zip(messages, items, strict=True):
+            data = item["data"]
+            if item["success"] is not True or type(data) is not dict:
+                return None
+            got, msg_id, parts = data["id"], data["msg_id"], data.get("parts")
+            if type(got) is not int or got != message.id or type(msg_id) is not int \
+                    or (parts is not None and type(parts) is not int):
+                return None
+            append(Outcome(message, True, SendResult(got, msg_id, parts, data.get("data")), None, item))
+    except (KeyError, TypeError):  # an item or its data not an object, a field missing
+        return None
+    return outcomes
+
+
 def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome[Any]] | None:
     """Every item accepted, in order, well formed: the outcomes in one tight pass (a campaign's
     10,000 items). None at the first item that is not so: the general path then looks at all of them."""
+    if all(m.type in SENDS for m in messages):
+        return _decode_sends(items, cast(list[SendMessage], messages))
     outcomes: list[Outcome[Any]] = []
     append = outcomes.append
     for message, item in zip(messages, items, strict=True):
@@ -317,7 +211,7 @@ def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome[Any
         data = item.get("data")
         if type(data) is not dict:
             return None
-        if message.type in _SENDS:
+        if message.type in SENDS:
             msg_id, parts = data.get("msg_id"), data.get("parts")
             if (type(data.get("id")) is not int or data["id"] != getattr(message, "id", None) or type(msg_id) is not int
                     or type(parts) not in (int, NoneType)):
@@ -328,13 +222,14 @@ def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome[Any
             if got is not None and got != getattr(message, "id", None):
                 return None
             try:
-                result = _DECODERS[message.type](data, "")
+                result = DECODERS[message.type](data, "")
             except ProtocolError:
                 return None
         append(Outcome(message, True, result, None, item))
     return outcomes
 
 
+@without_gc
 def decode_response(status_code: int, content: bytes, messages: list[Message]) -> list[Outcome[Any]]:
     """Turn the HTTP answer to ``messages`` into one Outcome per message, in request order."""
     body = parse_json(status_code, content)
@@ -356,7 +251,7 @@ def decode_response(status_code: int, content: bytes, messages: list[Message]) -
         return fast
     outcomes: list[Outcome[Any]] = []
     for position, (message, item) in enumerate(zip(messages, _order(items, messages), strict=True)):
-        decoder = _DECODERS[message.type]
+        decoder = DECODERS[message.type]
         if type(item) is dict and item.get("success") is True and type(data := item.get("data")) is dict:
             try:  # the usual case; the location is only worked out for an error message
                 outcomes.append(Outcome(message, True, result=decoder(data, ""), raw=item))
@@ -364,11 +259,11 @@ def decode_response(status_code: int, content: bytes, messages: list[Message]) -
             except ProtocolError:
                 pass
         where = f"answer item {position + 1} ({message.type})"
-        if not _field(item, "success", bool, where):
+        if not field_of(item, "success", bool, where):
             error = item.get("error")
             text = error if isinstance(error, str) and error else "unspecified error"
             outcomes.append(Outcome(message, False, error=text, raw=item))
             continue
-        result = decoder(_field(item, "data", dict, where), where + ".data")  # a bad item raises, saying where
+        result = decoder(field_of(item, "data", dict, where), where + ".data")  # a bad item raises, saying where
         outcomes.append(Outcome(message, True, result=result, raw=item))
     return outcomes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 from helpers import ALPHASMS, sandbox_env
 
@@ -161,3 +162,39 @@ def test_the_library_stops_posting_batches_after_insufficient_funds(alphasms_san
     assert [o.error for o in outcomes[15:20]] == ["Insufficient funds"] * 5
     assert all(o.error.startswith("not sent: an earlier message") and not o.unknown for o in outcomes[20:])
     assert len([r for r in alphasms_sandbox.requests() if r.get("data")]) == 2
+
+
+GC_PROBE = '''
+import gc, sys, weakref
+from alphasms_notify.cli.sending import bulk_mode, exits_after_command
+
+class Node:
+    pass
+
+def send_like():
+    with bulk_mode():
+        assert not gc.isenabled()
+        node = Node()
+        node.me = node  # a cycle: only the collector frees it
+        ref = weakref.ref(node)
+        del node
+    gc.collect()
+    return gc.isenabled(), ref() is None
+
+if sys.argv[1] == "command":
+    exits_after_command()
+print(*send_like())
+'''
+
+
+def test_a_send_command_leaves_the_collector_on_and_skips_its_last_pass_only_in_its_own_process(tmp_path):
+    """The send commands pause the collector; it is on again after (an in-process caller keeps collecting
+    what the send made), and only the alphasms process itself skips a last pass over what it will free."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(GC_PROBE)
+    caller = subprocess.run([sys.executable, str(probe), "caller"], capture_output=True, text=True, timeout=60)
+    assert caller.returncode == 0, caller.stderr
+    assert caller.stdout.split() == ["True", "True"]  # collecting again, and the cycle is freed
+    command = subprocess.run([sys.executable, str(probe), "command"], capture_output=True, text=True, timeout=60)
+    assert command.returncode == 0, command.stderr
+    assert command.stdout.split() == ["True", "False"]  # collecting, but what the send made is left for the exit

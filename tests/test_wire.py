@@ -203,3 +203,62 @@ def test_parser_on_arbitrary_bytes_never_crashes(raw):
         decode_response(200, raw, [Balance()])
     except (ProtocolError, APIError):
         pass
+
+
+_answer_items = st.fixed_dictionaries({"success": st.sampled_from([True, True, True, False, "true", None])}, optional={
+    "data": st.one_of(
+        st.fixed_dictionaries({}, optional={
+            "id": st.sampled_from([1, 2, 3, True, "1", None, 2**70]),
+            "msg_id": st.sampled_from([10, -1, True, 1.5, "10", None]),
+            "parts": st.sampled_from([1, 2, None, True, "1", 0.5]),
+            "data": st.sampled_from([None, 1, "x"]),
+        }),
+        json_values),
+    "error": st.sampled_from(["Duplicate message id", "", 5]),
+})
+
+
+@settings(max_examples=400, deadline=None)
+@given(items=st.lists(_answer_items, min_size=3, max_size=3), kinds=st.lists(
+    st.sampled_from(["sms", "viber_text", "viber_sms"]), min_size=3, max_size=3))
+def test_the_quick_pass_over_sends_answers_as_the_full_decoder_does(items, kinds):
+    """A batch of sends is decoded in one quick pass (a bulk send's every request); whatever the items,
+    it must answer what the item-by-item decoder answers, or step aside for it."""
+    from dataclasses import replace
+
+    import alphasms_notify.wire as wire
+
+    messages = [replace(MESSAGES[kind], id=position + 1) for position, kind in enumerate(kinds)]
+    body = json.dumps({"success": True, "data": items}).encode()
+
+    def decoded(usual):
+        saved, wire._decode_usual = wire._decode_usual, usual
+        try:
+            return [(o.ok, o.error, o.result, o.unknown) for o in decode_response(200, body, messages)]
+        except (ProtocolError, APIError) as exc:
+            return (type(exc), str(exc))
+        finally:
+            wire._decode_usual = saved
+
+    assert decoded(wire._decode_usual) == decoded(lambda items, messages: None)
+
+
+def test_decoding_leaves_the_garbage_collector_as_it_found_it():
+    """Decoding a batch pauses the cyclic collector (thousands of objects that all survive); it is on again
+    afterwards, also when the answer was garbled, and stays off for a caller who had turned it off."""
+    import gc
+
+    messages = [Sms(PHONE, "a", sender="A", id=i) for i in range(1, 1001)]
+    good = json.dumps({"success": True, "data": [
+        {"success": True, "data": {"id": i, "msg_id": i, "parts": 1}} for i in range(1, 1001)]}).encode()
+    assert gc.isenabled()
+    assert len(decode_response(200, good, messages)) == 1000 and gc.isenabled()
+    with pytest.raises(ProtocolError):
+        decode_response(200, b'{"success": true, "data": "garbled"}', messages)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        decode_response(200, good, messages)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -307,6 +307,10 @@ cli.add_command(optout)
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: load plugins (for their subcommands), then run click."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the alphasms command itself, not a caller in-process
+        from .sending import exits_after_command
+
+        exits_after_command()
     set_language(language_from_env())  # the CLI speaks the terminal's language (LANG): Ukrainian or English
     _without_httpx_cli()
     try:

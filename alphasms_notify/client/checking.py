@@ -8,6 +8,7 @@ from typing import Any
 
 from ..checks import check, is_blank
 from ..errors import ValidationError
+from ..gcpause import without_gc
 from ..ids import new_message_id, new_message_ids
 from ..messages import (
     WITH_SMS_FALLBACK,
@@ -65,6 +66,7 @@ class Checking:
             setattr(ready, name, value)
         return ready
 
+    @without_gc
     def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list[Any]]]:
         """Checked copies, and the problems of each message by its position in the caller's list.
 
@@ -85,10 +87,9 @@ class Checking:
                 self._check_parts(ready, index, found)
             msg_id = getattr(ready, "id", None)
             if msg_id is not None and isinstance(ready, SEND_TYPES):
-                if msg_id in seen_ids:
-                    other = seen_ids[msg_id] + 1
-                    found.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {other}"))
-                seen_ids.setdefault(msg_id, index)
+                first = seen_ids.setdefault(msg_id, index)
+                if first != index:
+                    found.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {first + 1}"))
             if found:
                 problems[index] = found
             checked.append(ready)
@@ -110,7 +111,7 @@ class Checking:
         """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
         sender = message.sender if message.sender is not None else self.sms_sender
         text = message.text
-        if type(text) is str and text.isprintable() and not is_blank(text) \
+        if type(text) is str and text.isprintable() and (text[:1].isalnum() or not is_blank(text)) \
                 and len(text) * 2 <= UCS2_MULTI * self.max_parts:
             # the common case, every text different (an order number, a name): a text of printable characters
             # is valid UTF-8 with no controls, so only what is not the text is left to check, once per options

@@ -80,8 +80,14 @@ class Exchange:
                     yield from self._reconcile(batch, [i for i in pending if i in maybe], done, deadline)
                     pending = [i for i in pending if i not in done]
                 if pending:
-                    items = [batch[i] for i in pending]
+                    items = batch if len(pending) == len(batch) else [batch[i] for i in pending]
                     reply = yield _Post(encode_request(self._api_key, items), deadline, headers)
+                    if not maybe:  # the usual case, nothing to compare with an earlier attempt: in order
+                        outcomes = self._decode(reply, items)
+                        if len(pending) == len(batch):
+                            return outcomes, None
+                        done.update(zip(pending, outcomes, strict=True))
+                        return [done[i] for i in range(len(batch))], None
                     duplicates = []
                     for i, outcome in zip(pending, self._decode(reply, items), strict=True):
                         if i in maybe and _is_duplicate(outcome):

@@ -195,6 +195,8 @@ class Core(Checking, Exchange):
     @staticmethod
     def _merge(batch: Sequence[Message], settled: dict[int, Outcome[Any]], sent: list[Outcome[Any]]
                ) -> list[Outcome[Any]]:
+        if not settled:
+            return sent
         it = iter(sent)
         return [settled[i] if i in settled else next(it) for i in range(len(batch))]
 
