@@ -272,3 +272,64 @@ async def test_async_client_can_use_plain_httpx_transport(alphasms_sandbox):
                              transport=httpx.AsyncHTTPTransport()) as sms:
         [outcome] = await sms.send(Sms("0971234567", "via httpx"))
     assert outcome.ok and alphasms_sandbox.messages()[0]["item"]["sms_message"] == "via httpx"
+
+
+async def test_both_async_roads_send_the_same_request_head():
+    """The async client posts to its own aiohttp transport directly, and through httpx to a caller's
+    transport: the provider sees the same method, path, type, agent and campaign either way."""
+    import json
+
+    from aiohttp import web
+
+    from alphasms_notify import __version__
+    from alphasms_notify.wire import CAMPAIGN_HEADER
+
+    heads: list[dict[str, str]] = []
+
+    async def api(request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        heads.append({"method": request.method, "path": request.path, **{k.lower(): v for k, v in
+                                                                          request.headers.items()}})
+        return web.json_response({"success": True, "data": [
+            {"success": True, "data": {"id": item["id"], "msg_id": 7, "parts": 1}} for item in body["data"]]})
+
+    app = web.Application()
+    app.router.add_post("/api/json.php", api)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/api/json.php"
+    try:
+        for transport in (None, httpx.AsyncHTTPTransport()):
+            async with AsyncAlphaSMS("KEY", url, sms_sender="Shop", transport=transport) as sms:
+                message = Sms("0971234567", "hi", meta={"source": "campaign:Осінь"})
+                [outcome] = await sms.send(message)
+            assert outcome.ok and outcome.result.msg_id == 7
+    finally:
+        await runner.cleanup()
+    ours, theirs = heads
+    for head in (ours, theirs):
+        assert head["method"] == "POST" and head["path"] == "/api/json.php"
+        assert head["content-type"] == "application/json"
+        assert head["user-agent"] == f"alphasms-notify/{__version__}"
+        assert head[CAMPAIGN_HEADER.lower()] == "%D0%9E%D1%81%D1%96%D0%BD%D1%8C"
+
+
+def test_outcomes_are_records_the_garbage_collector_need_not_walk():
+    """A send keeps an Outcome and a SendResult a message: untracked by the cyclic collector, compared and
+    shown without the provider's raw item (as before), and freed as soon as nothing refers to them."""
+    import gc
+    import weakref
+
+    from alphasms_notify.results import Outcome, SendResult
+
+    message = Sms("0971234567", "hi", id=5)
+    one = Outcome(message, True, SendResult(5, 50, 1), raw={"success": True, "data": {"id": 5}})
+    other = Outcome(message, True, SendResult(5, 50, 1), raw={"success": True}, warnings=["store down"])
+    assert not gc.is_tracked(one) and not gc.is_tracked(one.result)
+    assert one == other and one != Outcome(message, False, error="no")
+    assert "raw" not in repr(one) and "msg_id=50" in repr(one) and "store down" in repr(other)
+    held = weakref.ref(message)
+    del message, one, other
+    assert held() is None  # no cycle: reference counting alone frees them

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+import msgspec
 
 from ..errors import RequestError, ValidationError
 from ..i18n import gettext as _
@@ -163,6 +164,8 @@ def guarded(ctx: Context, run: Callable[[], Any], describe: Callable[[Outcome[An
 def _jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, msgspec.Struct):  # SendResult
+        return {name: _jsonable(getattr(value, name)) for name in value.__struct_fields__}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

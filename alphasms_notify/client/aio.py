@@ -48,11 +48,15 @@ class AsyncAlphaSMS(Core):
         **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(api_key, api_url, **options)
+        self._own: Any = None  # our aiohttp transport, posted to directly; a caller's goes through httpx
         if transport is None:
-            from ..transport import AiohttpTransport  # aiohttp loads only for async use
+            from ..transport import AiohttpTransport, wire_headers  # aiohttp loads only for async use
 
-            transport = AiohttpTransport(limit=max_concurrency, max_body=self.max_answer_bytes, verify=self.verify)
+            transport = self._own = AiohttpTransport(limit=max_concurrency, max_body=self.max_answer_bytes,
+                                                     verify=self.verify)
         self._http = httpx.AsyncClient(**self._http_kwargs(transport))  # the transport sets the connection limit
+        if self._own is not None:
+            self._headers = wire_headers(self._http.headers.items())
         self.max_concurrency = max_concurrency
 
     async def __aenter__(self) -> AsyncAlphaSMS:
@@ -70,6 +74,11 @@ class AsyncAlphaSMS(Core):
             limit = max(0.0, min(self.total_timeout, action.deadline - time.monotonic()))
             try:
                 async with asyncio.timeout(limit):
+                    if self._own is not None:
+                        status, content = await self._own.post(
+                            self.api_url, action.body, {**self._headers, **dict(action.headers)},
+                            self.timeout.connect, self.timeout.read)
+                        return _Answer(status, content)
                     async with self._http.stream("POST", self.api_url, content=action.body,
                                                  headers=dict(action.headers)) as answer:
                         content = await read_capped_async(answer.aiter_bytes(), self.max_answer_bytes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..checks import check, is_blank
@@ -27,6 +27,8 @@ from ..segments import UCS2_MULTI, count_segments
 from .actions import _PROBE_PHONE, SEND_TYPES, _chunks
 
 __all__ = ["Checking"]
+
+_FINE: tuple[Any, ...] = ()  # no problems
 
 
 class Checking:
@@ -79,20 +81,20 @@ class Checking:
         sms_checks: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
         pairs = list(pairs)
         self._assign_ids([m for _, m in pairs])
+        check_sms, append = self._check_sms, checked.append
         for index, message in pairs:
             if type(message) is Sms:
-                ready, found = self._check_sms(message, index, sms_checks)
+                ready, found = check_sms(message, index, sms_checks)
             else:
                 ready, found = check(self._with_defaults(message), index)
                 self._check_parts(ready, index, found)
             msg_id = getattr(ready, "id", None)
-            if msg_id is not None and isinstance(ready, SEND_TYPES):
-                first = seen_ids.setdefault(msg_id, index)
-                if first != index:
-                    found.append((f"message {index + 1}", "id", f"id {msg_id} is also used by message {first + 1}"))
+            if msg_id is not None and (first := seen_ids.setdefault(msg_id, index)) != index \
+                    and isinstance(ready, SEND_TYPES):
+                found = [*found, (f"message {index + 1}", "id", f"id {msg_id} is also used by message {first + 1}")]
             if found:
-                problems[index] = found
-            checked.append(ready)
+                problems[index] = list(found)
+            append(ready)
         return checked, problems
 
     def _assign_ids(self, messages: list[Message]) -> None:
@@ -107,19 +109,21 @@ class Checking:
             message.id_drawn = True
 
     def _check_sms(self, message: Sms, index: int, cache: dict[tuple[Any, ...], list[tuple[str, str]]]
-                   ) -> tuple[Message, list[Any]]:
+                   ) -> tuple[Message, Sequence[Any]]:
         """:func:`check` for an SMS, with what is not the phone or id checked once per (text, sender, lifetime)."""
-        sender = message.sender if message.sender is not None else self.sms_sender
+        sender = message.sender
+        if sender is None:
+            sender = self.sms_sender
         text = message.text
+        options = (sender, message.lifetime, message.unsubscribe_link, message.short_link, message.hook)
         if type(text) is str and text.isprintable() and (text[:1].isalnum() or not is_blank(text)) \
                 and len(text) * 2 <= UCS2_MULTI * self.max_parts:
             # the common case, every text different (an order number, a name): a text of printable characters
             # is valid UTF-8 with no controls, so only what is not the text is left to check, once per options
-            key: tuple[Any, ...] = (None, sender, message.lifetime, message.unsubscribe_link, message.short_link,
-                                    message.hook)
+            key: tuple[Any, ...] = options
             text = "."
         else:
-            key = (text, sender, message.lifetime, message.unsubscribe_link, message.short_link, message.hook)
+            key = (text, *options)
         common = cache.get(key)
         if common is None:
             probe = Sms(_PROBE_PHONE, text, sender=sender, lifetime=message.lifetime,
@@ -127,31 +131,40 @@ class Checking:
             _, found = check(probe)
             self._check_parts(probe, 0, found)
             common = cache[key] = [(field, reason) for _, field, reason in found]
-        own: list[tuple[str, str]] = []
         phone = message.phone
+        msg_id = message.id
+        if not common and type(phone) is int and 380_000_000_000 <= phone < 381_000_000_000 \
+                and type(msg_id) is int and 0 < msg_id < 2**63 and is_valid_ukrainian(str(phone)[3:]):
+            # already normalized (a stored campaign's messages, prepared copies checked again before they go)
+            if sender is message.sender:
+                return message, _FINE
+            ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps id_drawn and sent
+            ready.__dict__.update(message.__dict__)
+            ready.sender = sender
+            return ready, _FINE
+        own: list[tuple[str, str]] = []
         if type(phone) is str and len(phone) == 12 and phone[:3] == "380" and phone.isdigit() \
                 and is_valid_ukrainian(phone[3:]):
             phone = int(phone)  # what normalize_phone returns, without its layers: the common case
         elif type(phone) is int and 380_000_000_000 <= phone < 381_000_000_000 \
                 and is_valid_ukrainian(str(phone)[3:]):
-            pass  # already normalized (a stored campaign's messages, prepared copies sent again)
+            pass
         else:
             try:
                 phone = normalize_phone(phone)
             except InvalidPhone as exc:
                 own.append(("phone", str(exc)))
-        msg_id = message.id
         if isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63:
             own.append(("id", f"must be a positive integer below 2**63, not {msg_id!r}"))
         if common or own:
             label = label_of(message, index)
             return message, [(label, f, r) for f, r in own + common]
         if phone == message.phone and type(message.phone) is int and sender is message.sender:
-            return message, []
-        ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps id_drawn and sent
+            return message, _FINE
+        ready = object.__new__(Sms)
         ready.__dict__.update(message.__dict__)
         ready.phone, ready.sender = phone, sender
-        return ready, []
+        return ready, _FINE
 
     def _check_parts(self, message: Message, index: int, found: list[Any]) -> None:
         """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
