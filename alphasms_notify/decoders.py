@@ -130,6 +130,9 @@ def _decode_reply(obj: Any, where: str) -> Reply:
 
 
 def _decode_status(data: Any, where: str) -> StatusResult:
+    msg_id, kind, status, replies = data.get("id"), data.get("type"), data.get("status"), data.get("replies")
+    if type(msg_id) is int and type(kind) is str and type(status) is str and (replies is None or replies == []):
+        return StatusResult(msg_id, kind, MessageStatus.parse(status), ())  # the usual: no reply, well formed
     replies = field_of(data, "replies", list, where, optional=True) or []
     return StatusResult(
         id=_int(data, "id", where),  # type: ignore[arg-type]

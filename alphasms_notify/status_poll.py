@@ -20,6 +20,7 @@ instance's messages fall due again when its leases end.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from .errors import RequestError
 from .plugins import acall_hook
 from .results import MessageStatus, StatusResult
 from .sections import ConsentSettings, DeskSettings
-from .store import HOOK, Store, StoredReply, TrackedMessage, instance_id
+from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
 
 __all__ = ["Tracker", "PollStats", "StatusChanged", "ReplyReceived", "Event"]
 
@@ -128,21 +129,38 @@ class Tracker:
         if self.consent is not None and self.consent.confirm_text:
             await confirm_pending(self.store, self.client, self.consent)
         seen: set[int] = set()
-        after: tuple[float, int] | None = None
         before = self.client.requests_made
+
+        def claim(after: tuple[float, int] | None) -> asyncio.Task[list[TrackedMessage]]:
+            return asyncio.ensure_future(self.store.run(self.store.leases.claim_polls, self.owner, self.lease,
+                                                        self.claim_size, after=after))
+
+        coming: asyncio.Task[list[TrackedMessage]] | None = claim(None)
         try:
-            while True:
-                rows = [r for r in await self.store.run(self.store.leases.claim_polls, self.owner, self.lease,
-                                                        self.claim_size, after=after) if r.id not in seen]
+            while coming is not None:
+                claimed, coming = await coming, None
+                rows = [r for r in claimed if r.id not in seen]
                 if not rows:
                     break
                 seen.update(r.id for r in rows)
-                after = max((r.created_at, r.id) for r in rows)
+                # the next claim runs in the store while these are polled (the store and the provider in turn
+                # left each idle half the time: 3.6 s for 100,000 on PostgreSQL)
+                coming = claim(max((r.created_at, r.id) for r in rows))
                 if not await self._poll(rows, stats):
                     break
         finally:
             stats.requests = self.client.requests_made - before
+            if coming is not None:  # the provider failed, or polling raised: the next claim's rows go back
+                await self._give_back(coming)
         return stats
+
+    async def _give_back(self, coming: asyncio.Task[list[TrackedMessage]]) -> None:
+        """The provider failed: what the next claim took goes back at once, for whoever polls next."""
+        try:
+            rows = await coming
+        except Exception:  # noqa: BLE001 - their leases expire on their own
+            return
+        await self.store.run(self.store.leases.release, POLL, [r.id for r in rows], self.owner)
 
     async def _poll(self, rows: list[TrackedMessage], stats: PollStats) -> bool:
         """Poll these claimed messages; False when the provider failed (the rest waits for the next cycle)."""

@@ -17,6 +17,7 @@ from ..messages import (
     RcsSms,
     SendMessage,
     Sms,
+    Status,
     Viber,
     ViberSms,
     label_of,
@@ -85,6 +86,8 @@ class Checking:
         for index, message in pairs:
             if type(message) is Sms:
                 ready, found = check_sms(message, index, sms_checks)
+            elif type(message) is Status and type(message.id) is int and 0 < message.id < 2**63:
+                ready, found = message, _FINE  # a status query of a valid id: nothing else to check
             else:
                 ready, found = check(self._with_defaults(message), index)
                 self._check_parts(ready, index, found)
