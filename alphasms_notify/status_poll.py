@@ -31,7 +31,7 @@ from .autoreply import auto_answer
 from .client import AsyncAlphaSMS
 from .consent import confirm_pending, handle_reply
 from .errors import RequestError
-from .plugins import acall_hook
+from .plugins import acall_hook, has_impls
 from .results import MessageStatus, StatusResult
 from .sections import ConsentSettings, DeskSettings
 from .store import HOOK, POLL, Store, StoredReply, TrackedMessage, instance_id
@@ -195,13 +195,15 @@ class Tracker:
             if str(result.status) != row.status or result.replies:
                 changes.append((row, result))
         await self.store.run(self.store.messages.set_statuses, updates)
+        listened = has_impls(self.plugins, "alphasms_status_changed")  # else no call per message
         for row, result in changes:
             if str(result.status) != row.status:
                 stats.changed += 1
                 old = MessageStatus.parse(row.status) if row.status else None
                 stats.events.append(StatusChanged(row, old, result.status, result))
-                await acall_hook(self.plugins, "alphasms_status_changed", message_id=row.id, old=old,
-                                 new=result.status, status=result)
+                if listened:
+                    await acall_hook(self.plugins, "alphasms_status_changed", message_id=row.id, old=old,
+                                     new=result.status, status=result)
             for stored in await self.store.run(self.store.replies.add, row.id,
                                                result.replies) if result.replies else ():
                 stats.replies += 1
