@@ -50,7 +50,7 @@ SMOKE = {
     "replies": lambda: bench_replies.run(5, poll=0.3, spread=0.5),
     "startup": lambda: bench_startup.run(1),
     "inbox": lambda: bench_inbox.run(300),
-    "shared": lambda: bench_shared.run(500),
+    "shared": lambda: bench_shared.run(500, rounds=1),
     "cli-bulk": lambda: bench_cli_bulk.run(300, rounds=1, warm=False),
     "campaign": lambda: bench_campaign.run(300, rounds=1, warm=False),
 }
