@@ -231,6 +231,15 @@ CREATE TABLE claims (
     Migration(12, "one index less to keep up on every status update: messages_due covers messages_active", """
 DROP INDEX IF EXISTS messages_active;
 """),
+    Migration(13, "a campaign's messages stored once per distinct text, not once per recipient", """
+CREATE TABLE campaign_payloads (
+    campaign TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (campaign, pid)
+);
+ALTER TABLE campaign_recipients ADD COLUMN pid INTEGER;
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

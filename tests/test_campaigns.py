@@ -357,3 +357,23 @@ def test_two_paced_runners_on_postgresql_never_exceed_the_rate_in_any_minute(alp
           f"{len(received) - len(set(received))} twice; busiest minute {busiest}; over {minutes:.1f} minutes")
     assert len(received) == len(set(received)) == 5000 and counts["sent"] == 5000
     assert busiest <= 1500 and minutes >= 3  # 5,000 at 1,500 a minute: not before the 4th minute
+
+
+def test_each_distinct_message_is_stored_once_and_older_inline_payloads_still_run(alphasms_sandbox, store):
+    """A campaign of one text stores that message once (not once per recipient); one of personal texts, once
+    each; and a recipient stored inline by a version before that (no payload number) is still sent."""
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "same", 30)
+        create_campaign(store, sms, "personal", [m for i in range(3) for m in build("sms", phones(1, 100 + i),
+                                                                                      f"Hi {i}")], channel="sms")
+        db = store._db
+        assert db.one("SELECT COUNT(*) AS n FROM campaign_payloads WHERE campaign = 'same'")["n"] == 1
+        assert db.one("SELECT COUNT(*) AS n FROM campaign_payloads WHERE campaign = 'personal'")["n"] == 3
+        with db.tx() as tx:  # as migration 13 found it: the payload in the row, no number
+            tx.run("UPDATE campaign_recipients SET payload = (SELECT payload FROM campaign_payloads p WHERE"
+                   " p.campaign = 'personal' AND p.pid = campaign_recipients.pid), pid = NULL"
+                   " WHERE campaign = 'personal' AND seq = 1")
+        for name in ("same", "personal"):
+            assert run_campaign(store, sms, name).state == "finished"
+    texts = sorted(m["item"]["sms_message"] for m in alphasms_sandbox.messages())
+    assert texts == ["Hi 0", "Hi 1", "Hi 2"] + ["same news"] * 30

@@ -8,6 +8,8 @@ nothing; the runner sends exactly what is stored, with the ids drawn now.
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,7 +59,8 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     ready, refused = client.prepare(list(messages))  # ValidationError: nothing stored, the message named
     if review is not None:
         review(ready, refused)
-    rows = [(m.id, m.phone, _payload(m)) for m in ready]
+    payloads: dict[tuple[Any, ...], str] = {}
+    rows = [(m.id, m.phone, _payload(m, payloads)) for m in ready]
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}
     state = "scheduled"  # until its first runner starts it (alphasms_campaign_started)
@@ -69,12 +72,39 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     return Created(name, len(rows), len(skipped), state)
 
 
-def _payload(message: SendMessage) -> str:
+def _payload(message: SendMessage, made: dict[tuple[Any, ...], str]) -> str:
     """The stored message without its phone and id (they are the row's columns): a campaign of one text
-    stores one payload many times, and the runner reads it once."""
-    data = to_data(message)
-    del data["fields"]["phone"], data["fields"]["id"]
-    return orjson.dumps(data).decode()
+    stores one payload many times, and the runner reads it once. Made once per distinct message (``made``:
+    by type, every other field, and the meta as JSON), not once per recipient."""
+    meta = message.meta
+    key: tuple[Any, ...]
+    try:
+        key = (type(message), _others(type(message))(message),
+               orjson.dumps(meta, option=orjson.OPT_SORT_KEYS) if meta else b"")
+        hash(key)
+    except (TypeError, orjson.JSONEncodeError):  # a field or a plugin's meta value not hashable or not JSON
+        key = (id(message),)
+    payload = made.get(key)
+    if payload is None:
+        data = to_data(message)
+        del data["fields"]["phone"], data["fields"]["id"]
+        payload = made[key] = orjson.dumps(data).decode()
+    return payload
+
+
+def _others(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """The fields of ``cls`` a payload is made of, read in one call: all but the row's own and meta."""
+    getter = _GETTERS.get(cls)
+    if getter is None:
+        getter = _GETTERS[cls] = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)
+                                                       if f.name not in _OWN))
+    return getter
+
+
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+_OWN = frozenset({"phone", "id", "meta", "sent"})  # the row's own columns, meta (keyed as JSON), not stored
 
 
 def _phone(value: Any) -> int:

@@ -16,7 +16,6 @@ recipients to the next run.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable
@@ -202,7 +201,8 @@ def _messages(batch: list[Claimed], store: Store) -> list[Any]:
             data = orjson.loads(claimed.payload)
             data["fields"].update(phone=claimed.phone, id=claimed.id)  # older payloads have their own
             model = read[claimed.payload] = from_data(data)
-        message = copy.copy(model)
+        message = object.__new__(type(model))  # copy.copy, at a third of its cost for 100,000
+        message.__dict__.update(model.__dict__)
         message.phone, message.id, message.meta = claimed.phone, claimed.id, dict(model.meta)
         message.meta[TRACKED_BY] = store.target  # tracked where the batch is settled (see _settle)
         if claimed.maybe_sent:

@@ -110,9 +110,15 @@ class Campaigns:
                    " tz, rate, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (c.name, c.created_at, c.channel, c.state, c.reason, c.start_at, c.until_at, c.daily_window, c.tz,
                     c.rate, c.total))
-            tx.many("INSERT INTO campaign_recipients (campaign, seq, id, phone, payload) VALUES (?, ?, ?, ?, ?)",
-                    [(c.name, seq, msg_id, phone, payload)
-                     for seq, (msg_id, phone, payload) in enumerate(recipients)])
+            # each distinct payload once (a campaign of one text: one row of it, not 100,000 copies to write
+            # now and read back at every claim); a recipient names its payload by number
+            pids: dict[str, int] = {}
+            rows = [(c.name, seq, msg_id, phone, pids.setdefault(payload, len(pids)))
+                    for seq, (msg_id, phone, payload) in enumerate(recipients)]
+            tx.many("INSERT INTO campaign_payloads (campaign, pid, payload) VALUES (?, ?, ?)",
+                    [(c.name, pid, payload) for payload, pid in pids.items()])
+            tx.many("INSERT INTO campaign_recipients (campaign, seq, id, phone, payload, pid)"
+                    " VALUES (?, ?, ?, ?, '', ?)", rows)
 
     def add_skipped(self, name: str, rows: Iterable[tuple[int, str, str]], start: int) -> None:
         """Recipients a plugin refused when the campaign was made: (phone, payload, why), numbered after the rest."""
@@ -143,7 +149,7 @@ class Campaigns:
         """Take up to ``limit`` recipients to send, in order: never tried, or tried without a known end
         (``unknown``, or ``sending`` under a lease that ended or whose runner is dead)."""
         lock = self._db.for_update + (" SKIP LOCKED" if self._db.engine == "postgresql" else "")
-        pick = f"SELECT seq, id, phone, payload, state FROM campaign_recipients WHERE campaign = ? AND {{}}" \
+        pick = f"SELECT seq, id, phone, payload, pid, state FROM campaign_recipients WHERE campaign = ? AND {{}}" \
                f" ORDER BY seq LIMIT {int(limit)}{lock}"
         with self._db.tx() as tx:
             # each kind an ordered walk of the (campaign, state, seq) index: one query with OR sorted every
@@ -164,7 +170,19 @@ class Campaigns:
                 tx.run(f"UPDATE campaign_recipients SET state = 'sending', owner = ?, lease_until = ?,"
                        f" tried = tried + 1 WHERE campaign = ? AND seq IN ({', '.join('?' * len(chunk))})",
                        [owner, now + lease, name, *chunk])
-        return [Claimed(r["seq"], r["id"], r["phone"], r["payload"], r["state"] != "pending") for r in rows]
+            payloads = self._payloads(tx, name, {r["pid"] for r in rows if r["pid"] is not None})
+        return [Claimed(r["seq"], r["id"], r["phone"], r["payload"] if r["pid"] is None else payloads[r["pid"]],
+                        r["state"] != "pending") for r in rows]
+
+    @staticmethod
+    def _payloads(tx: Any, name: str, pids: set[int]) -> dict[int, str]:
+        """The payloads of these numbers (a recipient stored before migration 13 has its own, inline)."""
+        found: dict[int, str] = {}
+        for chunk in _chunks(sorted(pids)):
+            marks = ", ".join("?" * len(chunk))
+            found.update((r["pid"], r["payload"]) for r in tx.all(
+                f"SELECT pid, payload FROM campaign_payloads WHERE campaign = ? AND pid IN ({marks})", [name, *chunk]))
+        return found
 
     def settle(self, name: str, owner: str, ends: Iterable[tuple[int, str, str | None]], now: float) -> int:
         """Record how each claimed recipient ended: (seq, state, error). Only rows this owner still holds."""
