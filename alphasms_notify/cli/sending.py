@@ -80,12 +80,13 @@ def confirm_large_send(ctx: Context, messages: list[Any], summary: str, yes: boo
         sys.exit(1)
 
 
-_LAST_ACT = [False]  # True in the ``alphasms`` process itself: it exits when its command returns
+_last_act = False  # True in the ``alphasms`` process itself: it exits when its command returns
 
 
 def exits_after_command() -> None:
     """Said by the ``alphasms`` entry point: this process ends with its command (see :func:`bulk_mode`)."""
-    _LAST_ACT[0] = True
+    global _last_act
+    _last_act = True
 
 
 @contextmanager
@@ -109,7 +110,7 @@ def bulk_mode() -> Iterator[None]:
     try:
         yield
     finally:
-        if _LAST_ACT[0]:
+        if _last_act:
             gc.freeze()  # resets the collector's count: no pass over the send's objects on the way out
         if was_enabled:
             gc.enable()
