@@ -158,9 +158,9 @@ class Tracker:
         """The provider failed: what the next claim took goes back at once, for whoever polls next."""
         try:
             rows = await coming
-        except Exception:  # noqa: BLE001 - their leases expire on their own
-            return
-        await self.store.run(self.store.leases.release, POLL, [r.id for r in rows], self.owner)
+            await self.store.run(self.store.leases.release, POLL, [r.id for r in rows], self.owner)
+        except Exception as exc:  # noqa: BLE001 - a store that fails now: the leases expire on their own
+            log.debug("claimed polls not given back (%s); their leases expire", exc)
 
     async def _poll(self, rows: list[TrackedMessage], stats: PollStats) -> bool:
         """Poll these claimed messages; False when the provider failed (the rest waits for the next cycle)."""
