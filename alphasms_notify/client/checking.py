@@ -32,6 +32,17 @@ __all__ = ["Checking"]
 _FINE: tuple[Any, ...] = ()  # no problems
 
 
+def _with(message: Sms, phone: Any, sender: str | None) -> Sms:
+    """``message`` with this phone and sender: itself when they are its own already, else a copy (as
+    copy.copy, keeping the client's fields id_drawn and sent, at a third of its cost for 10,000)."""
+    if phone == message.phone and type(message.phone) is int and sender is message.sender:
+        return message
+    ready = object.__new__(Sms)
+    ready.__dict__.update(message.__dict__)
+    ready.phone, ready.sender = phone, sender
+    return ready
+
+
 class Checking:
     """The client's checks and plans (a part of :class:`~alphasms_notify.client.flow.Core`)."""
 
@@ -139,19 +150,11 @@ class Checking:
         if not common and type(phone) is int and 380_000_000_000 <= phone < 381_000_000_000 \
                 and type(msg_id) is int and 0 < msg_id < 2**63 and is_valid_ukrainian(str(phone)[3:]):
             # already normalized (a stored campaign's messages, prepared copies checked again before they go)
-            if sender is message.sender:
-                return message, _FINE
-            ready = object.__new__(Sms)  # copy.copy, for 10,000 at a time: keeps id_drawn and sent
-            ready.__dict__.update(message.__dict__)
-            ready.sender = sender
-            return ready, _FINE
+            return _with(message, phone, sender), _FINE
         own: list[tuple[str, str]] = []
         if type(phone) is str and len(phone) == 12 and phone[:3] == "380" and phone.isdigit() \
                 and is_valid_ukrainian(phone[3:]):
             phone = int(phone)  # what normalize_phone returns, without its layers: the common case
-        elif type(phone) is int and 380_000_000_000 <= phone < 381_000_000_000 \
-                and is_valid_ukrainian(str(phone)[3:]):
-            pass
         else:
             try:
                 phone = normalize_phone(phone)
@@ -162,12 +165,7 @@ class Checking:
         if common or own:
             label = label_of(message, index)
             return message, [(label, f, r) for f, r in own + common]
-        if phone == message.phone and type(message.phone) is int and sender is message.sender:
-            return message, _FINE
-        ready = object.__new__(Sms)
-        ready.__dict__.update(message.__dict__)
-        ready.phone, ready.sender = phone, sender
-        return ready, _FINE
+        return _with(message, phone, sender), _FINE
 
     def _check_parts(self, message: Message, index: int, found: list[Any]) -> None:
         """Refuse an SMS (or SMS fallback) longer than ``max_parts``: each part is billed."""
