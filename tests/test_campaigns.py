@@ -377,3 +377,13 @@ def test_each_distinct_message_is_stored_once_and_older_inline_payloads_still_ru
             assert run_campaign(store, sms, name).state == "finished"
     texts = sorted(m["item"]["sms_message"] for m in alphasms_sandbox.messages())
     assert texts == ["Hi 0", "Hi 1", "Hi 2"] + ["same news"] * 30
+
+
+def test_a_store_that_lost_a_campaigns_message_claims_nothing_and_says_so(alphasms_sandbox, store):
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        _make(store, sms, "lost", 5)
+        with store._db.tx() as tx:
+            tx.run("DELETE FROM campaign_payloads WHERE campaign = 'lost'")
+        with pytest.raises(ValueError, match="lost the message"):
+            run_campaign(store, sms, "lost")
+    assert alphasms_sandbox.messages() == [] and store.campaigns.counts("lost")["pending"] == 5

@@ -182,6 +182,9 @@ class Campaigns:
             marks = ", ".join("?" * len(chunk))
             found.update((r["pid"], r["payload"]) for r in tx.all(
                 f"SELECT pid, payload FROM campaign_payloads WHERE campaign = ? AND pid IN ({marks})", [name, *chunk]))
+        if missing := sorted(pids - found.keys()):  # a damaged store: claim nothing rather than fail mid-batch
+            raise ValueError(f"campaign {name!r}: the store has lost the message(s) numbered {missing[:5]} that "
+                             "its recipients name (campaign_payloads); nothing was claimed")
         return found
 
     def settle(self, name: str, owner: str, ends: Iterable[tuple[int, str, str | None]], now: float) -> int:
