@@ -8,6 +8,9 @@ measured, more than half of the time to decode 20,000 answer items. Those
 sections run no I/O and return quickly, so the collector is paused for them
 and resumed right after (left alone when the caller had it off already).
 Reference counting still frees everything that is not a cycle meanwhile.
+The switch is the interpreter's, not the thread's: a thread that turns the
+collector off while another thread is inside such a section finds it on
+again when that section ends (CPython offers no per-thread switch).
 """
 
 from __future__ import annotations
