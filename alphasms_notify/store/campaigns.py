@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..db import Database
 
@@ -48,8 +48,9 @@ class CampaignRow:
     total: int
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
+    """A recipient a runner took to send (a tuple: a claim makes thousands at a time)."""
+
     seq: int
     id: int
     phone: int
