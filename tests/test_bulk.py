@@ -76,6 +76,31 @@ def test_batches_grow_unless_a_batch_size_is_set(alphasms_sandbox):
     assert sizes(max_batch_size=300) == [100, 200] + [300] * 11 + [100]
 
 
+def test_a_clients_next_send_starts_where_its_last_one_got_to_unless_a_request_failed(alphasms_sandbox):
+    """A client that keeps sending (a campaign runner, a bot) posts its next send at the size its last one
+    reached, not from 100 again; after a failed request it starts small again, and a small send resets it."""
+    from alphasms_notify import AlphaSMS, RequestError, Sms
+
+    def sizes(client, n, start=0, fault=False):
+        alphasms_sandbox.reset()
+        if fault:
+            alphasms_sandbox.fault("http500", count=1)
+        try:
+            client.send([Sms(p, "Sale") for p in phones(n, start)])
+        except RequestError:
+            pass
+        return [len(r["data"]) for r in alphasms_sandbox.requests() if r.get("data")]
+
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop", retries=0) as client:
+        assert sizes(client, 1500) == [100, 200, 400, 800]
+        assert sizes(client, 2500, 10_000) == [800, 1000, 700]  # from where the last send got to
+        assert sizes(client, 2500, 20_000) == [1000, 1000, 500]
+        assert sizes(client, 2500, 30_000, fault=True) == [1000]  # failed: the rest not sent, the next starts small
+        assert sizes(client, 400, 40_000) == [100, 200, 100]
+        assert sizes(client, 3, 50_000) == [3]
+        assert sizes(client, 400, 60_000) == [100, 200, 100]  # a send of three reached three: from 100
+
+
 def test_above_a_screenful_a_summary_and_the_problems_verbose_every_line(alphasms_sandbox, tmp_path):
     REJECTED = 380441234567  # noqa: N806 - a Kyiv landline: a valid number, which the provider refuses for SMS
     numbers = phones(30) + [str(REJECTED)]

@@ -48,6 +48,7 @@ class Checking:
 
     batch_size: int
     max_batch_size: int
+    _reached: int  # the largest batch this client's last send posted without a failed request (see Core)
     max_parts: int
     sms_sender: str | None
     viber_sender: str | None
@@ -196,7 +197,7 @@ class Checking:
             reasons = "; ".join(f"{field}: {reason}" for _, field, reason in found)
             settled[index] = Outcome(batch[index], False, error=f"invalid: {reasons}")
         ready = [m for i, m in zip(indexes, checked, strict=True) if i not in problems]
-        return [list(chunk) for chunk in _chunks(ready, self.batch_size, self.max_batch_size)]
+        return [list(chunk) for chunk in _chunks(ready, max(self.batch_size, self._reached), self.max_batch_size)]
 
     # -- the exchange ----------------------------------------------------------
 

@@ -102,7 +102,8 @@ class Core(Checking, Exchange):
 
     ``api_key`` is required; ``api_url`` defaults to the provider's. The options: default senders
     (``sms_sender``, ``viber_sender``, ``rcs_sender``); ``batch_size`` items a request (a send's batches grow
-    from 100, each twice the last, up to ``max_batch_size``, 1,000, unless ``batch_size`` is given); ``timeout`` seconds
+    from 100, each twice the last, up to ``max_batch_size``, 1,000, unless ``batch_size`` is given; a send
+    starts at the largest batch the client's last send reached, if no request of it failed); ``timeout`` seconds
     for one exchange (``connect_timeout`` to bound the connect on its own) and ``deadline`` for a request
     with all its retries (default twice the timeout); ``retries`` and ``backoff``; ``plugins`` (a pluggy
     manager; None: no hooks); ``max_parts`` per SMS; ``max_answer_bytes``; ``verify`` (TLS: True, False or
@@ -149,6 +150,7 @@ class Core(Checking, Exchange):
         self.viber_sender = viber_sender
         self.rcs_sender = rcs_sender
         self.batch_size, self.max_batch_size = start, ceiling  # a send's first batch, and its largest
+        self._reached = 0  # the largest batch the last send posted, if it went through: the next one starts there
         # One exchange, connect to last byte, takes at most total_timeout: `timeout` (which also bounds
         # the connect), or connect_timeout + timeout when the connect has its own (Apprise's cto + rto).
         connect = min(timeout, 5.0) if connect_timeout is None else connect_timeout
@@ -262,9 +264,13 @@ class Core(Checking, Exchange):
             outcomes = yield from self._each([self._batch_flow(chunk, notify, recheck, progress)
                                               for chunk in plan], plan, stop=stops_later_batches)
         except RequestError as exc:
+            self._reached = 0  # the next send starts small again
             exc.outcomes = self._merge(batch, settled, exc.outcomes)
             self._record(batch, exc.outcomes)
             raise
+        # a send that went through starts the next where this one got to (a campaign runner's claims of
+        # 2,000 each went as 100, 200, 400, 800, 500: five requests where two do); a small one, from the start
+        self._reached = max((len(chunk) for chunk in plan), default=0)
         merged = self._merge(batch, settled, outcomes)
         self._record(batch, merged)
         return merged
