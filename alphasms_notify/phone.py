@@ -16,7 +16,8 @@ from typing import Any
 from .errors import AlphaSMSError
 from .i18n import gettext as _
 
-__all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone", "format_phone", "region_of", "known_regions"]
+__all__ = ["DEFAULT_REGION", "InvalidPhone", "normalize_phone", "canonical_number", "format_phone", "region_of",
+           "known_regions"]
 
 DEFAULT_REGION = "UA"
 _ALLOWED = re.compile(r"^\+?[\d\s().\-]+$")
@@ -36,7 +37,23 @@ def normalize_phone(value: str | int, region: str = DEFAULT_REGION) -> int:
     """
     if isinstance(value, bool):
         raise InvalidPhone(f"{value!r} is not a phone number")
-    return _normalize(str(value).strip(), region)
+    number = canonical_number(value)
+    return number if number is not None else _normalize(str(value).strip(), region)
+
+
+def canonical_number(value: object) -> int | None:
+    """``value`` when it is written as the provider's integer already (380XXXXXXXXX, as a number or as text)
+    and is a valid Ukrainian number, else None (:func:`normalize_phone` then looks at it in full).
+
+    What :func:`normalize_phone` answers for such a value, without its layers: a send of thousands is mostly
+    such numbers, and its checks, the CLI's duplicates and the prepared copies each look at every one.
+    """
+    if type(value) is str:
+        if len(value) == 12 and value[:3] == "380" and value.isdigit() and is_valid_ukrainian(value[3:]):
+            return int(value)
+    elif type(value) is int and 380_000_000_000 <= value < 381_000_000_000 and is_valid_ukrainian(str(value)[3:]):
+        return value
+    return None
 
 
 class _Fields:

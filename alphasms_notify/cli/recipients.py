@@ -70,18 +70,14 @@ def read_recipients(source: str, *, need_csv: bool = False) -> list[Row]:
 def by_number(phones: list[str]) -> dict[int, list[int]]:
     """The positions in ``phones`` of each number, however it was written (``0971234567`` and
     ``+380 97 123 45 67`` are one phone); what is not a phone is left out, for the checks to name it."""
-    from ..phone import InvalidPhone, is_valid_ukrainian, normalize_phone
+    from ..phone import InvalidPhone, normalize_phone
 
     found: dict[int, list[int]] = {}
     for index, phone in enumerate(phones):
-        if len(phone) == 12 and phone.startswith("380") and phone.isdigit() and is_valid_ukrainian(phone[3:]):
-            number = int(phone)  # written as the provider wants it: normalize_phone's answer, without its layers
-        else:
-            try:
-                number = normalize_phone(phone)
-            except InvalidPhone:
-                continue
-        found.setdefault(number, []).append(index)
+        try:
+            found.setdefault(normalize_phone(phone), []).append(index)
+        except InvalidPhone:
+            continue
     return found
 
 

@@ -22,7 +22,7 @@ from ..messages import (
     ViberSms,
     label_of,
 )
-from ..phone import InvalidPhone, is_valid_ukrainian, normalize_phone
+from ..phone import InvalidPhone, canonical_number, normalize_phone
 from ..results import Outcome
 from ..segments import UCS2_MULTI, count_segments
 from .actions import _PROBE_PHONE, SEND_TYPES, _chunks
@@ -146,19 +146,14 @@ class Checking:
             _, found = check(probe)
             self._check_parts(probe, 0, found)
             common = cache[key] = [(field, reason) for _, field, reason in found]
-        phone = message.phone
+        phone = canonical_number(message.phone)  # the common case, without normalize_phone's layers
         msg_id = message.id
-        if not common and type(phone) is int and 380_000_000_000 <= phone < 381_000_000_000 \
-                and type(msg_id) is int and 0 < msg_id < 2**63 and is_valid_ukrainian(str(phone)[3:]):
-            # already normalized (a stored campaign's messages, prepared copies checked again before they go)
+        if phone is not None and not common and type(msg_id) is int and 0 < msg_id < 2**63:
             return _with(message, phone, sender), _FINE
         own: list[tuple[str, str]] = []
-        if type(phone) is str and len(phone) == 12 and phone[:3] == "380" and phone.isdigit() \
-                and is_valid_ukrainian(phone[3:]):
-            phone = int(phone)  # what normalize_phone returns, without its layers: the common case
-        else:
+        if phone is None:
             try:
-                phone = normalize_phone(phone)
+                phone = normalize_phone(message.phone)
             except InvalidPhone as exc:
                 own.append(("phone", str(exc)))
         if isinstance(msg_id, bool) or not isinstance(msg_id, int) or not 0 < msg_id < 2**63:
