@@ -8,7 +8,6 @@ returns outcomes or raises :class:`~alphasms_notify.errors.ProtocolError` /
 
 from __future__ import annotations
 
-from types import NoneType
 from typing import Any, cast
 
 import orjson
@@ -211,20 +210,13 @@ def _decode_usual(items: list[Any], messages: list[Message]) -> list[Outcome[Any
         data = item.get("data")
         if type(data) is not dict:
             return None
-        if message.type in SENDS:
-            msg_id, parts = data.get("msg_id"), data.get("parts")
-            if (type(data.get("id")) is not int or data["id"] != getattr(message, "id", None) or type(msg_id) is not int
-                    or type(parts) not in (int, NoneType)):
-                return None
-            result: Any = SendResult(data["id"], msg_id, parts, data.get("data"))
-        else:
-            got = data.get("id")
-            if got is not None and got != getattr(message, "id", None):
-                return None
-            try:
-                result = DECODERS[message.type](data, "")
-            except ProtocolError:
-                return None
+        got = data.get("id")
+        if got is not None and got != getattr(message, "id", None):
+            return None
+        try:
+            result = DECODERS[message.type](data, "")
+        except ProtocolError:
+            return None
         append(Outcome(message, True, result, None, item))
     return outcomes
 

@@ -212,6 +212,8 @@ _answer_items = st.fixed_dictionaries({"success": st.sampled_from([True, True, T
             "msg_id": st.sampled_from([10, -1, True, 1.5, "10", None]),
             "parts": st.sampled_from([1, 2, None, True, "1", 0.5]),
             "data": st.sampled_from([None, 1, "x"]),
+            "type": st.sampled_from(["sms", "viber", 1]),
+            "status": st.sampled_from(["DELIVERED", "READ", "", None]),
         }),
         json_values),
     "error": st.sampled_from(["Duplicate message id", "", 5]),
@@ -220,10 +222,10 @@ _answer_items = st.fixed_dictionaries({"success": st.sampled_from([True, True, T
 
 @settings(max_examples=400, deadline=None)
 @given(items=st.lists(_answer_items, min_size=3, max_size=3), kinds=st.lists(
-    st.sampled_from(["sms", "viber_text", "viber_sms"]), min_size=3, max_size=3))
+    st.sampled_from(["sms", "viber_text", "viber_sms", "status"]), min_size=3, max_size=3))
 def test_the_quick_pass_over_sends_answers_as_the_full_decoder_does(items, kinds):
-    """A batch of sends is decoded in one quick pass (a bulk send's every request); whatever the items,
-    it must answer what the item-by-item decoder answers, or step aside for it."""
+    """A batch is decoded in one quick pass (a bulk send's every request, a status poll's); whatever the
+    items and the mix of kinds, it must answer what the item-by-item decoder answers, or step aside for it."""
     from dataclasses import replace
 
     import alphasms_notify.wire as wire

@@ -82,12 +82,8 @@ class Exchange:
                 if pending:
                     items = batch if len(pending) == len(batch) else [batch[i] for i in pending]
                     reply = yield _Post(encode_request(self._api_key, items), deadline, headers)
-                    if not maybe:  # the usual case, nothing to compare with an earlier attempt: in order
-                        outcomes = self._decode(reply, items)
-                        if len(pending) == len(batch):
-                            return outcomes, None
-                        done.update(zip(pending, outcomes, strict=True))
-                        return [done[i] for i in range(len(batch))], None
+                    if not maybe:  # nothing an earlier attempt may have delivered: the whole batch, in order
+                        return self._decode(reply, items), None
                     duplicates = []
                     for i, outcome in zip(pending, self._decode(reply, items), strict=True):
                         if i in maybe and _is_duplicate(outcome):
