@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from .channels import CHANNELS, Channel  # noqa: F401 - re-exported
 from .errors import ValidationError
@@ -44,6 +44,7 @@ __all__ = [
     "VIBER_TYPE_FIELDS",
     "build",
     "label_of",
+    "replaced",
     "to_data",
     "from_data",
     "SMS_SENDER_MAX",
@@ -230,6 +231,19 @@ Message = Sms | Viber | ViberSms | Rcs | RcsSms | CallOtp | Hlr | Balance | Stat
 RICH = (Viber, ViberSms, Rcs, RcsSms)  # the channels with a text, an image and a button
 WITH_SMS_FALLBACK = (ViberSms, RcsSms)
 _SEND_BY_TYPE: dict[str, type[SendMessage]] = {c.type: c for c in (Sms, Viber, ViberSms, Rcs, RcsSms)}
+
+
+M = TypeVar("M", bound="Message")
+
+
+def replaced(message: M, **changes: Any) -> M:
+    """A shallow copy of ``message`` with ``changes``: what ``copy.copy`` and setting them make (the client's
+    own fields, ``id_drawn`` and ``sent``, kept), at a third of its cost, since batches copy thousands. Nothing
+    is checked here: the checks make their copies with it."""
+    ready = object.__new__(type(message))
+    ready.__dict__.update(message.__dict__)
+    ready.__dict__.update(changes)
+    return ready
 
 
 def label_of(message: Message, index: int | None = None) -> str:

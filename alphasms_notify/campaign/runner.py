@@ -28,7 +28,7 @@ import orjson
 from ..client.actions import UNKNOWN, stops_later_batches
 from ..consent import category_of, refusal
 from ..errors import AccessDenied, RequestError
-from ..messages import from_data
+from ..messages import from_data, replaced
 from ..plugins import call_hook
 from ..results import Outcome
 from ..store import Store, lease_owner
@@ -201,9 +201,7 @@ def _messages(batch: list[Claimed], store: Store) -> list[Any]:
             data = orjson.loads(claimed.payload)
             data["fields"].update(phone=claimed.phone, id=claimed.id)  # older payloads have their own
             model = read[claimed.payload] = from_data(data)
-        message = object.__new__(type(model))  # copy.copy, at a third of its cost for 100,000
-        message.__dict__.update(model.__dict__)
-        message.phone, message.id, message.meta = claimed.phone, claimed.id, dict(model.meta)
+        message = replaced(model, phone=claimed.phone, id=claimed.id, meta=dict(model.meta))
         message.meta[TRACKED_BY] = store.target  # tracked where the batch is settled (see _settle)
         if claimed.maybe_sent:
             message.sent = UNKNOWN  # the client asks the provider about this id before sending it again

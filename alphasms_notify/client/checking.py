@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..messages import (
     Viber,
     ViberSms,
     label_of,
+    replaced,
 )
 from ..phone import InvalidPhone, canonical_number, normalize_phone
 from ..results import Outcome
@@ -33,14 +33,10 @@ _FINE: tuple[Any, ...] = ()  # no problems
 
 
 def _with(message: Sms, phone: Any, sender: str | None) -> Sms:
-    """``message`` with this phone and sender: itself when they are its own already, else a copy (as
-    copy.copy, keeping the client's fields id_drawn and sent, at a third of its cost for 10,000)."""
+    """``message`` with this phone and sender: itself when they are its own already, else a copy."""
     if phone == message.phone and type(message.phone) is int and sender is message.sender:
         return message
-    ready = object.__new__(Sms)
-    ready.__dict__.update(message.__dict__)
-    ready.phone, ready.sender = phone, sender
-    return ready
+    return replaced(message, phone=phone, sender=sender)
 
 
 class Checking:
@@ -74,12 +70,7 @@ class Checking:
                 updates["sender"] = self.rcs_sender or self.sms_sender
             if isinstance(message, RcsSms) and message.sms_sender is None:
                 updates["sms_sender"] = self.sms_sender
-        if not updates:
-            return message
-        ready = copy.copy(message)  # keeps the client's fields (id_drawn, sent)
-        for name, value in updates.items():
-            setattr(ready, name, value)
-        return ready
+        return replaced(message, **updates) if updates else message
 
     @without_gc
     def _check_all(self, pairs: Iterable[tuple[int, Message]]) -> tuple[list[Message], dict[int, list[Any]]]:
