@@ -49,7 +49,10 @@ def test_every_benchmark_runs_and_prints_its_figures(group, request):
         assert by_name[(shared, "SQLite, 1 instance: ids polled twice")] == 0
         if (shared, "PostgreSQL, 2 instances: ids polled twice") in by_name:  # when PostgreSQL is installed
             assert by_name[(shared, "PostgreSQL, 2 instances: ids polled twice")] == 0
-            assert by_name[(shared, "PostgreSQL, 2 instances: requests")] == 5
+            assert by_name[(shared, "PostgreSQL, 1 instance: requests")] == 5
+            # two instances whose first claims run at the same moment may split the 500 (the one that locks
+            # first takes what it locked, the other the rest): then each ends on a partial request of its own
+            assert by_name[(shared, "PostgreSQL, 2 instances: requests")] in (5, 6)
     if "cli-bulk" in group:
         bulk = "alphasms send --to-file with 300 recipients, whole process, vs a bare request loop"
         assert (bulk, "ratio cli / floor") in by_name and (bulk, "ratio cli / one-request floor") in by_name
