@@ -52,6 +52,15 @@ def create(ctx: Context, /, name: str, csv_path: str | None, to_file: str | None
            start: str | None, until: str | None, window: str | None, tz: str, rate: int | None, force: bool,
            yes: bool, text: str, **senders: Any) -> None:
     """Store campaign NAME: every recipient's TEXT rendered, checked and given its id; nothing is sent yet."""
+    from .sending import bulk_mode
+
+    with bulk_mode():  # a message and a row per recipient: as for a send, no collector passes over them
+        _create(ctx, name, csv_path, to_file, channel, start, until, window, tz, rate, force, yes, text, senders)
+
+
+def _create(ctx: Context, name: str, csv_path: str | None, to_file: str | None, channel: Channel,
+            start: str | None, until: str | None, window: str | None, tz: str, rate: int | None, force: bool,
+            yes: bool, text: str, senders: dict[str, Any]) -> None:
     from ..campaign import PlanError, create_campaign, parse_moment
     from ..errors import MessageRejected, ValidationError
     from ..messages import build
