@@ -240,6 +240,19 @@ CREATE TABLE campaign_payloads (
 );
 ALTER TABLE campaign_recipients ADD COLUMN pid INTEGER;
 """),
+    Migration(14, "a campaign's claim marks its rows with the runner only: the state moves once, when settled", """
+CREATE TABLE campaign_holders (
+    campaign TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    until DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (campaign, owner)
+);
+INSERT INTO campaign_holders (campaign, owner, until)
+    SELECT campaign, owner, COALESCE(MAX(lease_until), 0) FROM campaign_recipients
+    WHERE state = 'sending' AND owner IS NOT NULL GROUP BY campaign, owner;
+DROP INDEX IF EXISTS campaign_recipients_todo;
+CREATE INDEX campaign_recipients_unknown ON campaign_recipients (campaign, seq) WHERE state = 'unknown';
+"""),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -86,7 +86,7 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     async client on its own thread) sends one claim while the next is claimed, so the store's work and
     the provider's overlap; a campaign with ``--rate`` sends each claim before taking the next.
     """
-    owner, sent = lease_owner(), 0
+    owner, sent, after = lease_owner(), 0, -1  # after: where our last claim of the never tried ended
     if claim is None:
         batch = getattr(client, "batch_size", 1)
         claim = max(CLAIM, 2 * getattr(client, "max_batch_size", batch), batch * getattr(client, "max_concurrency", 1))
@@ -106,7 +106,9 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
 
     try:
         while True:
-            step = _next(store, name, owner, claim, clock(), plugins)
+            step = _next(store, name, owner, claim, clock(), plugins, after)
+            if isinstance(step, _Claim):
+                after = max((c.seq for c in step.batch if not c.maybe_sent), default=after)
             if in_flight is not None:
                 result = finish()
                 if result.state == "running" and isinstance(step, _Claim):
@@ -151,7 +153,7 @@ def _unless_stopped(store: Store, name: str) -> RunResult | None:
     return None
 
 
-def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: Any
+def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: Any, after: int
           ) -> _Claim | RunResult | _Hold | None:
     """What to do next: a batch claimed to send, a reason to stop, a hold, or None (look again in a second)."""
     campaigns = store.campaigns
@@ -175,7 +177,7 @@ def _next(store: Store, name: str, owner: str, claim: int, now: float, plugins: 
         want = campaigns.take_rate(name, campaign.rate, min(claim, campaign.rate), now)
         if want == 0:
             return None
-    batch = campaigns.claim(name, owner, LEASE, want, now)
+    batch = campaigns.claim(name, owner, LEASE, want, now, after=after)
     if campaign.rate and len(batch) < want:
         campaigns.give_back(name, now, want - len(batch))
     if batch:

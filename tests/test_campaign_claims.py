@@ -1,0 +1,116 @@
+"""A campaign's claims in the store, on SQLite and PostgreSQL: a claim marks its rows with the runner (their
+state moves once, when settled), a dead runner's rows are taken again as *maybe sent*, rows given back
+behind a runner's cursor are found, and rows a store held as ``sending`` before migration 14 are not lost."""
+
+from __future__ import annotations
+
+import pytest
+
+import alphasms_notify.store as store_module
+from alphasms_notify import AlphaSMS
+from alphasms_notify.campaign import create_campaign, run_campaign
+from alphasms_notify.messages import build
+from alphasms_notify.migrations import MIGRATIONS
+from alphasms_notify.store import Store
+
+A, B = "host-a:1:aaaa", "host-b:2:bbbb"  # two runners on other hosts: their leases decide
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite3")
+    return request.getfixturevalue("postgres_url")
+
+
+def _plan(store, sandbox, name: str, n: int) -> None:
+    with AlphaSMS(sandbox.key, sandbox.api_url, sms_sender="Shop") as sms:
+        phones = [str(380970000000 + i) for i in range(n)]
+        create_campaign(store, sms, name, build("sms", phones, f"{name} news"), channel="sms")
+
+
+def _shown(store, name: str) -> dict[int, str]:
+    return {r["seq"]: r["state"] for r in store.campaigns.recipients(name)}
+
+
+def test_a_claim_holds_its_rows_as_sending_and_a_second_runner_gets_the_others(alphasms_sandbox, target):
+    store = Store(target)
+    _plan(store, alphasms_sandbox, "c", 10)
+    first = store.campaigns.claim("c", A, 60, 6, 1000.0)
+    second = store.campaigns.claim("c", B, 60, 6, 1000.0)
+    assert [c.seq for c in first] == list(range(6)) and [c.seq for c in second] == [6, 7, 8, 9]
+    assert not any(c.maybe_sent for c in first + second)  # never tried: sent without asking first
+    counts = store.campaigns.counts("c")
+    assert counts["sending"] == 10 and counts["pending"] == 0 and store.campaigns.todo("c") == 10
+    assert set(_shown(store, "c").values()) == {"sending"}  # the report says so too
+    assert store.campaigns.claim("c", B, 60, 6, 1000.0) == []  # nothing left that no live runner holds
+    # a runner settles only what it holds
+    assert store.campaigns.settle("c", A, [(c.seq, "sent", None) for c in second], 1001.0) == 4
+    assert store.campaigns.counts("c")["sending"] == 10
+    store.campaigns.settle("c", A, [(c.seq, "sent", None) for c in first], 1001.0)
+    store.campaigns.settle("c", B, [(6, "pending", None), (7, "unknown", "timed out")]
+                           + [(s, "sent", None) for s in (8, 9)], 1001.0)
+    assert store.campaigns.counts("c") == {**dict.fromkeys(store_module.campaigns.STATES, 0),
+                                           "sent": 8, "pending": 1, "unknown": 1}
+    again = store.campaigns.claim("c", A, 60, 6, 1002.0, after=5)
+    assert [(c.seq, c.maybe_sent) for c in again] == [(7, True), (6, False)]  # the unknown one is asked about
+    store.close()
+
+
+def test_a_dead_runners_rows_are_taken_again_as_maybe_sent_however_many_claims_it_takes(alphasms_sandbox, target):
+    store = Store(target)
+    _plan(store, alphasms_sandbox, "c", 12)
+    held = store.campaigns.claim("c", A, 60, 10, 1000.0)
+    assert len(held) == 10
+    dead = lambda owner: owner != A  # noqa: E731 - A died (its lease has not even ended)
+    part = store.campaigns.claim("c", B, 60, 4, 1001.0, alive=dead)
+    assert [(c.seq, c.maybe_sent) for c in part] == [(s, True) for s in range(4)]
+    rest = store.campaigns.claim("c", B, 60, 10, 1001.0, alive=dead)
+    assert [(c.seq, c.maybe_sent) for c in rest] == [(s, True) for s in range(4, 10)] + [(10, False), (11, False)]
+    assert store._db.all("SELECT owner FROM campaign_holders WHERE campaign = 'c'") == [{"owner": B}]
+    # A was not dead after all, only slow: what it settles now is B's and stays so
+    assert store.campaigns.settle("c", A, [(c.seq, "sent", None) for c in held], 1002.0) == 10
+    assert store.campaigns.counts("c")["sending"] == 12 and store.campaigns.counts("c")["sent"] == 0
+    # a lease that ended counts as a dead runner
+    assert [c.seq for c in store.campaigns.claim("c", A, 60, 20, 1001.0 + 61)] == list(range(12))
+    store.close()
+
+
+def test_rows_given_back_behind_a_runners_cursor_are_claimed_after_the_rows_ahead(alphasms_sandbox, target):
+    store = Store(target)
+    _plan(store, alphasms_sandbox, "c", 8)
+    first = store.campaigns.claim("c", A, 60, 4, 1000.0)
+    store.campaigns.settle("c", A, [(0, "pending", None), (1, "sent", None), (2, "pending", None),
+                                    (3, "sent", None)], 1000.0)  # 0 and 2 never went out (say, no money)
+    after = max(c.seq for c in first)
+    assert [c.seq for c in store.campaigns.claim("c", A, 60, 3, 1001.0, after=after)] == [4, 5, 6]
+    assert [c.seq for c in store.campaigns.claim("c", A, 60, 3, 1001.0, after=6)] == [7, 0, 2]
+    store.close()
+
+
+def test_rows_a_store_held_as_sending_before_migration_14_are_sent_once(alphasms_sandbox, target, monkeypatch):
+    """A runner of an older version died holding recipients in the state ``sending``; after the upgrade they are
+    claimed again as maybe sent: those the provider got are not sent twice, the rest go."""
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:13])
+    old = Store(target)
+    assert old.schema_version() == 13
+    _plan(old, alphasms_sandbox, "c", 20)
+    rows = old._db.all("SELECT seq, id, phone FROM campaign_recipients WHERE campaign = 'c' ORDER BY seq")
+    with old._db.tx() as tx:  # what an older runner's claim did, before it died
+        tx.run("UPDATE campaign_recipients SET state = 'sending', owner = ?, lease_until = 1, tried = 1"
+               " WHERE campaign = 'c' AND seq < 10", (A,))
+    old.close()
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        went = build("sms", [str(r["phone"]) for r in rows[:4]], "c news")
+        for message, row in zip(went, rows, strict=False):
+            message.id = row["id"]
+        assert all(o.ok for o in sms.send(went))  # the provider got four of them
+        monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+        store = Store(target)
+        assert store.schema_version() == MIGRATIONS[-1].version
+        assert store.campaigns.counts("c")["sending"] == 10
+        assert run_campaign(store, sms, "c").state == "finished"
+    ids = [m["item"]["id"] for m in alphasms_sandbox.messages()]
+    assert sorted(ids) == sorted(r["id"] for r in rows)  # each recipient once
+    assert store.campaigns.counts("c")["sent"] == 20
+    store.close()
