@@ -1,8 +1,11 @@
 """A campaign's claims in the store, on SQLite and PostgreSQL: a claim marks its rows with the runner (their
 state moves once, when settled), a dead runner's rows are taken again as *maybe sent*, rows given back
-behind a runner's cursor are found, and rows a store held as ``sending`` before migration 14 are not lost."""
+behind a runner's cursor are found, and rows a store held as ``sending`` before migration 14 are not lost; a
+runner that sends its next claim while it records the last one stops as soon as it should."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -113,4 +116,57 @@ def test_rows_a_store_held_as_sending_before_migration_14_are_sent_once(alphasms
     ids = [m["item"]["id"] for m in alphasms_sandbox.messages()]
     assert sorted(ids) == sorted(r["id"] for r in rows)  # each recipient once
     assert store.campaigns.counts("c")["sent"] == 20
+    store.close()
+
+
+class Pipelined:
+    """A client that sends on a thread of its own, as the CLI's does: the runner sends the next claim while it
+    records the last one."""
+
+    def __init__(self, sms: AlphaSMS, on_submit=None) -> None:
+        self._sms, self._pool, self._on_submit, self.submitted = sms, ThreadPoolExecutor(1), on_submit, 0
+        self.plugins, self.batch_size, self.max_batch_size = sms.plugins, sms.batch_size, sms.max_batch_size
+        self.max_concurrency = 1
+
+    def submit(self, messages, **options):
+        self.submitted += 1
+        if self._on_submit is not None:
+            self._on_submit(self.submitted)
+        return self._pool.submit(self._sms.send, messages, **options)
+
+
+def test_a_pipelined_runner_sends_nothing_past_the_money_running_out(alphasms_sandbox, tmp_path):
+    store = Store(str(tmp_path / "store.sqlite3"))
+    _plan(store, alphasms_sandbox, "funds", 700)
+    alphasms_sandbox.balance("300.00")  # 200 one-part SMS at 1.50
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        client = Pipelined(sms)
+        paused = run_campaign(store, client, "funds", claim=250)
+        assert paused.state == "paused" and "Insufficient funds" in paused.message
+        assert client.submitted == 1  # the claim taken ahead went back, unsent
+        counts = store.campaigns.counts("funds")
+        assert (counts["sent"], counts["pending"], counts["sending"]) == (200, 500, 0)
+        alphasms_sandbox.balance("10000.00")
+        assert store.campaigns.set_state("funds", "running", only_from=("paused",))
+        assert run_campaign(store, client, "funds", claim=250).state == "finished"
+    received = [m["phone"] for m in alphasms_sandbox.messages()]
+    assert len(received) == len(set(received)) == 700
+    store.close()
+
+
+def test_a_pipelined_runner_paused_while_a_batch_is_out_sends_no_more(alphasms_sandbox, tmp_path):
+    store = Store(str(tmp_path / "store.sqlite3"))
+    _plan(store, alphasms_sandbox, "c", 1000)
+
+    def operator(submitted: int) -> None:  # pauses it from the bot while the second batch is on its way
+        if submitted == 2:
+            store.campaigns.set_state("c", "paused", "paused by an operator")
+
+    with AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url, sms_sender="Shop") as sms:
+        client = Pipelined(sms, operator)
+        result = run_campaign(store, client, "c", claim=200)
+    assert result.state == "paused" and result.sent == 400 and client.submitted == 2
+    counts = store.campaigns.counts("c")
+    assert (counts["sent"], counts["pending"], counts["sending"]) == (400, 600, 0)
+    assert len(alphasms_sandbox.messages()) == 400
     store.close()

@@ -94,15 +94,26 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     in_flight: tuple[list[Claimed], Future[Any]] | None = None
     pipelined = hasattr(client, "submit")
 
-    def finish() -> RunResult:
+    def finish(answered: tuple[list[Outcome[Any]], RequestError | None] | None = None,
+               batch: list[Claimed] | None = None) -> RunResult:
+        """Record how the batch in flight ended (``answered``: its outcomes, already awaited)."""
         nonlocal in_flight, sent
-        assert in_flight is not None
-        (batch, answer), in_flight = in_flight, None
-        result = _settle(store, client, name, owner, batch, answer, clock)
+        if batch is None:
+            assert in_flight is not None
+            (batch, answer), in_flight = in_flight, None
+            answered = _outcomes(answer)
+        assert answered is not None
+        result = _settle(store, client, name, owner, batch, *answered, clock)
         sent += result.sent
         if progress is not None:
             progress(len(batch))
         return result
+
+    def send(claimed: _Claim) -> None:
+        nonlocal in_flight
+        batch, messages = _consented(store, name, owner, claimed.batch, clock)
+        if batch:
+            in_flight = (batch, _submit(client, messages))
 
     try:
         while True:
@@ -110,15 +121,23 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
             if isinstance(step, _Claim):
                 after = max((c.seq for c in step.batch if not c.maybe_sent), default=after)
             if in_flight is not None:
-                result = finish()
-                if result.state == "running" and isinstance(step, _Claim):
-                    result = _unless_stopped(store, name) or result  # paused while we claimed ahead?
-                if result.state != "running":
-                    if isinstance(step, _Claim):  # claimed ahead and not sent: back to the others
+                (batch, answer), in_flight = in_flight, None
+                answered = _outcomes(answer)
+                stopped, went = None, False
+                if isinstance(step, _Claim) and answered[1] is None and stops_later_batches(answered[0]) is None:
+                    stopped = _unless_stopped(store, name)  # paused while we claimed ahead?
+                    if stopped is None:  # the next batch goes out while this one is recorded: the store's work
+                        send(step)  # and the provider's overlap (recorded first, they took turns: 1.3x as long)
+                        went = True
+                result = finish(answered, batch)
+                if result.state == "running" and stopped is not None:
+                    result = stopped
+                if result.state != "running":  # (never when the next went: only a failure or a stop ends it)
+                    if isinstance(step, _Claim) and not went:  # claimed ahead and not sent: back to the others
                         store.campaigns.settle(name, owner, [(c.seq, "pending", None) for c in step.batch],
                                                clock())
                     return RunResult(result.state, result.message, sent)
-                if not isinstance(step, _Claim):
+                if went or not isinstance(step, _Claim):
                     continue  # judged while a batch of ours was in flight: judge again now it is settled
             if isinstance(step, RunResult):
                 return RunResult(step.state, step.message, sent)
@@ -131,10 +150,9 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
             if step is None:  # the rate's minute is used up, or other runners hold the rest
                 sleep(1.0)
                 continue
-            batch, messages = _consented(store, name, owner, step.batch, clock)
-            if not batch:
+            send(step)
+            if in_flight is None:  # all of it opted out since
                 continue
-            in_flight = (batch, _submit(client, messages))
             if step.paced or not pipelined:  # settled before claiming more
                 result = finish()
                 if result.state != "running":
@@ -243,14 +261,17 @@ def _submit(client: Any, messages: list[Any]) -> Future[Any]:
     return done
 
 
-def _settle(store: Store, client: Any, name: str, owner: str, batch: list[Claimed], answer: Future[Any],
-            clock: Callable[[], float]) -> RunResult:
-    """Record how each recipient of a sent batch ended; pause the campaign for the money or the key."""
+def _outcomes(answer: Future[Any]) -> tuple[list[Outcome[Any]], RequestError | None]:
+    """A sent batch's outcomes, and the failure of a request of it (its outcomes say which went)."""
     try:
-        outcomes = answer.result()
-        failure: RequestError | None = None
+        return answer.result(), None
     except RequestError as exc:
-        outcomes, failure = exc.outcomes, exc
+        return exc.outcomes, exc
+
+
+def _settle(store: Store, client: Any, name: str, owner: str, batch: list[Claimed], outcomes: list[Outcome[Any]],
+            failure: RequestError | None, clock: Callable[[], float]) -> RunResult:
+    """Record how each recipient of a sent batch ended; pause the campaign for the money or the key."""
     ends = [(c.seq, *_end(o)) for c, o in zip(batch, outcomes, strict=True)]
     # tracked here, not by the tracking plugin in the client's flow: its write would hold up the event loop
     # with the next requests in flight (and the status poll follows them from this store all the same)
