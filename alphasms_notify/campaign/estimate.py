@@ -35,15 +35,19 @@ def estimate(messages: Sequence[Any], pricing: Any = None) -> Estimate:
     """Count what ``messages`` cost: the SMS (or the SMS a fallback would be) in parts, Viber and RCS each one.
     A fallback SMS is counted in parts too: the most it can cost."""
     parts: Counter[str] = Counter()
-    texts, viber, rcs = set(), 0, 0
+    texts: set[Any] = set()
+    sms_texts: Counter[str] = Counter()  # each distinct text counted in parts once, not once per recipient
+    kinds: Counter[str] = Counter(m.type for m in messages)
     for m in messages:
         sms_text = m.text if m.type == "sms" else getattr(m, "fallback_text", None)
         texts.add(getattr(m, "text", None) or sms_text)
         if sms_text:
-            counted = count_segments(sms_text)
-            parts[counted.encoding] += counted.parts
-        viber += m.type.startswith("viber")
-        rcs += m.type.startswith("rcs")
+            sms_texts[sms_text] += 1
+    for sms_text, n in sms_texts.items():
+        counted = count_segments(sms_text)
+        parts[counted.encoding] += counted.parts * n
+    viber = sum(n for kind, n in kinds.items() if kind.startswith("viber"))
+    rcs = sum(n for kind, n in kinds.items() if kind.startswith("rcs"))
     cost = None
     if pricing is not None:
         needed = [(sum(parts.values()), pricing.sms_part), (viber, pricing.viber), (rcs, pricing.rcs)]
