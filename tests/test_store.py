@@ -252,3 +252,21 @@ def test_topics_contacts_settings_and_codes(store):
     assert store.codes.count_check("5.6.7.8", now, 2) and store.codes.count_check("5.6.7.8", now, 2)
     assert not store.codes.count_check("5.6.7.8", now, 2) and store.codes.count_check("other", now, 2)
     assert store.counts()["tracked messages"] == 0
+
+
+def test_rows_written_in_statements_of_many_rows_each_are_all_written_as_one_by_one(store, monkeypatch):
+    """SQLite writes a batch of rows as statements of many rows each (not one step a row); cut into small
+    statements here, the result is what row by row gives: every row, duplicates resolved in order."""
+    import alphasms_notify.db as db
+
+    monkeypatch.setattr(db, "_MAX_VARIABLES", 40)  # ten contacts, or three messages, a statement
+    contacts = [Contact(380970000000 + i, f"n{i}", {"i": str(i)}) for i in range(95)]
+    contacts.append(Contact(380970000007, "again", {}))  # later in the same batch: it wins
+    assert store.contacts.save(contacts) == 96
+    assert len(store.contacts.all()) == 95 and store.contacts.get(380970000007).name == "again"
+    outcomes = [sent(Sms(380970000000 + i, f"hi {i}"), 10_000 + i) for i in range(50)]
+    assert store.messages.track(outcomes + outcomes[:5], source="cli") == 55  # a retry's repeats: no error
+    assert [m.id for m in store.messages.by_ids([10_000 + i for i in range(50)])] == [10_000 + i for i in range(50)]
+    with store._db.tx() as tx:  # an UPDATE of many rows goes row by row, as before
+        tx.many("UPDATE messages SET done = 1 WHERE id = ?", [(10_000 + i,) for i in range(10)])
+    assert store.messages.count_active() == 40
