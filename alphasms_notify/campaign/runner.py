@@ -83,8 +83,10 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     to ``max_batch_size``, 1,000), and at least enough for every request it keeps in flight, at least
     ``CLAIM``: each claim and settle costs a few statements whatever its size (a 100,000-recipient run took
     8.8 s claiming 400 at a time, 5.7 s claiming 2,000). A client with ``submit`` (the CLI's: the
-    async client on its own thread) sends one claim while the next is claimed, so the store's work and
-    the provider's overlap; a campaign with ``--rate`` sends each claim before taking the next.
+    async client on its own thread) sends one claim while the next is claimed, and the next while the
+    last is recorded, so the store's work and the provider's overlap; what would stop the campaign (the
+    money, the key, a failed request, an operator's pause) is judged before the next goes. A campaign
+    with ``--rate`` sends each claim before taking the next.
     """
     owner, sent, after = lease_owner(), 0, -1  # after: where our last claim of the never tried ended
     if claim is None:
