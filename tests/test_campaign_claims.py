@@ -170,3 +170,30 @@ def test_a_pipelined_runner_paused_while_a_batch_is_out_sends_no_more(alphasms_s
     assert (counts["sent"], counts["pending"], counts["sending"]) == (400, 600, 0)
     assert len(alphasms_sandbox.messages()) == 400
     store.close()
+
+
+def test_a_list_with_a_phone_twice_makes_a_campaign_that_sends_it_once(alphasms_sandbox, tmp_path):
+    """As ``alphasms send``: one phone written twice (or two ways) is one recipient, and the user is told; a
+    CSV's rows are each sent, as ``send-template`` does, with the phone on several rows named."""
+    import subprocess
+
+    from helpers import ALPHASMS, sandbox_env
+
+    listed = tmp_path / "phones.txt"
+    listed.write_text("380970000001\n0970000002\n380970000001\n+380 97 000 00 02\n380970000003\n")
+    table = tmp_path / "people.csv"
+    table.write_text("phone,name\n380970000001,Ann\n380970000001,Bob\n")
+    env = {**sandbox_env(alphasms_sandbox), "ALPHASMS_STORE_PATH": str(tmp_path / "s.sqlite3")}
+    made = subprocess.run([ALPHASMS, "campaign", "create", "l", "--to-file", str(listed), "--yes", "Hi"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and "3 recipient(s) stored" in made.stdout, made.stderr
+    assert "+380970000001 is given 2 times" in made.stderr and "+380970000002 is given 2 times" in made.stderr
+    made = subprocess.run([ALPHASMS, "campaign", "create", "t", "--csv", str(table), "--yes", "Hi {name}"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and "2 recipient(s) stored" in made.stdout, made.stderr
+    assert "+380970000001 is on 2 rows (lines 2, 3)" in made.stderr
+    for name in ("l", "t"):
+        assert subprocess.run([ALPHASMS, "campaign", "run", name], env=env, capture_output=True,
+                              timeout=60).returncode == 0
+    assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380970000001, 380970000001, 380970000001,
+                                                                        380970000002, 380970000003]

@@ -78,6 +78,7 @@ def _create(ctx: Context, name: str, csv_path: str | None, to_file: str | None, 
         until_at = parse_moment(until, tz) if until else None
     except (RecipientsError, PlanError) as exc:
         fail(str(exc), EXIT_INVALID)
+    rows = _once_each(rows, per_row=bool(csv_path))
     extras = message_extras(senders, f"campaign:{name}")
     chosen = senders_for(channel, senders, ctx.settings.alphasms.sms_sender)
     by_body: dict[str, list[int]] = {}  # the rows of each text: one build() a text (a plain list: one in all)
@@ -114,6 +115,24 @@ def _create(ctx: Context, name: str, csv_path: str | None, to_file: str | None, 
         click.echo(f"campaign {made.name}: {made.recipients} recipient(s) stored"
                    + (f", {made.skipped} skipped by a plugin" if made.skipped else "")
                    + f"; {made.state}. Send with: alphasms campaign run {made.name}")
+
+
+def _once_each(rows: list[Any], *, per_row: bool) -> list[Any]:
+    """A list of phones (one text for all) gets each phone once, however often or however it is written, as
+    ``alphasms send`` does (a second SMS to one customer is billed and annoys); a CSV's rows are each sent,
+    as ``send-template`` does, and a phone on several rows is named."""
+    from .recipients import by_number, warn_each
+    from .templates import warn_repeated_phones
+
+    if per_row:
+        warn_repeated_phones(rows, [getattr(row, "line", None) for row in rows])
+        return rows
+    numbers = by_number([row["phone"] or "" for row in rows])
+    later = {i for at in numbers.values() for i in at[1:]}
+    warn_each([f"+{number} is given {len(at)} times ({', '.join(dict.fromkeys(rows[i]['phone'] for i in at))}):"
+               " it gets one message" for number, at in numbers.items() if len(at) > 1],
+              "{n} more phones given more than once")
+    return [row for i, row in enumerate(rows) if i not in later]
 
 
 def _review(ctx: Context, client: Any, ready: list[Any], refused: list[Any], *, force: bool, yes: bool) -> None:
