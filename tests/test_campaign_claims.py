@@ -197,3 +197,15 @@ def test_a_list_with_a_phone_twice_makes_a_campaign_that_sends_it_once(alphasms_
                               timeout=60).returncode == 0
     assert sorted(m["phone"] for m in alphasms_sandbox.messages()) == [380970000001, 380970000001, 380970000001,
                                                                         380970000002, 380970000003]
+
+
+def test_the_preview_counts_the_same_whether_the_campaign_is_all_sms_or_mixed():
+    from alphasms_notify import Sms, Viber
+    from alphasms_notify.campaign.estimate import estimate
+
+    long_ua = "Знижка " * 20  # 140 characters of UCS-2: three parts of 67
+    sms = [Sms(380970000001, "Sale today"), Sms(380970000002, "Sale today"), Sms(380970000003, long_ua)]
+    only = estimate(sms)
+    assert (only.recipients, only.texts, only.sms_parts, only.viber) == (3, 2, {"GSM-7": 2, "UCS-2": 3}, 0)
+    mixed = estimate([*sms, Viber(380970000004, "Hi")])
+    assert (mixed.recipients, mixed.texts, mixed.sms_parts, mixed.viber) == (4, 3, {"GSM-7": 2, "UCS-2": 3}, 1)

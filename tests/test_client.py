@@ -333,3 +333,27 @@ def test_outcomes_are_records_the_garbage_collector_need_not_walk():
     held = weakref.ref(message)
     del message, one, other
     assert held() is None  # no cycle: reference counting alone frees them
+
+
+def test_the_connection_pool_is_made_at_the_first_request_once_and_a_closed_client_sends_nothing(alphasms_sandbox):
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    only_checks = ("import sys; from alphasms_notify import AlphaSMS, Sms\n"
+                   "with AlphaSMS('k', 'http://127.0.0.1:9/', sms_sender='Shop') as sms:\n"
+                   "    sms.prepare([Sms('380971234567', 'hi')])\n"
+                   "print('httpcore' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", only_checks], capture_output=True, text=True,
+                          timeout=60).stdout.strip() == "False"  # prepared and checked: no pool loaded
+    sms = AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url)
+    with ThreadPoolExecutor(4) as pool:  # four threads' first requests at once: one pool for all
+        assert len({b.amount for b in pool.map(lambda _: sms.balance(), range(4))}) == 1
+    assert sms._pool is not None and sms._http is sms._pool
+    sms.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        sms.balance()
+    unused = AlphaSMS(alphasms_sandbox.key, alphasms_sandbox.api_url)
+    unused.close()
+    with pytest.raises(RuntimeError, match="closed"):  # closed before its first request: the same
+        unused.balance()

@@ -13,7 +13,7 @@ import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -59,8 +59,7 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
     ready, refused = client.prepare(list(messages))  # ValidationError: nothing stored, the message named
     if review is not None:
         review(ready, refused)
-    payloads: dict[tuple[Any, ...], str] = {}
-    rows = [(m.id, m.phone, _payload(m, payloads)) for m in ready]
+    rows = _rows(ready)
     skipped = [(o.message, o.error or "refused") for o in refused]
     phones = {id(m): _phone(m.phone) for m, _ in skipped}
     state = "scheduled"  # until its first runner starts it (alphasms_campaign_started)
@@ -70,6 +69,22 @@ def create_campaign(store: Store, client: Any, name: str, messages: Sequence[Sen
         store.campaigns.add_skipped(name, [(phones[id(m)], orjson.dumps(to_data(m)).decode(), why)
                                            for m, why in skipped], start=len(rows))
     return Created(name, len(rows), len(skipped), state)
+
+
+def _rows(messages: list[SendMessage]) -> list[tuple[int, int, str]]:
+    """(id, phone, payload) of each message; a message like the one before it (the same type, fields and
+    meta: a campaign of one text is all such) takes its payload without a key made for it."""
+    made: dict[tuple[Any, ...], str] = {}
+    rows: list[tuple[int, int, str]] = []
+    last: tuple[Any, ...] = (None, None, None)
+    payload = ""
+    for m in messages:
+        cls = type(m)
+        fields = _others(cls)(m)
+        if cls is not last[0] or m.meta != last[2] or fields != last[1]:
+            payload, last = _payload(m, made), (cls, fields, m.meta)
+        rows.append((cast(int, m.id), cast(int, m.phone), payload))
+    return rows
 
 
 def _payload(message: SendMessage, made: dict[tuple[Any, ...], str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from threading import Lock
 from typing import Any, Unpack, cast
 
 import httpx
@@ -42,7 +43,10 @@ class AlphaSMS(Core):
     def __init__(self, api_key: str, api_url: str | None = None, *, transport: httpx.BaseTransport | None = None,
                  **options: Unpack[ClientOptions]) -> None:
         super().__init__(api_key, api_url, **options)
-        self._http = httpx.Client(**self._http_kwargs(transport))
+        # made at the first request: a client that only prepares and checks (``campaign create``, a preview)
+        # loads no connection pool (httpcore, 35 ms of the command)
+        self._transport, self._pool, self._pool_lock = transport, cast("httpx.Client | None", None), Lock()
+        self._closed = False
 
     def __enter__(self) -> AlphaSMS:
         return self
@@ -52,7 +56,22 @@ class AlphaSMS(Core):
 
     def close(self) -> None:
         """Close the connection pool (``with AlphaSMS(...)`` does it on leaving)."""
-        self._http.close()
+        with self._pool_lock:
+            self._closed = True
+            if self._pool is not None:
+                self._pool.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        pool = self._pool
+        if pool is None:
+            with self._pool_lock:  # two threads' first requests make one pool
+                if self._pool is None:
+                    self._pool = httpx.Client(**self._http_kwargs(self._transport))
+                    if self._closed:  # a request after close() fails as httpx says, as it did before
+                        self._pool.close()
+                pool = self._pool
+        return pool
 
     def _timeout_until(self, ends: float) -> httpx.Timeout:
         """The client's timeouts, none longer than what is left until ``ends`` (the request's deadline):
