@@ -82,20 +82,19 @@ def _rows(messages: list[SendMessage]) -> list[tuple[int, int, str]]:
         cls = type(m)
         fields = _others(cls)(m)
         if cls is not last[0] or m.meta != last[2] or fields != last[1]:
-            payload, last = _payload(m, made), (cls, fields, m.meta)
+            payload, last = _payload(m, fields, made), (cls, fields, m.meta)
         rows.append((cast(int, m.id), cast(int, m.phone), payload))
     return rows
 
 
-def _payload(message: SendMessage, made: dict[tuple[Any, ...], str]) -> str:
+def _payload(message: SendMessage, fields: tuple[Any, ...], made: dict[tuple[Any, ...], str]) -> str:
     """The stored message without its phone and id (they are the row's columns): a campaign of one text
     stores one payload many times, and the runner reads it once. Made once per distinct message (``made``:
-    by type, every other field, and the meta as JSON), not once per recipient."""
+    by type, its other ``fields``, and the meta as JSON), not once per recipient."""
     meta = message.meta
     key: tuple[Any, ...]
     try:
-        key = (type(message), _others(type(message))(message),
-               orjson.dumps(meta, option=orjson.OPT_SORT_KEYS) if meta else b"")
+        key = (type(message), fields, orjson.dumps(meta, option=orjson.OPT_SORT_KEYS) if meta else b"")
         hash(key)
     except (TypeError, orjson.JSONEncodeError):  # a field or a plugin's meta value not hashable or not JSON
         key = (id(message),)

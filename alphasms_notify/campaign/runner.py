@@ -97,20 +97,21 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
     in_flight: tuple[list[Claimed], Future[Any]] | None = None
     pipelined = hasattr(client, "submit")
 
-    def finish(answered: tuple[list[Outcome[Any]], RequestError | None] | None = None,
-               batch: list[Claimed] | None = None) -> RunResult:
-        """Record how the batch in flight ended (``answered``: its outcomes, already awaited)."""
-        nonlocal in_flight, sent
-        if batch is None:
-            assert in_flight is not None
-            (batch, answer), in_flight = in_flight, None
-            answered = _outcomes(answer)
-        assert answered is not None
+    def record(batch: list[Claimed], answered: tuple[list[Outcome[Any]], RequestError | None]) -> RunResult:
+        """Record how a sent batch ended (``answered``: its outcomes, and a failed request's error)."""
+        nonlocal sent
         result = _settle(store, client, name, owner, batch, *answered, clock)
         sent += result.sent
         if progress is not None:
             progress(len(batch))
         return result
+
+    def finish() -> RunResult:
+        """Wait for the batch in flight and record it."""
+        nonlocal in_flight
+        assert in_flight is not None
+        (batch, answer), in_flight = in_flight, None
+        return record(batch, _outcomes(answer))
 
     def send(claimed: _Claim) -> None:
         nonlocal in_flight
@@ -132,7 +133,7 @@ def run_campaign(store: Store, client: Any, name: str, *, wait: bool = False, cl
                     if stopped is None:  # the next batch goes out while this one is recorded: the store's work
                         send(step)  # and the provider's overlap (recorded first, they took turns: 1.3x as long)
                         went = True
-                result = finish(answered, batch)
+                result = record(batch, answered)
                 if result.state == "running" and stopped is not None:
                     result = stopped
                 if result.state != "running":  # (never when the next went: only a failure or a stop ends it)

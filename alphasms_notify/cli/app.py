@@ -114,7 +114,7 @@ def send(ctx: Context, /, to: tuple[str, ...], to_file: str | None, channel: Cha
 def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Channel, text: str, yes: bool,
           verbose: bool, opts: dict[str, Any]) -> None:
     from ..messages import build
-    from .recipients import RecipientsError, read_recipients, read_text_argument, unique_phones, warn_each
+    from .recipients import RecipientsError, read_recipients, read_text_argument, unique_phones, warn_given_again
     from .sending import send_and_report
 
     if text == "-" and to_file == "-":
@@ -129,8 +129,7 @@ def _send(ctx: Context, to: tuple[str, ...], to_file: str | None, channel: Chann
     if not phones:
         fail("no recipient: give --to PHONE or --to-file FILE", EXIT_INVALID)
     phones, repeated = unique_phones(phones)
-    warn_each([f"+{number} is given {len(given)} times ({', '.join(dict.fromkeys(given))}): it gets one message"
-               for number, given in repeated.items()], "{n} more phones given more than once")
+    warn_given_again(repeated)
     try:
         extras = message_extras(opts, "cli")
         messages = build(channel, phones, text, image=opts["image"], link=opts["link"], button=opts["button"],

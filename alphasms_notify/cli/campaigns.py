@@ -121,18 +121,15 @@ def _once_each(rows: list[Any], *, per_row: bool) -> list[Any]:
     """A list of phones (one text for all) gets each phone once, however often or however it is written, as
     ``alphasms send`` does (a second SMS to one customer is billed and annoys); a CSV's rows are each sent,
     as ``send-template`` does, and a phone on several rows is named."""
-    from .recipients import by_number, warn_each
+    from .recipients import first_of_each, warn_given_again
     from .templates import warn_repeated_phones
 
     if per_row:
         warn_repeated_phones(rows, [getattr(row, "line", None) for row in rows])
         return rows
-    numbers = by_number([row["phone"] or "" for row in rows])
-    later = {i for at in numbers.values() for i in at[1:]}
-    warn_each([f"+{number} is given {len(at)} times ({', '.join(dict.fromkeys(rows[i]['phone'] for i in at))}):"
-               " it gets one message" for number, at in numbers.items() if len(at) > 1],
-              "{n} more phones given more than once")
-    return [row for i, row in enumerate(rows) if i not in later]
+    kept, repeated = first_of_each([row["phone"] or "" for row in rows])
+    warn_given_again(repeated)
+    return [rows[i] for i in kept]
 
 
 def _review(ctx: Context, client: Any, ready: list[Any], refused: list[Any], *, force: bool, yes: bool) -> None:

@@ -12,8 +12,8 @@ import io
 import sys
 from pathlib import Path
 
-__all__ = ["RecipientsError", "Row", "read_recipients", "read_text_argument", "by_number", "unique_phones",
-           "warn_each"]
+__all__ = ["RecipientsError", "Row", "read_recipients", "read_text_argument", "by_number", "first_of_each",
+           "unique_phones", "warn_given_again", "warn_each"]
 
 
 class RecipientsError(ValueError):
@@ -81,13 +81,26 @@ def by_number(phones: list[str]) -> dict[int, list[int]]:
     return found
 
 
-def unique_phones(phones: list[str]) -> tuple[list[str], dict[int, list[str]]]:
-    """``phones`` with each number once (first spelling kept, in order), and the numbers given more than once
-    with how each was written: one phone written two ways is billed once. What is not a phone stays."""
+def first_of_each(phones: list[str]) -> tuple[list[int], dict[int, list[str]]]:
+    """The positions in ``phones`` to keep, each number once (its first spelling, in order), and the numbers
+    given more than once with how each was written: one phone written two ways is billed once. What is not
+    a phone is kept, for the checks to name it."""
     numbers = by_number(phones)
     later = {i for at in numbers.values() for i in at[1:]}
-    kept = [phone for i, phone in enumerate(phones) if i not in later]
+    kept = [i for i in range(len(phones)) if i not in later]
     return kept, {number: [phones[i] for i in at] for number, at in numbers.items() if len(at) > 1}
+
+
+def unique_phones(phones: list[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """``phones`` with each number once, and the repeats (see :func:`first_of_each`)."""
+    kept, repeated = first_of_each(phones)
+    return [phones[i] for i in kept], repeated
+
+
+def warn_given_again(repeated: dict[int, list[str]]) -> None:
+    """Name each phone given more than once (as :func:`first_of_each` found them): it gets one message."""
+    warn_each([f"+{number} is given {len(given)} times ({', '.join(dict.fromkeys(given))}): it gets one message"
+               for number, given in repeated.items()], "{n} more phones given more than once")
 
 
 def warn_each(lines: list[str], more: str, limit: int = 20) -> None:

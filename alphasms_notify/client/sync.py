@@ -45,8 +45,8 @@ class AlphaSMS(Core):
         super().__init__(api_key, api_url, **options)
         # made at the first request: a client that only prepares and checks (``campaign create``, a preview)
         # loads no connection pool (httpcore, 35 ms of the command)
-        self._transport, self._pool, self._pool_lock = transport, cast("httpx.Client | None", None), Lock()
-        self._closed = False
+        self._transport, self._pool_lock, self._closed = transport, Lock(), False
+        self._pool: httpx.Client | None = None
 
     def __enter__(self) -> AlphaSMS:
         return self

@@ -22,13 +22,13 @@ __all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "Post", "STA
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "expired", "skipped")
 _TODO = "('pending', 'sending', 'unknown')"  # not ended yet ('sending': a row claimed before migration 14)
-# a claimed row keeps its state (pending, or unknown) with its runner as owner until settled: shown as sending
-def _shown(t: str = "") -> str:
-    return f"CASE WHEN {t}owner IS NOT NULL AND {t}state IN ('pending', 'unknown') THEN 'sending' ELSE {t}state END"
-
-
-
 _DONE = ("sent", "failed", "expired", "skipped")  # ended for good: what a progress bar counts
+
+
+def _shown(t: str = "") -> str:
+    """The state as shown (``t``: the table's alias and a dot): a claimed row keeps its state, pending or
+    unknown, with its runner as owner until it is settled, and is shown as ``sending``."""
+    return f"CASE WHEN {t}owner IS NOT NULL AND {t}state IN ('pending', 'unknown') THEN 'sending' ELSE {t}state END"
 
 
 def done_count(counts: dict[str, int]) -> int:
