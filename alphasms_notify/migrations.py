@@ -2,7 +2,9 @@
 
 Each migration is SQL in the subset SQLite and PostgreSQL share (BIGINT,
 DOUBLE PRECISION, TEXT, ``ON CONFLICT``), so one list serves every engine
-and a store says which version it is at (``alphasms store status``). A
+and a store says which version it is at (``alphasms store status``); what
+only PostgreSQL has (a table's storage parameters) is a migration's
+``postgresql`` part, which SQLite stores record as applied without it. A
 migration is applied in one transaction with its record, so a crash leaves
 a store at the version before or after it, never between. Never edit a
 migration that has shipped: add the next one.
@@ -20,6 +22,7 @@ class Migration:
     version: int
     name: str
     sql: str
+    postgresql: str = ""  # run after ``sql`` on PostgreSQL only
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -252,6 +255,16 @@ INSERT INTO campaign_holders (campaign, owner, until)
     WHERE state = 'sending' AND owner IS NOT NULL GROUP BY campaign, owner;
 DROP INDEX IF EXISTS campaign_recipients_todo;
 CREATE INDEX campaign_recipients_unknown ON campaign_recipients (campaign, seq) WHERE state = 'unknown';
+"""),
+    # A status update or a lease renewed writes a new version of its row. On a full page the new version
+    # goes to another page and every index of the table gets an entry for it; with room on the page it
+    # stays there and no index is touched (a HOT update). Every tracked message is updated a few times and
+    # its lease every poll cycle, so half of each new page is left for them (a cycle over 100,000 messages:
+    # status updates 0.67 -> 0.43 s, lease renewals 0.64 -> 0.38 s, measured). Pages written before keep
+    # theirs until the table is rewritten (VACUUM FULL).
+    Migration(15, "room on each page of messages and leases for their updates (no index touched)", "", """
+ALTER TABLE messages SET (fillfactor = 50);
+ALTER TABLE leases SET (fillfactor = 50);
 """),
 )
 

@@ -153,6 +153,8 @@ class Store:
                     continue
                 for statement in statements(migration.sql):
                     tx.run(statement)
+                for statement in statements(migration.postgresql) if tx.engine == "postgresql" else ():
+                    tx.run(statement)
                 tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                        (migration.version, migration.name, time.time()))
                 done.append(migration.version)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..db import Database
-from .records import TrackedMessage, message_row
+from .records import MESSAGE_COLUMNS, TrackedMessage, message_tuple
 
 __all__ = ["Leases", "POLL", "FORWARD", "NOTICE", "HOOK"]
 
@@ -34,6 +34,8 @@ _CANDIDATES: dict[str, str] = {
            + " AND EXISTS (SELECT 1 FROM replies r WHERE r.message_id = m.id AND r.hooked = 0"
            " AND r.received_at < ?) ORDER BY m.created_at, m.id LIMIT ?"),
 }
+
+_MESSAGE_COLUMNS = "SELECT " + ", ".join(f"m.{column.strip()}" for column in MESSAGE_COLUMNS.split(","))
 
 
 class Leases:
@@ -68,23 +70,29 @@ class Leases:
         cycle on PostgreSQL)."""
         now = time.time()
         rows = self._take(POLL, [POLL, now, *(after or (-1.0, -1))], limit, owner, now, now + lease, messages=True)
-        return [message_row(r) for r in rows]
+        return [message_tuple(r) for r in rows]
 
     def _take(self, kind: str, params: list[Any], limit: int, owner: str, now: float, until: float, *,
               messages: bool = False) -> list[Any]:
-        """The candidate rows of ``kind`` now leased to ``owner``, oldest first (``messages``: with every column
-        of the message, for the kinds whose candidates are messages)."""
-        sql = _CANDIDATES[kind]
-        if messages:
-            sql = sql.replace("SELECT m.id AS key", "SELECT m.id AS key, m.*", 1)
+        """The candidate rows of ``kind`` now leased to ``owner``, oldest first (``messages``: tuples of the
+        message's :data:`MESSAGE_COLUMNS`, the key first, for the kinds whose candidates are messages)."""
+        sql = _CANDIDATES[kind] + self._db.skip_locked
         with self._db.tx() as tx:
             for statement in self._db.claim_prelude:
                 tx.run(statement)
-            found = tx.all(sql + self._db.skip_locked, (*params, limit))
+            if messages:
+                found: list[Any] = tx.tuples(sql.replace("SELECT m.id AS key", _MESSAGE_COLUMNS, 1), (*params, limit))
+                keys = [r[0] for r in found]
+            else:
+                found = tx.all(sql, (*params, limit))
+                keys = [r["key"] for r in found]
             if not found:
                 return []
-            taken = set(self._lease(tx, kind, [r["key"] for r in found], owner, now, until))
-        return [r for r in found if r["key"] in taken]
+            taken = self._lease(tx, kind, keys, owner, now, until)
+        if len(taken) == len(keys):
+            return found
+        held = set(taken)
+        return [r for r, key in zip(found, keys, strict=True) if key in held]
 
     def try_lease(self, kind: str, key: int, owner: str, lease: float) -> bool:
         """Take one key's lease (or renew it when ``owner`` holds it): a mutex across instances."""
@@ -97,10 +105,12 @@ class Leases:
                renew: bool = False) -> list[int]:
         taken: list[int] = []
         if tx.engine == "postgresql":  # one set-based statement for the lot
+            # the keys as an array's text, joined in C: psycopg's list dumper walks a list in Python
             rows = tx.all("INSERT INTO leases (kind, key, owner, until) SELECT ?, k, ?, ? FROM unnest(?::bigint[]) AS k"
                           " ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, until = excluded.until"
                           " WHERE leases.until < ?" + (" OR leases.owner = ?" if renew else "") + " RETURNING key",
-                          [kind, owner, until, keys, now] + ([owner] if renew else []))
+                          [kind, owner, until, "{" + ",".join(map(str, map(int, keys))) + "}", now]
+                          + ([owner] if renew else []))
             got = {r["key"] for r in rows}
             return [k for k in keys if k in got]
         for start in range(0, len(keys), 500):

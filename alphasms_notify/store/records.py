@@ -9,8 +9,8 @@ from typing import Any
 
 from ..results import Media, Reply
 
-__all__ = ["TrackedMessage", "Topic", "Contact", "StoredReply", "message_row", "topic_row", "contact_row",
-           "reply_row", "stored_text", "tracked_text"]
+__all__ = ["TrackedMessage", "Topic", "Contact", "StoredReply", "message_row", "message_tuple", "MESSAGE_COLUMNS",
+           "topic_row", "contact_row", "reply_row", "stored_text", "tracked_text"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,20 @@ def message_row(row: dict[str, Any]) -> TrackedMessage:
                           row["anchor_id"], row["status"], row["status_type"], row["created_at"], bool(row["done"]),
                           row["thread_id"], row["notice_chat_id"], row["notice_id"], row["notice_thread_id"],
                           bool(row.get("follow_replies")), bool(row.get("react")))
+
+
+# The columns of a TrackedMessage in its fields' order, for reading thousands as tuples (claims)
+MESSAGE_COLUMNS = ("id, type, phone, text, source, chat_id, anchor_id, status, status_type, created_at, done,"
+                   " thread_id, notice_chat_id, notice_id, notice_thread_id, follow_replies, react")
+
+
+def message_tuple(row: tuple[Any, ...]) -> TrackedMessage:
+    """A row of :data:`MESSAGE_COLUMNS`: no dict made a row, which was half of a claim's time in Python."""
+    (id_, type_, phone, text, source, chat_id, anchor_id, status, status_type, created_at, done, thread_id,
+     notice_chat_id, notice_id, notice_thread_id, follow_replies, react) = row
+    return TrackedMessage(id_, type_, phone, text, source, chat_id, anchor_id, status, status_type, created_at,
+                          bool(done), thread_id, notice_chat_id, notice_id, notice_thread_id, bool(follow_replies),
+                          bool(react))
 
 
 def contact_row(row: dict[str, Any]) -> Contact:
