@@ -315,3 +315,26 @@ def test_status_updates_and_lease_renewals_leave_indexes_alone_on_postgresql(tar
     store.close()
     stayed = sum(before[i] == after[i] for i in before)
     assert stayed >= 400, f"{stayed} of 500 updated rows stayed on their page"  # full pages: none would
+
+
+def test_a_poll_claim_that_loses_every_row_it_found_to_another_instance_goes_on(store, monkeypatch):
+    """On PostgreSQL a claim can find free rows whose lease another instance commits before this claim leases
+    them: it gets none of them. An empty answer would end this instance's cycle with work left (one of two
+    instances stopped early and the other polled alone); the claim goes on from the last row it found."""
+    from alphasms_notify.store.leases import Leases
+
+    store.messages.track([sent(Viber(380501234567 + i, "x"), 1 + i) for i in range(6)], source="bot")
+    real = Leases._lease
+    raced: list[list[int]] = []
+
+    def lease(tx, kind, keys, owner, now, until, *, renew=False):
+        if not raced:  # the other instance's lease commits first
+            raced.append(list(keys))
+            real(tx, kind, keys, "other", now, until)
+        return real(tx, kind, keys, owner, now, until, renew=renew)
+
+    monkeypatch.setattr(Leases, "_lease", staticmethod(lease))
+    claimed = store.leases.claim_polls("me", 60, 3)
+    assert raced == [[1, 2, 3]]
+    assert [m.id for m in claimed] == [4, 5, 6]
+    assert store.leases.claim_polls("me", 60, 3, after=(claimed[-1].created_at, 6)) == []  # nothing left
