@@ -67,17 +67,23 @@ def _cycle(target: str, sandbox: SandboxProcess, instances: int) -> tuple[int, i
 SERVER_ENV = "ALPHASMS_BENCH_POSTGRES"  # a PostgresServer.describe() as JSON
 
 
-def run(n: int = 100_000, rounds: int = 3) -> list[Figure]:
+def run(n: int = 100_000, rounds: int = 3, latency_ms: float = 0.0) -> list[Figure]:
     """The three setups in turn, ``rounds`` times (fresh stores each round); medians, and the ratios
-    the issue sets: PostgreSQL one instance within 1.5x of SQLite, two instances 1.7x faster than one."""
+    the issue sets: PostgreSQL one instance within 1.5x of SQLite, two instances 1.7x faster than one.
+
+    ``latency_ms``: the sandbox answers each request after that long, as a provider across a network
+    does. On loopback the sandbox, the database server and the instances share this machine's cores,
+    so the figure says how much CPU a cycle costs; with latency it also says how much of the waiting
+    a second instance takes over, which is what instances on their own machines add."""
     from alphasms_notify.sandbox.postgres import PostgresServer, server_bin
 
-    name = f"one status cycle over {n:,} tracked messages, shared by bot instances"
+    where = f" with {latency_ms:g} ms latency" if latency_ms else ""
+    name = f"one status cycle over {n:,} tracked messages{where}, shared by bot instances"
     setups = [("SQLite, 1 instance", 1), ("PostgreSQL, 1 instance", 1), ("PostgreSQL, 2 instances", 2)]
     seconds: dict[str, list[float]] = {label: [] for label, _ in setups}
     counts: dict[str, tuple[int, int, int]] = {}
     figures: list[Figure] = []
-    with SandboxProcess() as sandbox, tempfile.TemporaryDirectory() as folder:
+    with SandboxProcess(latency_ms=latency_ms) as sandbox, tempfile.TemporaryDirectory() as folder:
         with AlphaSMS(sandbox.key, sandbox.api_url, viber_sender="Shop", timeout=60) as client:
             outcomes = client.send([Viber(380970000000 + i, f"Offer {i}") for i in range(n)])
         bindir = server_bin()

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny N, only to check the benchmarks run")
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
-                        help="cli-bulk: the sandbox answers after this many milliseconds (a distant provider)")
+                        help="cli-bulk and shared: the sandbox answers after this many milliseconds (a distant "
+                             "provider)")
     parser.add_argument("only", nargs="*", choices=[[], *FULL], help="run only these")
     args = parser.parse_args(argv)
     console = Console()
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.latency:
         n, rounds = (300, 1) if args.smoke else (10_000, 5)
         plan["cli-bulk"] = lambda: bench_cli_bulk.run(n, rounds=rounds, latency_ms=args.latency, warm=not args.smoke)
+        tracked, cycles = (500, 1) if args.smoke else (100_000, 3)
+        plan["shared"] = lambda: bench_shared.run(tracked, rounds=cycles, latency_ms=args.latency)
     figures: list[Figure] = []
     for name, bench in plan.items():
         if args.only and name not in args.only:
