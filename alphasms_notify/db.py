@@ -259,9 +259,12 @@ class PostgresDatabase:
     # statistics are stale (it thinks a table of 100,000 holds 70 rows) and it picks a bitmap scan or a
     # sort of every candidate, a hash join over a whole table, a materialized list of leases walked per
     # row: each makes a cycle quadratic (24 s for 100,000 messages; 10 s with these off, measured).
-    # (one statement: six SET LOCALs were six round trips before every claim and status update)
-    claim_prelude: tuple[str, ...] = ("SELECT " + ", ".join(f"set_config('enable_{plan}', 'off', true)" for plan in (
-        "bitmapscan", "seqscan", "sort", "hashjoin", "mergejoin", "material")),)
+    # Turned off, those plans still get a cost, so high that the server compiled each such statement
+    # with LLVM first (JIT, on by default): 10-15% of the server's time in a cycle, for statements that
+    # take milliseconds, so JIT is off for them too. One statement: six SET LOCALs were six round trips.
+    claim_prelude: tuple[str, ...] = ("SELECT set_config('jit', 'off', true), " + ", ".join(
+        f"set_config('enable_{plan}', 'off', true)" for plan in (
+            "bitmapscan", "seqscan", "sort", "hashjoin", "mergejoin", "material")),)
     MIGRATION_LOCK = 0x616C706861736D73  # "alphasms": one migrator at a time
 
     def __init__(self, url: str, *, max_size: int = 8) -> None:
