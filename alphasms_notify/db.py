@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
-__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "OPEN_WAIT_MS"]
+__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "no_nul", "OPEN_WAIT_MS"]
 
 OPEN_WAIT_MS = 3000  # a locked SQLite file is reported this soon at open
 POOL_WAIT_S = 5.0  # a PostgreSQL store that gives no connection is reported this soon
@@ -210,11 +210,12 @@ def _pg_sql(sql: str) -> str:
 def _pg_args(args: Sequence[Any]) -> Sequence[Any]:
     """PostgreSQL refuses NUL in text; what a provider or a person sent keeps its place as U+FFFD (also in
     the arrays of a set-based statement)."""
-    return [_no_nul(a) if isinstance(a, str) else [_no_nul(x) if isinstance(x, str) else x for x in a]
+    return [no_nul(a) if isinstance(a, str) else [no_nul(x) if isinstance(x, str) else x for x in a]
             if isinstance(a, list) else a for a in args]
 
 
-def _no_nul(text: str) -> str:
+def no_nul(text: str) -> str:
+    """``text`` as PostgreSQL can keep it: each NUL (which it refuses in text) becomes U+FFFD."""
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 

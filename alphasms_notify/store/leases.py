@@ -35,7 +35,9 @@ _CANDIDATES: dict[str, str] = {
            " AND r.received_at < ?) ORDER BY m.created_at, m.id LIMIT ?"),
 }
 
-_MESSAGE_COLUMNS = "SELECT " + ", ".join(f"m.{column.strip()}" for column in MESSAGE_COLUMNS.split(","))
+_COLUMNS = [column.strip() for column in MESSAGE_COLUMNS.split(",")]
+_MESSAGE_COLUMNS = "SELECT " + ", ".join(f"m.{column}" for column in _COLUMNS)
+_CREATED_AT, _ID = _COLUMNS.index("created_at"), _COLUMNS.index("id")  # a claim's order, in its tuples
 
 
 class Leases:
@@ -78,7 +80,7 @@ class Leases:
             # then their lease committed): an empty answer would end this instance's cycle with work left
             # (measured: one of two instances stopped early, the other polled most of 100,000 alone), so the
             # claim goes on from the last of them
-            after = (last[9], last[0])  # (created_at, id), the claim's order
+            after = (last[_CREATED_AT], last[_ID])
 
     def _take(self, kind: str, params: list[Any], limit: int, owner: str, now: float, until: float, *,
               messages: bool = False) -> tuple[list[Any], Any]:

@@ -8,15 +8,11 @@ from typing import Any
 
 import orjson
 
-from ..db import Database
+from ..db import Database, no_nul
 from ..results import Outcome
 from .records import TrackedMessage, message_row, tracked_text
 
 __all__ = ["Messages"]
-
-
-def _no_nul(text: str) -> str:
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 class Messages:
@@ -92,7 +88,7 @@ class Messages:
                     tx.run(statement)
                 # the rows as one JSON text made in C (psycopg's array dumpers walk each list in Python);
                 # PostgreSQL refuses NUL in text, so a status that holds one keeps its place as U+FFFD
-                rows = orjson.dumps([{"id": int(i), "status": _no_nul(status), "kind": _no_nul(kind), "done": int(done)}
+                rows = orjson.dumps([{"id": int(i), "status": no_nul(status), "kind": no_nul(kind), "done": int(done)}
                                      for i, status, kind, done in updates]).decode()
                 tx.run("UPDATE messages AS m SET status = v.status, status_type = v.kind, updated_at = ?, done = v.done"
                        " FROM json_to_recordset(?::json) AS v(id bigint, status text, kind text, done int)"
