@@ -314,7 +314,8 @@ def test_status_updates_and_lease_renewals_leave_indexes_alone_on_postgresql(tar
     after = pages()
     store.close()
     stayed = sum(before[i] == after[i] for i in before)
-    assert stayed >= 400, f"{stayed} of 500 updated rows stayed on their page"  # full pages: none would
+    # 401 here; on full pages (fillfactor 100) none stays: 0, measured
+    assert stayed >= 300, f"{stayed} of 500 updated rows stayed on their page"
 
 
 def test_a_poll_claim_that_loses_every_row_it_found_to_another_instance_goes_on(store, monkeypatch):
