@@ -262,7 +262,8 @@ CREATE INDEX campaign_recipients_unknown ON campaign_recipients (campaign, seq) 
     # its lease every poll cycle, so half of each new page is left for them (a cycle over 100,000 messages:
     # status updates 0.67 -> 0.43 s, lease renewals 0.64 -> 0.38 s, measured). Pages written before keep
     # theirs until the table is rewritten (VACUUM FULL).
-    Migration(15, "room on each page of messages and leases for their updates (no index touched)", "", """
+    Migration(15, "PostgreSQL: room on each page of messages and leases for their updates (no index touched)",
+              "", """
 ALTER TABLE messages SET (fillfactor = 50);
 ALTER TABLE leases SET (fillfactor = 50);
 """),
