@@ -15,6 +15,7 @@ thread, so its event loop never waits on the database's network round trip.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
@@ -244,9 +245,58 @@ class _PostgresTx:
         return int(self.conn.execute(_pg_sql(sql), _pg_args(args)).rowcount)
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            with self.conn.cursor() as cur:
-                cur.executemany(_pg_sql(sql), [_pg_args(r) for r in rows])
+        """Each row. An ``INSERT INTO t (columns) VALUES (?, ...)`` with no ``ON CONFLICT``, or one that does
+        nothing, goes as one statement that reads every row from one JSON text (made by orjson, in C):
+        ``executemany`` runs the statement once a row on the server, about 30 us each (1.4 s to track a
+        50,000-recipient campaign's messages), and statements of many rows of values cost more still in
+        psycopg's per-value work. An upsert goes row by row: two rows of one key in one statement are an error
+        on PostgreSQL, where row by row the later one wins."""
+        if not rows:
+            return
+        import orjson
+
+        found = _INSERT.fullmatch(sql.strip())
+        if found is not None:
+            table, columns, marks, tail = found.groups()
+            names = [c.strip() for c in columns.split(",")]
+            if (marks.count("?") == len(names) == len(rows[0]) and _plain(table, names)
+                    and (not tail.strip() or _DO_NOTHING.search(tail))):
+                try:
+                    text = orjson.dumps([dict(zip(names, map(_json_value, row), strict=True)) for row in rows])
+                except TypeError:  # a value JSON cannot carry as it is: row by row below
+                    pass
+                else:
+                    listed = ", ".join(names)
+                    self.conn.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM json_populate_recordset("
+                                      f"NULL::{table}, %s::json){tail}", (text.decode(),))
+                    return
+        with self.conn.cursor() as cur:
+            cur.executemany(_pg_sql(sql), [_pg_args(r) for r in rows])
+
+
+def _plain(table: str, names: list[str]) -> bool:
+    return all(name.isidentifier() for name in (table, *names))
+
+
+def _json_value(value: Any) -> Any:
+    """A value as json_populate_recordset reads it into its column: text without NUL, a bool as 0 or 1.
+    Anything JSON would change (NaN and infinities become null, a list an array) raises TypeError, and
+    the rows go one by one as before."""
+    if isinstance(value, str):
+        return no_nul(value)
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise TypeError(f"{type(value).__name__} {value!r} as JSON")
+
+
+# an INSERT of one row of placeholders into named columns, and what follows it (ON CONFLICT ...)
+_INSERT = re.compile(r"INSERT\s+INTO\s+(\w+)\s*\(([^()]*)\)\s*VALUES\s*\(([?,\s]*)\)(\s+ON\s+CONFLICT\b.*|\s*)",
+                     re.DOTALL | re.IGNORECASE)
+_DO_NOTHING = re.compile(r"\bDO\s+NOTHING\s*$", re.IGNORECASE)
 
 
 class PostgresDatabase:

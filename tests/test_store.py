@@ -363,3 +363,37 @@ def test_claims_on_postgresql_are_not_compiled_with_llvm_first(postgres_url):
         assert "JIT:" in with_jit
     assert "JIT:" not in plan(store._db.claim_prelude)
     store.close()
+
+
+def test_rows_inserted_together_keep_every_value_as_given(store, monkeypatch):
+    """On PostgreSQL an INSERT of many rows reads them from one JSON text; each value must come back as a
+    row-by-row insert stores it (a NUL in text as U+FFFD, as always there), and a value JSON would change
+    (a NaN) sends the rows one by one instead."""
+    import math
+
+    import alphasms_notify.db as db
+
+    odd = "nul\x00 \"quoted\" back\\slash ї😀 {a,b} " + "x" * 3000
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    big = 2**63 - 1
+    pg = store._db.engine == "postgresql"
+    calls: list[object] = []
+    real = db._json_value
+    monkeypatch.setattr(db, "_json_value", lambda v: calls.append(v) or real(v))
+    outcomes = [sent(Sms(380971234567, odd), big), sent(Sms(380971234568, "ok", unsubscribe_link=True), 1)]
+    assert store.messages.track(outcomes + outcomes[:1], source="src'; --", chat_id=-100, thread_id=None) == 3
+    assert bool(calls) == pg  # PostgreSQL's rows went as JSON
+    back = store.messages.get(big)
+    assert back.text == (odd.replace("\x00", "\ufffd") if pg else odd)
+    assert (back.source, back.chat_id, back.thread_id, back.created_at, back.follow_replies) == (
+        "src'; --", -100, None, now, False)
+    assert store.messages.get(1).follow_replies is True
+    if pg:  # a NaN goes row by row (JSON would make it null)
+        calls.clear()
+        with store._db.tx() as tx:
+            tx.run("CREATE TABLE floats (id BIGINT PRIMARY KEY, x DOUBLE PRECISION)")
+            tx.many("INSERT INTO floats (id, x) VALUES (?, ?)", [(1, 0.1), (2, math.nan), (3, None)])
+        rows = store._db.all("SELECT id, x FROM floats ORDER BY id")
+        assert [r["x"] for r in rows][0] == 0.1 and math.isnan(rows[1]["x"]) and rows[2]["x"] is None
+        assert calls  # the JSON path was tried first

@@ -99,6 +99,18 @@ def _chunks(seqs: list[int], size: int = 500) -> Iterator[list[int]]:
         yield seqs[start:start + size]
 
 
+def _seq_in(engine: str, seqs: list[int]) -> Iterator[tuple[str, list[Any]]]:
+    """``seq`` among these, as (condition, its arguments) for each statement needed. On PostgreSQL one
+    statement with the numbers as one array text: a list of 500 placeholders a statement was parsed and
+    planned 16 times a claim of 8,000, and its values passed one by one (19 us a row, claims and settles
+    were half of a 50,000-recipient run there)."""
+    if engine == "postgresql":
+        yield "seq = ANY(?::int[])", ["{" + ",".join(map(str, map(int, seqs))) + "}"]
+        return
+    for chunk in _chunks(seqs):
+        yield f"seq IN ({', '.join('?' * len(chunk))})", list(chunk)
+
+
 def _row(r: dict[str, Any]) -> CampaignRow:
     return CampaignRow(r["name"], r["created_at"], r["channel"], r["state"], r["reason"], r["start_at"],
                        r["until_at"], r["daily_window"], r["tz"], r["rate"], r["total"])
@@ -121,12 +133,12 @@ class Campaigns:
             # each distinct payload once (a campaign of one text: one row of it, not 100,000 copies to write
             # now and read back at every claim); a recipient names its payload by number
             pids: dict[str, int] = {}
-            rows = [(c.name, seq, msg_id, phone, pids.setdefault(payload, len(pids)))
+            rows = [(c.name, seq, msg_id, phone, "", pids.setdefault(payload, len(pids)))
                     for seq, (msg_id, phone, payload) in enumerate(recipients)]
             tx.many("INSERT INTO campaign_payloads (campaign, pid, payload) VALUES (?, ?, ?)",
                     [(c.name, pid, payload) for payload, pid in pids.items()])
             tx.many("INSERT INTO campaign_recipients (campaign, seq, id, phone, payload, pid)"
-                    " VALUES (?, ?, ?, ?, '', ?)", rows)
+                    " VALUES (?, ?, ?, ?, ?, ?)", rows)  # every value a placeholder: one JSON text on PostgreSQL
 
     def add_skipped(self, name: str, rows: Iterable[tuple[int, str, str]], start: int) -> None:
         """Recipients a plugin refused when the campaign was made: (phone, payload, why), numbered after the rest."""
@@ -182,9 +194,9 @@ class Campaigns:
                 pick("seq > ? AND state = 'pending' AND owner IS NULL", [after], False)
             if len(taken) < limit and after >= 0:  # given back, or another runner's lapsed lease's
                 pick("seq <= ? AND state = 'pending' AND owner IS NULL", [after], False)
-            for chunk in _chunks([r[0] for r in taken]):
-                tx.run(f"UPDATE campaign_recipients SET owner = ?, tried = tried + 1 WHERE campaign = ?"
-                       f" AND seq IN ({', '.join('?' * len(chunk))})", [owner, name, *chunk])
+            for among, seqs in _seq_in(tx.engine, [r[0] for r in taken]) if taken else ():
+                tx.run(f"UPDATE campaign_recipients SET owner = ?, tried = tried + 1 WHERE campaign = ? AND {among}",
+                       [owner, name, *seqs])
             if drained:  # the dead hold nothing more (a row another claim has locked meanwhile is still theirs,
                 # as this statement sees it: then their lease stays, until a later claim finds nothing of theirs)
                 tx.run(f"DELETE FROM campaign_holders WHERE campaign = ? AND owner IN ({marks}) AND NOT EXISTS"
@@ -218,10 +230,10 @@ class Campaigns:
         with self._db.tx() as tx:
             for (state, error), seqs in groups.items():  # a batch usually ends one way: one statement
                 done_at = now if state not in ("pending", "unknown") else None
-                for chunk in _chunks(seqs):
+                for among, args in _seq_in(tx.engine, seqs):
                     tx.run(f"UPDATE campaign_recipients SET state = ?, error = ?, done_at = ?, owner = NULL,"
-                           f" lease_until = NULL WHERE campaign = ? AND owner = ?"
-                           f" AND seq IN ({', '.join('?' * len(chunk))})", [state, error, done_at, name, owner, *chunk])
+                           f" lease_until = NULL WHERE campaign = ? AND owner = ? AND {among}",
+                           [state, error, done_at, name, owner, *args])
         return sum(len(seqs) for seqs in groups.values())
 
     def expire(self, name: str, now: float) -> int:
