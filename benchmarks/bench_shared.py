@@ -9,9 +9,7 @@ give each id to one instance), and the seconds until every instance is done.
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any
 from alphasms_notify import AlphaSMS, Viber
 from alphasms_notify.store import Store
 
-from .common import Figure, SandboxProcess, median
+from .common import Figure, SandboxProcess, median, postgres_server
 
 
 def _instance(target: str, key: str, api_url: str, start_at: float, out: Any) -> None:
@@ -64,9 +62,6 @@ def _cycle(target: str, sandbox: SandboxProcess, instances: int) -> tuple[int, i
     return len(set(ids)), len(ids) - len(set(ids)), sum(r for _, r, _ in results), max(s for _, _, s in results)
 
 
-SERVER_ENV = "ALPHASMS_BENCH_POSTGRES"  # a PostgresServer.describe() as JSON
-
-
 def run(n: int = 100_000, rounds: int = 3, latency_ms: float = 0.0) -> list[Figure]:
     """The three setups in turn, ``rounds`` times (fresh stores each round); medians, and the ratios
     the issue sets: PostgreSQL one instance within 1.5x of SQLite, two instances 1.7x faster than one.
@@ -75,39 +70,29 @@ def run(n: int = 100_000, rounds: int = 3, latency_ms: float = 0.0) -> list[Figu
     does. On loopback the sandbox, the database server and the instances share this machine's cores,
     so the figure says how much CPU a cycle costs; with latency it also says how much of the waiting
     a second instance takes over, which is what instances on their own machines add."""
-    from alphasms_notify.sandbox.postgres import PostgresServer, server_bin
-
     where = f" with {latency_ms:g} ms latency" if latency_ms else ""
     name = f"one status cycle over {n:,} tracked messages{where}, shared by bot instances"
     setups = [("SQLite, 1 instance", 1), ("PostgreSQL, 1 instance", 1), ("PostgreSQL, 2 instances", 2)]
     seconds: dict[str, list[float]] = {label: [] for label, _ in setups}
     counts: dict[str, tuple[int, int, int]] = {}
     figures: list[Figure] = []
-    with SandboxProcess(latency_ms=latency_ms) as sandbox, tempfile.TemporaryDirectory() as folder:
+    with SandboxProcess(latency_ms=latency_ms) as sandbox, tempfile.TemporaryDirectory() as folder, \
+            postgres_server() as server:
         with AlphaSMS(sandbox.key, sandbox.api_url, viber_sender="Shop", timeout=60) as client:
             outcomes = client.send([Viber(380970000000 + i, f"Offer {i}") for i in range(n)])
-        bindir = server_bin()
-        given = os.environ.get(SERVER_ENV)  # a running server to use (the tests share theirs), else our own
-        server = PostgresServer.attach(json.loads(given)) if given else PostgresServer(bindir) if bindir else None
-        try:
-            if server is not None and not given:
-                server.start()
-            usable = [(label, k) for label, k in setups if server is not None or label.startswith("SQLite")]
-            for round_ in range(rounds):
-                for label, instances in usable:
-                    target = (str(Path(folder) / f"s{round_}.sqlite3") if label.startswith("SQLite")
-                              else server.new_database())  # type: ignore[union-attr]
-                    store = Store(target)
-                    store.messages.track(outcomes, source="bench")
-                    store.close()
-                    polled, twice, requests, took = _cycle(target, sandbox, instances)
-                    assert polled == n, f"{label}: {polled} of {n} polled"
-                    seconds[label].append(took)
-                    before = counts.get(label, (0, 0, 0))
-                    counts[label] = (requests, max(before[1], twice), polled)
-        finally:
-            if server is not None and not given:
-                server.stop()
+        usable = [(label, k) for label, k in setups if server is not None or label.startswith("SQLite")]
+        for round_ in range(rounds):
+            for label, instances in usable:
+                target = (str(Path(folder) / f"s{round_}.sqlite3") if label.startswith("SQLite")
+                          else server.new_database())
+                store = Store(target)
+                store.messages.track(outcomes, source="bench")
+                store.close()
+                polled, twice, requests, took = _cycle(target, sandbox, instances)
+                assert polled == n, f"{label}: {polled} of {n} polled"
+                seconds[label].append(took)
+                before = counts.get(label, (0, 0, 0))
+                counts[label] = (requests, max(before[1], twice), polled)
     runs = f"median of {rounds}, the setups in turn"
     for label, times in seconds.items():
         if not times:

@@ -12,6 +12,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,3 +86,28 @@ class Timer:
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+SERVER_ENV = "ALPHASMS_BENCH_POSTGRES"  # a PostgresServer.describe() as JSON: a running server to use
+
+
+@contextmanager
+def postgres_server() -> Iterator[Any]:
+    """The PostgreSQL server to measure on: the one ``ALPHASMS_BENCH_POSTGRES`` describes (the tests share
+    theirs), else one of our own while the block runs, else None (no server binaries installed)."""
+    from alphasms_notify.sandbox.postgres import PostgresServer, server_bin
+
+    given = os.environ.get(SERVER_ENV)
+    if given:
+        yield PostgresServer.attach(json.loads(given))
+        return
+    bindir = server_bin()
+    if bindir is None:
+        yield None
+        return
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
