@@ -24,7 +24,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
-__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "no_nul", "OPEN_WAIT_MS"]
+__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "no_nul", "int_among",
+           "OPEN_WAIT_MS"]
 
 OPEN_WAIT_MS = 3000  # a locked SQLite file is reported this soon at open
 POOL_WAIT_S = 5.0  # a PostgreSQL store that gives no connection is reported this soon
@@ -213,6 +214,22 @@ def _pg_args(args: Sequence[Any]) -> Sequence[Any]:
     the arrays of a set-based statement)."""
     return [no_nul(a) if isinstance(a, str) else [no_nul(x) if isinstance(x, str) else x for x in a]
             if isinstance(a, list) else a for a in args]
+
+
+def int_among(engine: str, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+    """``column`` among these integers, as (condition, its arguments) for each statement needed. On
+    PostgreSQL one statement with the numbers as one array text: lists of 500 placeholders were parsed and
+    planned one statement each and their values passed one by one (a campaign's claims and settles, 19 us a
+    row, were half of a 50,000-recipient run there). The array takes the column's own type (psycopg passes
+    text as of unknown type): an INTEGER column against a bigint array is compared without hashing, 8,000
+    values against every row (2.4 s a claim, measured). SQLite takes them 500 at a time, under any build's
+    limit on placeholders."""
+    if engine == "postgresql":
+        yield f"{column} = ANY(?)", ["{" + ",".join(map(str, map(int, values))) + "}"]
+        return
+    for start in range(0, len(values), 500):
+        chunk = list(values[start:start + 500])
+        yield f"{column} IN ({', '.join('?' * len(chunk))})", chunk
 
 
 def no_nul(text: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..db import Database
+from ..db import Database, int_among
 
 __all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "Post", "STATES", "owner_alive", "done_count"]
 
@@ -91,24 +91,6 @@ def owner_alive(owner: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _chunks(seqs: list[int], size: int = 500) -> Iterator[list[int]]:
-    """``seq IN (...)`` lists short enough for any SQLite's limit on parameters."""
-    for start in range(0, len(seqs), size):
-        yield seqs[start:start + size]
-
-
-def _seq_in(engine: str, seqs: list[int]) -> Iterator[tuple[str, list[Any]]]:
-    """``seq`` among these, as (condition, its arguments) for each statement needed. On PostgreSQL one
-    statement with the numbers as one array text: a list of 500 placeholders a statement was parsed and
-    planned 16 times a claim of 8,000, and its values passed one by one (19 us a row, claims and settles
-    were half of a 50,000-recipient run there)."""
-    if engine == "postgresql":
-        yield "seq = ANY(?::int[])", ["{" + ",".join(map(str, map(int, seqs))) + "}"]
-        return
-    for chunk in _chunks(seqs):
-        yield f"seq IN ({', '.join('?' * len(chunk))})", list(chunk)
 
 
 def _row(r: dict[str, Any]) -> CampaignRow:
@@ -194,7 +176,7 @@ class Campaigns:
                 pick("seq > ? AND state = 'pending' AND owner IS NULL", [after], False)
             if len(taken) < limit and after >= 0:  # given back, or another runner's lapsed lease's
                 pick("seq <= ? AND state = 'pending' AND owner IS NULL", [after], False)
-            for among, seqs in _seq_in(tx.engine, [r[0] for r in taken]) if taken else ():
+            for among, seqs in int_among(tx.engine, "seq", [r[0] for r in taken]) if taken else ():
                 tx.run(f"UPDATE campaign_recipients SET owner = ?, tried = tried + 1 WHERE campaign = ? AND {among}",
                        [owner, name, *seqs])
             if drained:  # the dead hold nothing more (a row another claim has locked meanwhile is still theirs,
@@ -213,10 +195,9 @@ class Campaigns:
     def _payloads(tx: Any, name: str, pids: set[int]) -> dict[int, str]:
         """The payloads of these numbers (a recipient stored before migration 13 has its own, inline)."""
         found: dict[int, str] = {}
-        for chunk in _chunks(sorted(pids)):
-            marks = ", ".join("?" * len(chunk))
+        for among, args in int_among(tx.engine, "pid", sorted(pids)) if pids else ():
             found.update((r["pid"], r["payload"]) for r in tx.all(
-                f"SELECT pid, payload FROM campaign_payloads WHERE campaign = ? AND pid IN ({marks})", [name, *chunk]))
+                f"SELECT pid, payload FROM campaign_payloads WHERE campaign = ? AND {among}", [name, *args]))
         if missing := sorted(pids - found.keys()):  # a damaged store: claim nothing rather than fail mid-batch
             raise ValueError(f"campaign {name!r}: the store has lost the message(s) numbered {missing[:5]} that "
                              "its recipients name (campaign_payloads); nothing was claimed")
@@ -230,7 +211,7 @@ class Campaigns:
         with self._db.tx() as tx:
             for (state, error), seqs in groups.items():  # a batch usually ends one way: one statement
                 done_at = now if state not in ("pending", "unknown") else None
-                for among, args in _seq_in(tx.engine, seqs):
+                for among, args in int_among(tx.engine, "seq", seqs):
                     tx.run(f"UPDATE campaign_recipients SET state = ?, error = ?, done_at = ?, owner = NULL,"
                            f" lease_until = NULL WHERE campaign = ? AND owner = ? AND {among}",
                            [state, error, done_at, name, owner, *args])

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..db import Database
+from ..db import Database, int_among
 
 __all__ = ["OptOuts", "OptOut", "SCOPES", "REASONS"]
 
@@ -86,9 +86,8 @@ class OptOuts:
     def among(self, phones: Iterable[int]) -> dict[int, OptOut]:
         """The opt-outs of these phones (a campaign's batch), by phone."""
         wanted, found = list(dict.fromkeys(phones)), {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            for r in self._db.all(f"SELECT * FROM optouts WHERE phone IN ({', '.join('?' * len(chunk))})", chunk):
+        for among, args in int_among(self._db.engine, "phone", wanted) if wanted else ():
+            for r in self._db.all(f"SELECT * FROM optouts WHERE {among}", args):
                 found[int(r["phone"])] = _row(r)
         return found
 
