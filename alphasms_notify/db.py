@@ -15,8 +15,6 @@ thread, so its event loop never waits on the database's network round trip.
 
 from __future__ import annotations
 
-import math
-import re
 import sqlite3
 import threading
 import time
@@ -24,8 +22,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
-__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "no_nul", "int_among",
-           "OPEN_WAIT_MS"]
+from .sqltext import json_insert, no_nul, rows_of_values
+
+__all__ = ["Database", "Tx", "SQLiteDatabase", "PostgresDatabase", "connect", "is_url", "OPEN_WAIT_MS"]
 
 OPEN_WAIT_MS = 3000  # a locked SQLite file is reported this soon at open
 POOL_WAIT_S = 5.0  # a PostgreSQL store that gives no connection is reported this soon
@@ -112,21 +111,12 @@ class _SQLiteTx:
         ``executemany`` steps the statement once a row, letting go of the GIL and taking it back each time;
         with another thread busy (the campaign runner's sends, the bot's loop) every row waited for it:
         100,000 tracked messages took 1.2 s that way, 0.5 s in statements of a few hundred rows."""
-        found = _VALUES.fullmatch(sql.strip())
-        width = len(rows[0]) if rows else 0
-        if found is None or not width or found.group(2).count("?") != width:
+        statements = rows_of_values(sql, rows)
+        if statements is None:
             self.db.executemany(sql, rows)
             return
-        head, group, tail = found.groups()
-        per = max(1, _MAX_VARIABLES // width)
-        for start in range(0, len(rows), per):
-            chunk = rows[start:start + per]
-            self.db.execute(f"{head}{', '.join([group] * len(chunk))}{tail}", [v for row in chunk for v in row])
-
-
-# an INSERT of one row of values (no parentheses inside them), and what follows it (ON CONFLICT ...)
-_VALUES = re.compile(r"(INSERT\s.*?\bVALUES\s*)(\([^()]*\))(\s+ON\s+CONFLICT\b.*|\s*)", re.DOTALL | re.IGNORECASE)
-_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999  # SQLite's limit on ? in a statement
+        for statement, args in statements:
+            self.db.execute(statement, args)
 
 
 class SQLiteDatabase:
@@ -216,27 +206,6 @@ def _pg_args(args: Sequence[Any]) -> Sequence[Any]:
             if isinstance(a, list) else a for a in args]
 
 
-def int_among(engine: str, column: str, values: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
-    """``column`` among these integers, as (condition, its arguments) for each statement needed. On
-    PostgreSQL one statement with the numbers as one array text: lists of 500 placeholders were parsed and
-    planned one statement each and their values passed one by one (a campaign's claims and settles, 19 us a
-    row, were half of a 50,000-recipient run there). The array takes the column's own type (psycopg passes
-    text as of unknown type): an INTEGER column against a bigint array is compared without hashing, 8,000
-    values against every row (2.4 s a claim, measured). SQLite takes them 500 at a time, under any build's
-    limit on placeholders."""
-    if engine == "postgresql":
-        yield f"{column} = ANY(?)", ["{" + ",".join(map(str, map(int, values))) + "}"]
-        return
-    for start in range(0, len(values), 500):
-        chunk = list(values[start:start + 500])
-        yield f"{column} IN ({', '.join('?' * len(chunk))})", chunk
-
-
-def no_nul(text: str) -> str:
-    """``text`` as PostgreSQL can keep it: each NUL (which it refuses in text) becomes U+FFFD."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
-
-
 class _PostgresTx:
     engine = "postgresql"
 
@@ -270,50 +239,13 @@ class _PostgresTx:
         on PostgreSQL, where row by row the later one wins."""
         if not rows:
             return
-        import orjson
-
-        found = _INSERT.fullmatch(sql.strip())
-        if found is not None:
-            table, columns, marks, tail = found.groups()
-            names = [c.strip() for c in columns.split(",")]
-            if (marks.count("?") == len(names) == len(rows[0]) and _plain(table, names)
-                    and (not tail.strip() or _DO_NOTHING.search(tail))):
-                try:
-                    text = orjson.dumps([dict(zip(names, map(_json_value, row), strict=True)) for row in rows])
-                except TypeError:  # a value JSON cannot carry as it is: row by row below
-                    pass
-                else:
-                    listed = ", ".join(names)
-                    self.conn.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM json_populate_recordset("
-                                      f"NULL::{table}, %s::json){tail}", (text.decode(),))
-                    return
+        together = json_insert(sql, rows)
+        if together is not None:
+            statement, text = together
+            self.conn.execute(statement, (text,))
+            return
         with self.conn.cursor() as cur:
             cur.executemany(_pg_sql(sql), [_pg_args(r) for r in rows])
-
-
-def _plain(table: str, names: list[str]) -> bool:
-    return all(name.isidentifier() for name in (table, *names))
-
-
-def _json_value(value: Any) -> Any:
-    """A value as json_populate_recordset reads it into its column: text without NUL, a bool as 0 or 1.
-    Anything JSON would change (NaN and infinities become null, a list an array) raises TypeError, and
-    the rows go one by one as before."""
-    if isinstance(value, str):
-        return no_nul(value)
-    if value is None or type(value) is int:
-        return value
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    raise TypeError(f"{type(value).__name__} {value!r} as JSON")
-
-
-# an INSERT of one row of placeholders into named columns, and what follows it (ON CONFLICT ...)
-_INSERT = re.compile(r"INSERT\s+INTO\s+(\w+)\s*\(([^()]*)\)\s*VALUES\s*\(([?,\s]*)\)(\s+ON\s+CONFLICT\b.*|\s*)",
-                     re.DOTALL | re.IGNORECASE)
-_DO_NOTHING = re.compile(r"\bDO\s+NOTHING\s*$", re.IGNORECASE)
 
 
 class PostgresDatabase:

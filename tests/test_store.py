@@ -257,9 +257,9 @@ def test_topics_contacts_settings_and_codes(store):
 def test_rows_written_in_statements_of_many_rows_each_are_all_written_as_one_by_one(store, monkeypatch):
     """SQLite writes a batch of rows as statements of many rows each (not one step a row); cut into small
     statements here, the result is what row by row gives: every row, duplicates resolved in order."""
-    import alphasms_notify.db as db
+    import alphasms_notify.sqltext as sqltext
 
-    monkeypatch.setattr(db, "_MAX_VARIABLES", 40)  # ten contacts, or three messages, a statement
+    monkeypatch.setattr(sqltext, "MAX_VARIABLES", 40)  # ten contacts, or three messages, a statement
     contacts = [Contact(380970000000 + i, f"n{i}", {"i": str(i)}) for i in range(95)]
     contacts.append(Contact(380970000007, "again", {}))  # later in the same batch: it wins
     assert store.contacts.save(contacts) == 96
@@ -371,7 +371,7 @@ def test_rows_inserted_together_keep_every_value_as_given(store, monkeypatch):
     (a NaN) sends the rows one by one instead."""
     import math
 
-    import alphasms_notify.db as db
+    import alphasms_notify.sqltext as sqltext
 
     odd = "nul\x00 \"quoted\" back\\slash ї😀 {a,b} " + "x" * 3000
     now = time.time()
@@ -379,8 +379,8 @@ def test_rows_inserted_together_keep_every_value_as_given(store, monkeypatch):
     big = 2**63 - 1
     pg = store._db.engine == "postgresql"
     calls: list[object] = []
-    real = db._json_value
-    monkeypatch.setattr(db, "_json_value", lambda v: calls.append(v) or real(v))
+    real = sqltext._json_value
+    monkeypatch.setattr(sqltext, "_json_value", lambda v: calls.append(v) or real(v))
     outcomes = [sent(Sms(380971234567, odd), big), sent(Sms(380971234568, "ok", unsubscribe_link=True), 1)]
     assert store.messages.track(outcomes + outcomes[:1], source="src'; --", chat_id=-100, thread_id=None) == 3
     assert bool(calls) == pg  # PostgreSQL's rows went as JSON
@@ -403,7 +403,7 @@ def test_rows_named_by_number_are_compared_as_their_own_type(target):
     """``int_among``: on PostgreSQL one array, read as the column's own type (an INTEGER column against a bigint
     array is compared without hashing, each of 8,000 values against every row: 2.4 s a claim); on SQLite lists
     of at most 500 placeholders."""
-    from alphasms_notify.db import int_among
+    from alphasms_notify.sqltext import int_among
 
     store = Store(target)
     if store._db.engine == "sqlite":

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..db import Database, int_among
+from ..db import Database
+from ..sqltext import int_among
 
 __all__ = ["Campaigns", "CampaignRow", "Claimed", "CampaignExists", "Post", "STATES", "owner_alive", "done_count"]
 

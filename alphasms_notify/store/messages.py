@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
-from ..db import Database, no_nul
+from ..db import Database
 from ..results import Outcome
+from ..sqltext import no_nul
 from .records import TrackedMessage, message_row, tracked_text
 
 __all__ = ["Messages"]

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..db import Database, int_among
+from ..db import Database
+from ..sqltext import int_among
 
 __all__ = ["OptOuts", "OptOut", "SCOPES", "REASONS"]
 
