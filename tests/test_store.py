@@ -406,6 +406,7 @@ def test_rows_named_by_number_are_compared_as_their_own_type(target):
     from alphasms_notify.sqltext import int_among
 
     store = Store(target)
+    assert list(int_among("postgresql", "seq", [])) == list(int_among("sqlite", "seq", [])) == []  # no statement
     if store._db.engine == "sqlite":
         parts = list(int_among("sqlite", "seq", list(range(1200))))
         assert [len(args) for _, args in parts] == [500, 500, 200] and parts[0][0].startswith("seq IN (?, ?")

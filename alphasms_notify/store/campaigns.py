@@ -177,7 +177,7 @@ class Campaigns:
                 pick("seq > ? AND state = 'pending' AND owner IS NULL", [after], False)
             if len(taken) < limit and after >= 0:  # given back, or another runner's lapsed lease's
                 pick("seq <= ? AND state = 'pending' AND owner IS NULL", [after], False)
-            for among, seqs in int_among(tx.engine, "seq", [r[0] for r in taken]) if taken else ():
+            for among, seqs in int_among(tx.engine, "seq", [r[0] for r in taken]):
                 tx.run(f"UPDATE campaign_recipients SET owner = ?, tried = tried + 1 WHERE campaign = ? AND {among}",
                        [owner, name, *seqs])
             if drained:  # the dead hold nothing more (a row another claim has locked meanwhile is still theirs,
@@ -196,7 +196,7 @@ class Campaigns:
     def _payloads(tx: Any, name: str, pids: set[int]) -> dict[int, str]:
         """The payloads of these numbers (a recipient stored before migration 13 has its own, inline)."""
         found: dict[int, str] = {}
-        for among, args in int_among(tx.engine, "pid", sorted(pids)) if pids else ():
+        for among, args in int_among(tx.engine, "pid", sorted(pids)):
             found.update((r["pid"], r["payload"]) for r in tx.all(
                 f"SELECT pid, payload FROM campaign_payloads WHERE campaign = ? AND {among}", [name, *args]))
         if missing := sorted(pids - found.keys()):  # a damaged store: claim nothing rather than fail mid-batch

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..db import Database
+from ..sqltext import int_array
 from .records import MESSAGE_COLUMNS, TrackedMessage, message_tuple
 
 __all__ = ["Leases", "POLL", "FORWARD", "NOTICE", "HOOK"]
@@ -116,11 +117,10 @@ class Leases:
                renew: bool = False) -> list[int]:
         taken: list[int] = []
         if tx.engine == "postgresql":  # one set-based statement for the lot
-            # the keys as an array's text, joined in C: psycopg's list dumper walks a list in Python
             rows = tx.all("INSERT INTO leases (kind, key, owner, until) SELECT ?, k, ?, ? FROM unnest(?::bigint[]) AS k"
                           " ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, until = excluded.until"
                           " WHERE leases.until < ?" + (" OR leases.owner = ?" if renew else "") + " RETURNING key",
-                          [kind, owner, until, "{" + ",".join(map(str, map(int, keys))) + "}", now]
+                          [kind, owner, until, int_array(keys), now]
                           + ([owner] if renew else []))
             got = {r["key"] for r in rows}
             return [k for k in keys if k in got]

@@ -10,7 +10,7 @@ import orjson
 
 from ..db import Database
 from ..results import Outcome
-from ..sqltext import no_nul
+from ..sqltext import int_among, no_nul
 from .records import TrackedMessage, message_row, tracked_text
 
 __all__ = ["Messages"]
@@ -53,14 +53,8 @@ class Messages:
     def by_ids(self, ids: Sequence[int]) -> list[TrackedMessage]:
         """The tracked messages with these ids, in the order given."""
         found: dict[int, TrackedMessage] = {}
-        if self._db.engine == "postgresql":  # one statement with an array, not a plan per IN list of 500
-            for row in self._db.all("SELECT * FROM messages WHERE id = ANY(?::bigint[])", (list(ids),)):
-                found[row["id"]] = message_row(row)
-            return [found[i] for i in ids if i in found]
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start:start + 500])
-            marks = ", ".join("?" * len(chunk))
-            for row in self._db.all(f"SELECT * FROM messages WHERE id IN ({marks})", chunk):
+        for among, args in int_among(self._db.engine, "id", list(ids)):
+            for row in self._db.all(f"SELECT * FROM messages WHERE {among}", args):
                 found[row["id"]] = message_row(row)
         return [found[i] for i in ids if i in found]
 

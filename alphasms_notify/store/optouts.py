@@ -87,7 +87,7 @@ class OptOuts:
     def among(self, phones: Iterable[int]) -> dict[int, OptOut]:
         """The opt-outs of these phones (a campaign's batch), by phone."""
         wanted, found = list(dict.fromkeys(phones)), {}
-        for among, args in int_among(self._db.engine, "phone", wanted) if wanted else ():
+        for among, args in int_among(self._db.engine, "phone", wanted):
             for r in self._db.all(f"SELECT * FROM optouts WHERE {among}", args):
                 found[int(r["phone"])] = _row(r)
         return found
